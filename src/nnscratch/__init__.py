@@ -1,0 +1,35 @@
+"""nnscratch: neural networks from scratch in NumPy.
+
+The blog's API (``Layer``, ``Relu``, ``Tanh``, ``Sigmoid``, ``Softmax``, ``NeuralNetwork``,
+``MeanSquaredErrorLoss``, ``CrossEntropyLoss``, ``train``, ``accuracy``) plus what a real
+library needs: any layer sizes, optimizers, schedules, gradient checking, saving and loading.
+"""
+
+__version__ = "0.1.0"
+
+from .activations import Activation, Identity, Relu, Sigmoid, Softmax, Tanh, get_activation
+from .errors import (
+                     ChecksumError,
+                     DataFormatError,
+                     DataUnavailableError,
+                     DivergenceError,
+                     ModelFormatError,
+                     NNScratchError,
+)
+from .gradcheck import check_gradients
+from .layers import Dropout, Layer
+from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, Loss, MeanSquaredErrorLoss, get_loss
+from .network import NeuralNetwork
+from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
+from .schedules import StepDecay, WarmupCosine, get_schedule
+from .training import History, accuracy, clip_grad_norm, train
+
+__all__ = [
+    "SGD", "Activation", "Adam", "AdamW", "BinaryCrossEntropyLoss", "ChecksumError",
+    "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DivergenceError",
+    "Dropout", "History", "Identity", "Layer", "Loss", "MeanSquaredErrorLoss",
+    "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer", "Relu", "Sigmoid",
+    "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__", "accuracy",
+    "check_gradients", "clip_grad_norm", "get_activation", "get_loss", "get_optimizer",
+    "get_schedule", "train",
+]

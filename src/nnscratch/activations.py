@@ -1,0 +1,143 @@
+"""Activation functions: the element-wise non-linearities between layers, and Softmax.
+
+Each activation is a small object with ``forward(x)`` and ``backward(d_output)``, as in the
+blog. ``forward`` keeps only what ``backward`` needs (the input for ReLU, the output for
+Tanh, Sigmoid and Softmax); ``backward`` returns the gradient of the loss with respect to the
+activation's input, given the gradient with respect to its output.
+
+All of them keep the dtype of their input and stay finite and warning-free for inputs of any
+magnitude (e.g. +-1e4).
+"""
+
+import numpy as np
+
+
+class Activation:
+    """Base class; subclasses set ``name`` and implement ``forward``/``backward``."""
+
+    name = "activation"
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, d_output):
+        raise NotImplementedError
+
+    def derivative(self, x):
+        """Element-wise derivative ``f'(x)`` (for plots and teaching; not used in training)."""
+        self.forward(np.asarray(x))
+        return self.backward(np.ones_like(x))
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Identity(Activation):
+    """``f(x) = x``: a layer with no non-linearity (the blog's ``activation=None``)."""
+
+    name = "identity"
+
+    def forward(self, x):
+        return x
+
+    def backward(self, d_output):
+        return d_output
+
+
+class Relu(Activation):
+    """``f(x) = max(0, x)``; its derivative is 1 where ``x > 0`` and 0 elsewhere."""
+
+    name = "relu"
+
+    def forward(self, x):
+        self.input = x
+        return np.maximum(x, 0)
+
+    def backward(self, d_output):
+        return d_output * (self.input > 0)
+
+
+class Tanh(Activation):
+    """``f(x) = tanh(x)``; ``f'(x) = 1 - tanh(x)^2``, computed from the stored output."""
+
+    name = "tanh"
+
+    def forward(self, x):
+        self.output = np.tanh(x)
+        return self.output
+
+    def backward(self, d_output):
+        return d_output * (1 - self.output**2)
+
+
+def _sigmoid(x):
+    """Logistic function without overflow: ``exp`` only ever sees non-positive numbers."""
+    e = np.exp(-np.abs(x))  # in (0, 1]; never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Activation):
+    """``f(x) = 1 / (1 + exp(-x))``; ``f'(x) = f(x) (1 - f(x))``."""
+
+    name = "sigmoid"
+
+    def forward(self, x):
+        self.output = _sigmoid(x)
+        return self.output
+
+    def backward(self, d_output):
+        return d_output * (self.output * (1 - self.output))
+
+
+def _softmax(x):
+    """Row-wise softmax, shifted by the row maximum so ``exp`` cannot overflow."""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+class Softmax(Activation):
+    """Row-wise ``softmax(x)_i = exp(x_i) / sum_j exp(x_j)``: turns scores into probabilities.
+
+    ``backward`` is the true vector-Jacobian product. Why it has this form: the Jacobian is
+    ``diag(p) - p p^T``, so ``J^T g = p * (g - <g, p>)`` row by row — no matrix is built.
+    After a cross-entropy loss the network skips this step and uses the simpler fused
+    gradient ``(p - y) / N`` (see :class:`nnscratch.losses.CrossEntropyLoss`).
+    """
+
+    name = "softmax"
+
+    def forward(self, x):
+        self.output = _softmax(x)
+        return self.output
+
+    def backward(self, d_output):
+        p = self.output
+        return p * (d_output - np.sum(d_output * p, axis=1, keepdims=True))
+
+
+ACTIVATIONS = {cls.name: cls for cls in (Identity, Relu, Tanh, Sigmoid, Softmax)}
+
+
+def get_activation(activation):
+    """Return a fresh activation object from a name, a class, an instance or ``None``.
+
+    ``None`` means :class:`Identity`, as in the blog's ``Layer(..., activation=None)``.
+    """
+    if activation is None:
+        return Identity()
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+            )
+        return ACTIVATIONS[key]()
+    if isinstance(activation, type) and issubclass(activation, Activation):
+        return activation()
+    if isinstance(activation, Activation):
+        return type(activation)()
+    raise TypeError(
+        "activation must be a name, an Activation class or instance, or None; "
+        f"got {activation!r}"
+    )

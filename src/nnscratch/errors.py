@@ -1,0 +1,36 @@
+"""The exceptions nnscratch raises on purpose, one class per thing that can go wrong.
+
+Each subclasses the built-in exception a caller would already catch (``ValueError``,
+``FileNotFoundError``, ...), so ``except ValueError`` keeps working, and also
+:class:`NNScratchError`, so the command line can catch every expected failure in one place.
+"""
+
+
+class NNScratchError(Exception):
+    """Base class of every error nnscratch raises on purpose."""
+
+
+class DataFormatError(NNScratchError, ValueError):
+    """A data file is corrupt: wrong magic number, dimensions, size or compression."""
+
+
+class ChecksumError(DataFormatError):
+    """A data file decompressed fine but its MD5 is not the canonical one."""
+
+
+class DataUnavailableError(NNScratchError, FileNotFoundError):
+    """A data set is neither on disk nor downloadable (e.g. offline)."""
+
+
+class ModelFormatError(NNScratchError, ValueError):
+    """A file is not a valid nnscratch model (or was written by an incompatible version)."""
+
+
+class DivergenceError(NNScratchError, FloatingPointError):
+    """Training produced a non-finite loss; ``history`` holds the epochs completed so far."""
+
+    def __init__(self, message, history=None, epoch=None, batch=None):
+        super().__init__(message)
+        self.history = history
+        self.epoch = epoch
+        self.batch = batch

@@ -1,0 +1,288 @@
+"""The feed-forward network: a list of layers, applied in order, back-propagated in reverse.
+
+``NeuralNetwork`` keeps the blog's constructor (equal hidden layers) and adds
+:meth:`NeuralNetwork.from_sizes` for any widths. Inputs are batch-first, ``(N, n_features)``.
+"""
+
+import copy
+import itertools
+
+import numpy as np
+
+from .activations import Relu, Sigmoid, Softmax
+from .layers import Dropout, Layer
+from .losses import get_loss
+
+_PREDICT_CHUNK = 65536  # rows per forward pass in predict, to bound memory on huge inputs
+
+
+class NeuralNetwork:
+    """Multi-layer perceptron, as in the blog.
+
+    Parameters
+    ----------
+    input_size, output_size : int
+        Number of input features and of outputs.
+    hidden_layer_size : int
+        Width of every hidden layer.
+    num_hidden_layers : int
+        Number of hidden layers (at least 1, as in the blog).
+    head_activation : activation or None
+        Activation of the output layer (``Softmax`` for classification, ``None`` for
+        regression).
+    hidden_activation : activation
+        Activation of the hidden layers (default ``Relu``).
+    dtype : {numpy.float32, numpy.float64}
+        Dtype of every parameter, activation and gradient (default float32).
+    seed : int, optional
+        Seed of the network's Generator, used for the initial weights, dropout masks and, by
+        default, for the shuffling in :func:`~nnscratch.training.train`.
+    rng : numpy.random.Generator, optional
+        Use this Generator instead of one built from ``seed``.
+    init : {"normal", "he", "glorot"}
+        Weight initialiser (the blog's ``N(0, 1/fan_in)`` by default).
+    dropout : float
+        Dropout rate after each hidden layer (0 = none, as in the blog).
+    """
+
+    def __init__(self, input_size, output_size, hidden_layer_size, num_hidden_layers,
+                 head_activation=None, hidden_activation=Relu, *, dtype=np.float32,
+                 seed=None, rng=None, init="normal", dropout=0.0):
+        if not isinstance(num_hidden_layers, (int, np.integer)) or num_hidden_layers < 1:
+            raise ValueError(
+                f"num_hidden_layers must be an integer >= 1, got {num_hidden_layers!r}")
+        sizes = [input_size, *[hidden_layer_size] * num_hidden_layers, output_size]
+        self._build(sizes, hidden_activation, head_activation, dtype, seed, rng, init, dropout)
+
+    @classmethod
+    def from_sizes(cls, sizes, hidden_activation=Relu, head_activation=None, *,
+                   dtype=np.float32, seed=None, rng=None, init="normal", dropout=0.0):
+        """Build a network with any layer widths, e.g. ``[784, 256, 128, 10]``.
+
+        ``sizes[0]`` is the number of inputs, ``sizes[-1]`` the number of outputs, and each
+        width in between is a hidden layer. ``[784, 10]`` is a single layer.
+        """
+        network = cls.__new__(cls)
+        network._build(list(sizes), hidden_activation, head_activation, dtype, seed, rng,
+                       init, dropout)
+        return network
+
+    def _build(self, sizes, hidden_activation, head_activation, dtype, seed, rng, init,
+               dropout):
+        """Validate the architecture once and create the layers."""
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
+        for i, size in enumerate(sizes):
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"layer sizes must be positive integers, got {size!r} "
+                                 f"at position {i} of {sizes}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype.name}")
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        if not isinstance(self.rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.sizes = [int(s) for s in sizes]
+        self.dtype = dtype
+        self.layers = []
+        n_layers = len(sizes) - 1
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+            is_head = i == n_layers - 1
+            activation = head_activation if is_head else hidden_activation
+            self.layers.append(Layer(fan_in, fan_out, activation, init=init, rng=self.rng,
+                                     dtype=dtype))
+            if dropout and not is_head:
+                self.layers.append(Dropout(dropout, rng=self.rng))
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.dropout = float(dropout)
+
+    # --- structure ----------------------------------------------------------------------
+    @property
+    def dense_layers(self):
+        """The :class:`Layer` objects (every layer that has parameters), in order."""
+        return [layer for layer in self.layers if isinstance(layer, Layer)]
+
+    @property
+    def head(self):
+        """The output layer."""
+        return self.layers[-1]
+
+    @property
+    def hidden_activation(self):
+        """Name of the hidden layers' activation (None for a single-layer network)."""
+        dense = self.dense_layers
+        return dense[0].activation.name if len(dense) > 1 else None
+
+    @property
+    def head_activation(self):
+        """Name of the output layer's activation."""
+        return self.head.activation.name
+
+    @property
+    def input_size(self):
+        return self.sizes[0]
+
+    @property
+    def output_size(self):
+        return self.sizes[-1]
+
+    def is_classifier(self):
+        """True for a Softmax head, or a Sigmoid head (binary / multi-label)."""
+        return isinstance(self.head.activation, (Softmax, Sigmoid))
+
+    def parameters(self):
+        """Every learned array ``[W1, b1, W2, b2, ...]``; optimizers update them in place."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def gradients(self):
+        """The gradients of :meth:`parameters`, in the same order, as left by ``backward``."""
+        return [g for layer in self.layers for g in layer.gradients()]
+
+    def n_parameters(self):
+        """Total number of learned numbers."""
+        return sum(p.size for p in self.parameters())
+
+    def copy(self):
+        """An independent deep copy (same weights; its own Generator state)."""
+        return copy.deepcopy(self)
+
+    def astype(self, dtype):
+        """A deep copy whose parameters and gradients have ``dtype``."""
+        network = self.copy()
+        network.dtype = np.dtype(dtype)
+        for layer in network.dense_layers:
+            for name in ("weights", "bias", "grad_weights", "grad_bias"):
+                setattr(layer, name, getattr(layer, name).astype(dtype))
+        return network
+
+    def __repr__(self):
+        sizes = "-".join(map(str, self.sizes))
+        return (f"NeuralNetwork({sizes}, hidden={self.hidden_activation!r}, "
+                f"head={self.head_activation!r}, dtype={self.dtype.name}, "
+                f"dropout={self.dropout})")
+
+    # --- forward and backward -----------------------------------------------------------
+    def forward(self, x, training=False):
+        """Output of the network for a batch ``x`` of shape ``(N, input_size)``.
+
+        ``x`` is converted to the network's dtype. ``training=True`` turns dropout on.
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            got = f"{x.shape[1]} features" if x.ndim == 2 else f"shape {x.shape}"
+            raise ValueError(f"X has {got}; the network expects {self.input_size} features "
+                             f"(shape (n_samples, {self.input_size}))")
+        return self._forward(x, training)
+
+    def _forward(self, x, training=False):
+        """Forward pass without validation (the training loop's inner call)."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, loss_grad, learning_rate=None, *, input_grad=False):
+        """Back-propagate ``loss_grad = dL/d(output)`` (N, output_size) through every layer.
+
+        Each layer stores its parameter gradients. With ``learning_rate`` each layer also
+        takes a plain SGD step, as in the blog. Returns ``dL/dx`` (N, input_size) when
+        ``input_grad=True``, else None (the first layer then skips that product).
+        """
+        return self._backward_from(len(self.layers) - 1, loss_grad, learning_rate,
+                                   input_grad, through_head=True)
+
+    def _backward_from(self, last, grad, learning_rate, input_grad, through_head):
+        """Back-propagate from layer ``last`` down to the first layer."""
+        for i in range(last, -1, -1):
+            layer = self.layers[i]
+            need = input_grad or i > 0
+            if i == last and not through_head:
+                grad = layer.backward_z(grad, learning_rate, input_grad=need)
+            else:
+                grad = layer.backward(grad, learning_rate, input_grad=need)
+        return grad
+
+    def backprop(self, loss_fn, y_pred, y_true, *, input_grad=False):
+        """Loss of a forward pass's output, and every parameter's gradient (stored).
+
+        Uses the fused logit form when ``loss_fn`` pairs with the head activation
+        (cross-entropy after Softmax, binary cross-entropy after Sigmoid): the loss comes
+        from the logits and the gradient at the logits is ``(p - y) / N``.
+
+        Parameters
+        ----------
+        loss_fn : Loss class or instance
+        y_pred : ndarray, shape (N, output_size)
+            The output of the latest :meth:`forward` call.
+        y_true : ndarray, shape (N, output_size) or (N,) integer labels
+        input_grad : bool
+            Also compute ``dL/dx``.
+
+        Returns
+        -------
+        loss : float
+        d_input : ndarray of shape (N, input_size), or None
+        """
+        loss = self._loss_of(loss_fn, y_pred, y_true)
+        if loss_fn.fuses_with(self.head.activation):
+            self.output_grad = loss_fn.grad_from_logits(y_pred, y_true)  # dL/dz of the head
+            return loss, self._backward_from(len(self.layers) - 1, self.output_grad, None,
+                                             input_grad, through_head=False)
+        self.output_grad = loss_fn.grad(y_pred, y_true)  # dL/d(output)
+        return loss, self.backward(self.output_grad, input_grad=input_grad)
+
+    def _loss_of(self, loss_fn, y_pred, y_true):
+        """Loss of the latest forward pass (from the head's logits where fused)."""
+        if loss_fn.fuses_with(self.head.activation):
+            return loss_fn.loss_from_logits(self.head.z, y_true)
+        return loss_fn.loss(y_pred, y_true)
+
+    def loss(self, X, y, loss_fn, training=False):
+        """The loss on ``(X, y)`` without touching gradients (fused form where it applies)."""
+        return self._loss_of(get_loss(loss_fn), self.forward(X, training), y)
+
+    # --- inference ----------------------------------------------------------------------
+    def _output(self, X):
+        """Forward pass in chunks (evaluation mode)."""
+        X = np.asarray(X)
+        if X.ndim == 2 and len(X) <= _PREDICT_CHUNK:
+            return self.forward(X)
+        if X.ndim != 2:
+            return self.forward(X)  # raises the shape error
+        return np.concatenate([self.forward(X[i:i + _PREDICT_CHUNK])
+                               for i in range(0, len(X), _PREDICT_CHUNK)])
+
+    def predict_proba(self, X):
+        """Class probabilities ``(N, n_classes)`` for a Softmax or single-output Sigmoid head.
+
+        For a single sigmoid output the two columns are ``P(0)`` and ``P(1)``.
+        """
+        if not self.is_classifier():
+            raise ValueError("predict_proba needs a softmax or sigmoid head; this network's "
+                             f"head is {self.head_activation!r}")
+        p = self._output(X)
+        if isinstance(self.head.activation, Sigmoid) and p.shape[1] == 1:
+            return np.hstack([1 - p, p])
+        return p.copy()
+
+    def predict(self, X):
+        """Predictions for ``X`` (N, input_size).
+
+        Softmax head: class indices ``(N,)``. Sigmoid head: 0/1 labels, ``(N,)`` for one
+        output, ``(N, K)`` for several (multi-label). Any other head: the raw outputs.
+        """
+        out = self._output(X)
+        if isinstance(self.head.activation, Softmax):
+            return np.argmax(out, axis=1)
+        if isinstance(self.head.activation, Sigmoid):
+            labels = (out >= 0.5).astype(np.int64)
+            return labels[:, 0] if labels.shape[1] == 1 else labels
+        return out.copy()
+
+    def score(self, X, y):
+        """Accuracy for a classifier (``y`` integer labels or one-hot)."""
+        y = np.asarray(y)
+        if isinstance(self.head.activation, Softmax) and y.ndim == 2:
+            y = np.argmax(y, axis=1)
+        return float(np.mean(self.predict(X) == y))

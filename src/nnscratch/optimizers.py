@@ -1,0 +1,155 @@
+"""Optimizers: how the stored gradients change the parameters.
+
+An optimizer's ``step(params, grads)`` updates every array of ``params`` in place from the
+gradient at the same position in ``grads`` (``model.parameters()`` and
+``model.gradients()``), keeping any per-parameter state (momentum, moment estimates) in lists
+in that same order. Hyper-parameter names and defaults follow PyTorch's ``torch.optim``, so
+runs can be compared one to one.
+"""
+
+import math
+
+import numpy as np
+
+
+def _check_rate(name, value, low=0.0, high=math.inf, low_inclusive=True):
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and value < high
+    ok = ok and (value >= low if low_inclusive else value > low)
+    if not ok:
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}), "
+                         f"got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds the learning rate ``lr`` (a schedule may change it between steps)."""
+
+    name = "optimizer"
+
+    def __init__(self, lr):
+        self.lr = _check_rate("lr", lr, low=0.0, low_inclusive=False)
+        self.state = None  # per-parameter state, created on the first step
+
+    def step(self, params, grads):
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
+
+    With the defaults it is the blog's update ``p -= lr * g``. With momentum ``mu`` it keeps
+    a velocity ``v = mu v + g`` (``v = g`` at the first step) and steps along ``v``, or along
+    ``g + mu v`` with ``nesterov=True``. ``weight_decay`` adds ``weight_decay * p`` to ``g``.
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        self.momentum = _check_rate("momentum", momentum, high=1.0)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _check_rate("weight_decay", weight_decay)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+
+    def step(self, params, grads):
+        if self.momentum == 0 and self.weight_decay == 0:
+            for p, g in zip(params, grads, strict=True):
+                p -= self.lr * g
+            return
+        if self.state is None:
+            self.state = [None] * len(params)
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            if self.momentum:
+                v = self.state[i]
+                if v is None:
+                    v = self.state[i] = g.copy()
+                else:
+                    v *= self.momentum
+                    v += g
+                g = g + self.momentum * v if self.nesterov else v
+            p -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): steps by bias-corrected moment estimates.
+
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``, then
+    ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - b1^t)`` and
+    ``v_hat = v / (1 - b2^t)``. ``weight_decay`` is an L2 term added to ``g`` (as in
+    ``torch.optim.Adam``); for decoupled decay use :class:`AdamW`.
+    """
+
+    name = "adam"
+    decoupled = False
+
+    def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_check_rate("betas[0]", betas[0], high=1.0),
+                      _check_rate("betas[1]", betas[1], high=1.0))
+        self.eps = _check_rate("eps", eps)
+        self.weight_decay = _check_rate("weight_decay", weight_decay)
+        self.t = 0
+
+    def step(self, params, grads):
+        if self.state is None:
+            self.state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.t += 1
+        b1, b2 = self.betas
+        correction1 = 1 - b1**self.t
+        correction2 = 1 - b2**self.t
+        for p, g, (m, v) in zip(params, grads, self.state, strict=True):
+            if self.weight_decay and self.decoupled:
+                p *= 1 - self.lr * self.weight_decay
+            elif self.weight_decay:
+                g = g + self.weight_decay * p
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            # p -= lr * m_hat / (sqrt(v_hat) + eps), written to match PyTorch's arithmetic
+            denom = np.sqrt(v) / math.sqrt(correction2) + self.eps
+            p -= (self.lr / correction1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Before the Adam step the weights shrink by ``p *= 1 - lr * weight_decay``; the decay
+    does not pass through the moment estimates. PyTorch's default ``weight_decay=0.01``.
+    """
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, betas, eps, weight_decay)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, AdamW)}
+
+
+def get_optimizer(optimizer, lr=None, **kwargs):
+    """Return an optimizer instance from a name (with ``lr`` and keyword hyper-parameters),
+    or ``optimizer`` itself if it already is one."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
+                             f"got {optimizer!r}")
+        if lr is not None:
+            kwargs["lr"] = lr
+        return OPTIMIZERS[key](**kwargs)
+    raise TypeError(f"optimizer must be a name or an Optimizer, got {optimizer!r}")
