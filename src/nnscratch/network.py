@@ -253,6 +253,29 @@ class NeuralNetwork:
         return np.concatenate([self.forward(X[i:i + _PREDICT_CHUNK])
                                for i in range(0, len(X), _PREDICT_CHUNK)])
 
+    def representation(self, X, layer=-1):
+        """Output of dense layer ``layer`` (after its activation) for ``X``, evaluation mode.
+
+        ``layer=-1`` is the network's output, ``-2`` the last hidden layer, ``0`` the first.
+        Returns an array of shape ``(N, sizes[layer])``.
+        """
+        dense = self.dense_layers
+        if not isinstance(layer, int) or not -len(dense) <= layer < len(dense):
+            raise ValueError(f"layer must be an integer in [{-len(dense)}, {len(dense) - 1}] "
+                             f"for this {len(dense)}-layer network, got {layer!r}")
+        target = dense[layer]
+        x = np.asarray(X, dtype=self.dtype)
+        self.forward(x[:1])  # validates the shape once
+        outputs = []
+        for i in range(0, len(x), _PREDICT_CHUNK):
+            h = x[i:i + _PREDICT_CHUNK]
+            for item in self.layers:
+                h = item.forward(h)
+                if item is target:
+                    break
+            outputs.append(h)
+        return np.concatenate(outputs)
+
     def predict_proba(self, X):
         """Class probabilities ``(N, n_classes)`` for a Softmax or single-output Sigmoid head.
 
