@@ -1,0 +1,297 @@
+"""Users' digit pictures made MNIST-like: loading any image, the MNIST recipe, predictions."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from threadpoolctl import threadpool_limits
+
+from nnscratch import CrossEntropyLoss, NeuralNetwork, NNScratchError, Relu, Softmax, train
+from nnscratch.data import load_mnist
+from nnscratch.files import write_bytes
+from nnscratch.images import ImageError, load_image, mnist_like, preprocess
+
+STYLES = ["white-on-black", "black-on-white"]
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """The standard MNIST split, from the vendored files (never downloaded)."""
+    return load_mnist(split="standard", progress=False, download=False)
+
+
+@pytest.fixture(scope="module")
+def model(mnist):
+    """A 784-32-32-10 network trained for 3 epochs on the MNIST training images."""
+    net = NeuralNetwork(784, 10, 32, 2, Softmax, Relu, seed=0)
+    # One BLAS thread: these small products gain nothing from more, and on a busy machine
+    # spinning threads make the training several times slower.
+    with threadpool_limits(limits=1):
+        train(net, mnist.X_train, mnist.y_train, CrossEntropyLoss, 3, 64, 0.05, bar=False,
+              seed=0)
+    return net
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist):
+    """The first MNIST test image of each digit 0-9, as (10, 28, 28) uint8 pixels."""
+    first = [np.flatnonzero(mnist.y_test == k)[0] for k in range(10)]
+    return np.round(mnist.X_test[first] * 255).astype(np.uint8).reshape(10, 28, 28)
+
+
+def _save(path, image, fmt, **options):
+    """Encode ``image`` in ``fmt`` and write it atomically to ``path``."""
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _pictures(folder, digits, style):
+    """Write digit k enlarged 5x, off-centre on a 200x180 canvas, in several file kinds."""
+    paths = []
+    for k, pixels in enumerate(digits):
+        big = Image.fromarray(pixels).resize((140, 140), Image.Resampling.LANCZOS)
+        canvas = Image.new("L", (200, 180), 0)
+        canvas.paste(big, (6 * k, 4 * k))  # a different place for every digit
+        if style == "black-on-white":
+            canvas = ImageOps.invert(canvas)
+        stem = folder / f"{style}-{k}"
+        if k == 3:
+            paths.append(_save(stem.with_suffix(".jpg"), canvas.convert("RGB"), "JPEG",
+                               quality=90))
+        elif k == 5:
+            palette = canvas.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+            paths.append(_save(stem.with_suffix(".png"), palette, "PNG"))
+        elif k == 7 and style == "black-on-white":
+            # Black ink whose opacity is the ink: a transparent background, seen on white.
+            ink = ImageOps.invert(canvas)
+            rgba = Image.merge("RGBA", [Image.new("L", canvas.size, 0)] * 3 + [ink])
+            paths.append(_save(stem.with_suffix(".png"), rgba, "PNG"))
+        elif k == 7:
+            paths.append(_save(stem.with_suffix(".png"), canvas.convert("RGBA"), "PNG"))
+        elif k == 8:
+            deep = Image.fromarray(np.asarray(canvas).astype(np.uint16) * 257)  # 16-bit
+            paths.append(_save(stem.with_suffix(".png"), deep, "PNG"))
+        else:
+            paths.append(_save(stem.with_suffix(".png"), canvas, "PNG"))
+    return paths
+
+
+def _centre_of_mass(image):
+    """(row, column) centre of mass of a 2-D array, in pixel indices."""
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+def _ink_box(image, level):
+    """Height and width of the bounding box of the pixels above ``level``."""
+    rows = np.flatnonzero((image > level).any(axis=1))
+    cols = np.flatnonzero((image > level).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+# --- predictions on pictures -----------------------------------------------------------------
+@pytest.mark.parametrize("style", STYLES)
+def test_predicts_enlarged_offcentre_pictures(model, test_digits, tmp_path, style):
+    """At least 9 of 10 enlarged, moved MNIST test digits (PNG/JPEG/RGBA/16-bit) are right."""
+    X = preprocess(_pictures(tmp_path, test_digits, style))
+    predicted = model.predict(X)
+    right = int(np.sum(predicted == np.arange(10)))
+    assert right >= 9, f"{style}: predicted {predicted.tolist()} for 0..9"
+
+
+def test_remade_mnist_images_match_the_originals(mnist, model):
+    """The recipe applied to MNIST's own test images gives back nearly the same pixels."""
+    X, y = mnist.X_test[:500], mnist.y_test[:500]
+    remade = np.stack([mnist_like(x.reshape(28, 28)) for x in X])
+    assert np.abs(remade - X).mean() < 0.01
+    assert model.score(remade, y) >= model.score(X, y) - 0.01
+
+
+# --- the recipe ------------------------------------------------------------------------------
+@pytest.mark.parametrize("style", STYLES)
+def test_mnist_like_output_looks_like_mnist(test_digits, tmp_path, style):
+    """784 float32 pixels in [0, 1], centre of mass at (14, 14), ink in a 20x20 box."""
+    for path in _pictures(tmp_path, test_digits, style):
+        out = mnist_like(load_image(path))
+        assert out.shape == (784,) and out.dtype == np.float32
+        assert out.min() == 0 and out.max() == 1
+        image = out.reshape(28, 28)
+        assert np.allclose(image[[0, -1]], 0) and np.allclose(image[:, [0, -1]], 0)
+        cy, cx = _centre_of_mass(image)
+        assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1, (path.name, cy, cx)
+        h, w = _ink_box(image, 0.1)
+        assert max(h, w) in (19, 20, 21) and min(h, w) <= 21, (path.name, h, w)
+
+
+@pytest.mark.parametrize("k", range(10))
+def test_inverting_the_input_gives_the_same_output(test_digits, k):
+    """Black-on-white and white-on-black versions of a digit give the same pixels."""
+    gray = test_digits[k] / 255
+    np.testing.assert_allclose(mnist_like(1 - gray), mnist_like(gray), atol=1e-5)
+
+
+def test_grey_paper_becomes_black():
+    """A light-grey background (not pure white) is removed along with the inversion."""
+    gray = np.full((60, 50), 0.8)
+    gray[10:40, 20:26] = 0.1  # a dark bar on grey paper
+    image = mnist_like(gray).reshape(28, 28)
+    assert image.max() == 1
+    assert np.count_nonzero(image > 0.01) < 20 * 6  # only the scaled bar is ink
+
+
+def test_aspect_ratio_is_kept():
+    """A 5x100 bar becomes about 1x20: scaled to fit 20x20, not stretched to fill it."""
+    gray = np.zeros((300, 300))
+    gray[150:155, 100:200] = 1.0
+    h, w = _ink_box(mnist_like(gray).reshape(28, 28), 0.1)
+    assert w == 20 and h <= 2
+
+
+def test_shift_is_limited_so_nothing_falls_off():
+    """Mass heaped in one corner: the digit is moved only as far as it stays whole."""
+    shape = np.zeros((20, 20))
+    shape[[0, -1], :] = shape[:, [0, -1]] = 0.15  # a faint frame, above the ink threshold
+    shape[:4, :4] = 1.0  # a heavy corner: centre of mass near (4.8, 4.8) wants top=left=9
+    gray = np.zeros((60, 50))
+    gray[30:50, 5:25] = shape  # bounding box 20x20, so the scale is exactly 1
+    image = mnist_like(gray).reshape(28, 28)
+    np.testing.assert_allclose(image[8:, 8:], shape, atol=1e-6)  # placed at 28 - 20 = 8
+    assert image[:8].sum() == 0 and image[:, :8].sum() == 0
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 0.4])
+def test_blank_image_has_no_ink(level):
+    """An all-black, all-white or all-grey image raises "no ink found"."""
+    with pytest.raises(ImageError, match="no ink found"):
+        mnist_like(np.full((40, 30), level))
+
+
+@pytest.mark.parametrize(("gray", "message"), [
+    (np.zeros(784), r"gray must be 2-D, got an array of shape \(784,\)"),
+    (np.full((5, 5), 1.5), r"gray must hold grey levels in \[0, 1\], got values from 1.5"),
+    (np.full((5, 5), np.nan), "gray contains NaN or infinity"),
+    (np.zeros((0, 5)), "gray is empty"),
+])
+def test_mnist_like_rejects_bad_arrays(gray, message):
+    """Not a 2-D array of finite grey levels in [0, 1]: ValueError naming ``gray``."""
+    with pytest.raises(ValueError, match=message):
+        mnist_like(gray)
+
+
+def test_mnist_like_rejects_non_numbers():
+    """A string is a TypeError."""
+    with pytest.raises(TypeError, match="gray must be an array of numbers, got str"):
+        mnist_like("digit.png")
+
+
+# --- loading ---------------------------------------------------------------------------------
+def test_load_grey_png(tmp_path, rng):
+    """An 8-bit grey PNG comes back as its pixels / 255."""
+    pixels = rng.integers(0, 256, size=(7, 9), dtype=np.uint8)
+    path = _save(tmp_path / "grey.png", Image.fromarray(pixels), "PNG")
+    gray = load_image(path)
+    assert gray.shape == (7, 9) and gray.dtype == np.float32
+    np.testing.assert_allclose(gray, pixels / 255, atol=1e-7)
+
+
+def test_load_16_bit_png_keeps_precision(tmp_path):
+    """A 16-bit PNG comes back as its values / 65535, finer than 8 bits."""
+    values = np.array([[0, 257, 1000, 65535]], dtype=np.uint16)
+    path = _save(tmp_path / "deep.png", Image.fromarray(values), "PNG")
+    np.testing.assert_allclose(load_image(path), values / 65535, atol=1e-7)
+
+
+def test_load_rgba_composites_onto_white(tmp_path):
+    """Transparent pixels are white; half-transparent black is mid-grey."""
+    rgba = np.array([[[0, 0, 0, 255], [0, 0, 0, 0], [0, 0, 0, 128], [200, 200, 200, 255]]],
+                    dtype=np.uint8)
+    path = _save(tmp_path / "rgba.png", Image.fromarray(rgba), "PNG")
+    expected = [[0.0, 1.0, 1 - 128 / 255, 200 / 255]]
+    np.testing.assert_allclose(load_image(path), expected, atol=1e-6)
+
+
+def test_load_palette_with_transparency(tmp_path):
+    """Palette colours are looked up; the transparent index shows the white beneath."""
+    image = Image.new("P", (3, 1))
+    image.putpalette([0, 0, 0, 255, 255, 255, 100, 100, 100])
+    image.putdata([0, 1, 2])
+    path = _save(tmp_path / "palette.png", image, "PNG", transparency=2)
+    np.testing.assert_allclose(load_image(path), [[0.0, 1.0, 1.0]], atol=1e-6)
+    path = _save(tmp_path / "opaque.png", image, "PNG")
+    np.testing.assert_allclose(load_image(path), [[0.0, 1.0, 100 / 255]], atol=1e-6)
+
+
+def test_load_applies_exif_orientation(tmp_path):
+    """EXIF orientation 6 (rotate 90 degrees clockwise to display) is applied."""
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = _save(tmp_path / "photo.png", Image.fromarray(pixels), "PNG", exif=exif)
+    np.testing.assert_allclose(load_image(path), np.rot90(pixels, k=-1) / 255, atol=1e-7)
+
+
+def test_missing_file(tmp_path):
+    """A missing file is a FileNotFoundError naming it (also through preprocess)."""
+    with pytest.raises(FileNotFoundError, match=r"image file not found: .*nowhere\.png"):
+        load_image(tmp_path / "nowhere.png")
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.png"):
+        preprocess([tmp_path / "nowhere.png"])
+
+
+def test_paths_must_be_paths():
+    """A number is neither a path nor a list of paths: TypeError."""
+    with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got int"):
+        load_image(42)
+    with pytest.raises(TypeError, match="paths must be a path or a sequence of paths, got int"):
+        preprocess(42)
+    with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got NoneType"):
+        preprocess([None])
+
+
+def test_unreadable_files(tmp_path, rng):
+    """Random bytes, text, a truncated PNG and a folder are ImageErrors naming the file."""
+    noise = tmp_path / "x.png"
+    write_bytes(noise, rng.integers(0, 256, size=1000, dtype=np.uint8).tobytes())
+    text = tmp_path / "notes.txt"
+    write_bytes(text, b"not a picture of a digit\n")
+    whole = _save(tmp_path / "whole.png", Image.fromarray(np.eye(64, dtype=np.uint8)), "PNG")
+    cut = tmp_path / "cut.png"
+    write_bytes(cut, whole.read_bytes()[:60])
+    folder = tmp_path / "pictures.png"
+    folder.mkdir()
+    for path in (noise, text, cut, folder):
+        message = f"cannot read .*{re.escape(path.name)} as an image: ."
+        with pytest.raises(ImageError, match=message):
+            load_image(path)
+    with pytest.raises(ValueError, match=r"x\.png"):  # ImageError is a ValueError ...
+        preprocess([whole, noise])
+    assert issubclass(ImageError, NNScratchError)  # ... and what the CLI catches
+
+
+def test_decompression_bomb_is_an_image_error(tmp_path, monkeypatch):
+    """Pillow's DecompressionBombError does not leak out: it is an ImageError."""
+    path = _save(tmp_path / "huge.png", Image.new("L", (200, 180), 255), "PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageError, match=r"huge\.png as an image: .*decompression bomb"):
+        load_image(path)
+
+
+def test_blank_file_names_the_file(tmp_path):
+    """preprocess names the file that holds no ink."""
+    path = _save(tmp_path / "blank.png", Image.new("L", (50, 40), 255), "PNG")
+    with pytest.raises(ImageError, match=r"blank\.png: no ink found"):
+        preprocess([path])
+
+
+def test_preprocess_rows_follow_the_files(test_digits, tmp_path):
+    """One float32 row per file, in order, equal to mnist_like(load_image(file))."""
+    paths = _pictures(tmp_path, test_digits, "black-on-white")
+    X = preprocess(paths)
+    assert X.shape == (10, 784) and X.dtype == np.float32
+    for row, path in zip(X, paths, strict=True):
+        np.testing.assert_array_equal(row, mnist_like(load_image(path)))
+    np.testing.assert_array_equal(preprocess(str(paths[4])), X[4:5])
