@@ -22,6 +22,7 @@ from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, Loss, MeanSquaredE
 from .network import NeuralNetwork
 from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
 from .schedules import StepDecay, WarmupCosine, get_schedule
+from .serialization import load, read_metadata, save
 from .training import History, accuracy, clip_grad_norm, train
 
 __all__ = [
@@ -31,5 +32,5 @@ __all__ = [
     "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer", "Relu", "Sigmoid",
     "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__", "accuracy",
     "check_gradients", "clip_grad_norm", "get_activation", "get_loss", "get_optimizer",
-    "get_schedule", "train",
+    "get_schedule", "load", "read_metadata", "save", "train",
 ]

@@ -97,6 +97,7 @@ class NeuralNetwork:
                 self.layers.append(Dropout(dropout, rng=self.rng))
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.dropout = float(dropout)
+        self.metadata = {}  # filled by nnscratch.load: training config, metrics, versions
 
     # --- structure ----------------------------------------------------------------------
     @property

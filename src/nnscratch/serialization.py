@@ -1,0 +1,441 @@
+"""Saving and loading trained networks: one ``.npz`` file per model, no pickle.
+
+A model file is a NumPy ``.npz`` archive holding each dense layer's arrays
+(``weights_0, bias_0, weights_1, bias_1, ...``) and a ``metadata`` entry: the UTF-8 bytes of
+a JSON document (architecture, dtype, versions, training config and metrics) stored as a 1-D
+``uint8`` array. Nothing in it is a Python object, so it is read with
+``allow_pickle=False`` and opening a model file never runs code. Every way a file can be
+wrong is reported as one :class:`~nnscratch.errors.ModelFormatError` naming the file.
+"""
+
+import itertools
+import json
+import math
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .activations import ACTIVATIONS
+from .errors import ModelFormatError
+from .files import atomic_write
+from .initializers import INITIALIZERS
+from .network import NeuralNetwork
+
+FORMAT = "nnscratch-model"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+_DTYPES = ("float32", "float64")
+_REQUIRED_KEYS = ("format", "format_version", "sizes", "hidden_activation", "head_activation",
+                  "dtype", "dropout", "init", "nnscratch_version", "config", "metrics")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+# --- saving ---------------------------------------------------------------------------
+def save(model, path, *, config=None, metrics=None):
+    """Write ``model`` to ``path`` as an ``.npz`` model file, atomically.
+
+    The file is written exactly at ``path`` (no suffix is added); an existing file is
+    replaced only once the new one is complete, so an interrupted save leaves it intact.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        The network; its dense layers' ``weights`` ``(fan_in, fan_out)`` and ``bias``
+        ``(1, fan_out)`` are stored as ``weights_i`` and ``bias_i``.
+    path : str or os.PathLike
+        Destination file (its folder is created if missing).
+    config, metrics : dict, optional
+        The training configuration and the run's metrics, stored in the metadata. Values
+        must be JSON-compatible (str, bool, None, finite numbers, lists, dicts with str
+        keys); NumPy scalars and arrays are converted to Python numbers and lists.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a NeuralNetwork, ``path`` is not a path, or ``config``/``metrics``
+        is not a dict or holds a value JSON cannot store.
+    ValueError
+        The model cannot be stored faithfully (non-finite weights, a custom activation,
+        hidden layers with different activations), or ``config``/``metrics`` holds NaN or
+        infinity (the message names the key).
+    IsADirectoryError
+        ``path`` is a directory.
+    """
+    if not isinstance(model, NeuralNetwork):
+        raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
+    given = path
+    path = _check_path(path)
+    if path.is_dir() or os.fspath(given).endswith(("/", os.sep)):
+        raise IsADirectoryError(f"path {given} is a directory; give a file name such as "
+                                f"{path / 'model.npz'}")
+    arrays = _model_arrays(model)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sizes": list(model.sizes),
+        "hidden_activation": _hidden_activation_name(model),
+        "head_activation": _activation_name(model.head, "the output layer"),
+        "dtype": model.dtype.name,
+        "dropout": float(model.dropout),
+        "init": str(model.init),
+        "nnscratch_version": __version__,
+        "config": _json_dict(config, "config"),
+        "metrics": _json_dict(metrics, "metrics"),
+    }
+    text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
+    arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _check_path(path):
+    """``path`` as a Path (str or os.PathLike only)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(path)
+
+
+def _activation_name(layer, where):
+    """The registered name of ``layer``'s activation (a custom one cannot be reloaded)."""
+    activation = layer.activation
+    name = getattr(activation, "name", None)
+    if name not in ACTIVATIONS or type(activation) is not ACTIVATIONS[name]:
+        raise ValueError(f"the activation of {where} is {type(activation).__name__}, which "
+                         f"a model file cannot name; expected one of {sorted(ACTIVATIONS)}")
+    return name
+
+
+def _hidden_activation_name(model):
+    """The hidden layers' common activation name (None for a single-layer network)."""
+    dense = model.dense_layers
+    names = {_activation_name(layer, f"dense layer {i}") for i, layer in enumerate(dense[:-1])}
+    if len(names) > 1:
+        raise ValueError(f"the hidden layers have different activations {sorted(names)}; a "
+                         "model file stores one hidden activation")
+    return names.pop() if names else None
+
+
+def _model_arrays(model):
+    """``{"weights_i": (fan_in, fan_out), "bias_i": (1, fan_out)}``, checked against sizes."""
+    dense = model.dense_layers
+    if len(dense) != len(model.sizes) - 1:
+        raise ValueError(f"the model has {len(dense)} dense layers but sizes {model.sizes} "
+                         f"describe {len(model.sizes) - 1}")
+    arrays = {}
+    for i, layer in enumerate(dense):
+        fan_in, fan_out = model.sizes[i], model.sizes[i + 1]
+        for name, arr, shape in (("weights", layer.weights, (fan_in, fan_out)),
+                                 ("bias", layer.bias, (1, fan_out))):
+            key = f"{name}_{i}"
+            if not isinstance(arr, np.ndarray) or arr.shape != shape or arr.dtype != model.dtype:
+                got = (f"shape {arr.shape}, dtype {arr.dtype}" if isinstance(arr, np.ndarray)
+                       else type(arr).__name__)
+                raise ValueError(f"{key} must be an array of shape {shape} and dtype "
+                                 f"{model.dtype.name}, got {got}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{key} contains NaN or infinity; a diverged model cannot "
+                                 "be saved")
+            arrays[key] = arr
+    return arrays
+
+
+def _json_dict(value, name):
+    """``value`` (a dict or None) as plain JSON data; NumPy scalars become Python numbers."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
+    return _to_json(value, name)
+
+
+def _to_json(value, where):
+    """Recursively convert ``value`` to JSON types, naming ``where`` on failure."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        # a float32 becomes its shortest decimal (0.1, not 0.10000000149011612)
+        value = float(str(value) if isinstance(value, np.floating) else value)
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value}; a model file stores only finite numbers "
+                             "(JSON has no NaN or infinity)")
+        return value
+    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.number)
+                                          or value.dtype == np.bool_):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has the key {key!r} ({type(key).__name__}); JSON "
+                                "keys must be str")
+            out[key] = _to_json(item, f"{where}[{key!r}]")
+        return out
+    raise TypeError(f"{where} is a {type(value).__name__}, which JSON cannot store; use "
+                    "str, bool, None, a number, a list or a dict")
+
+
+# --- loading --------------------------------------------------------------------------
+def load(path, *, seed=None):
+    """Read a model file written by :func:`save`.
+
+    The file is opened with ``np.load(..., allow_pickle=False)``, so it never runs code;
+    every array is checked (names, shapes, dtype, finiteness) before the network is built.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file.
+    seed : int, optional
+        Seed of the new network's Generator (dropout masks if training continues); the
+        weights come from the file.
+
+    Returns
+    -------
+    NeuralNetwork
+        The network, bit-identical to the saved one, with ``metadata``: the file's parsed
+        JSON (``sizes``, activations, ``dtype``, ``config``, ``metrics``, versions).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFormatError
+        The file is not a valid model file; the message names the file and the problem.
+    """
+    path = _check_path(path)
+    meta, arrays = _read(path, arrays=True)
+    dtype = np.dtype(meta["dtype"])
+    model = NeuralNetwork.from_sizes(
+        meta["sizes"], hidden_activation=meta["hidden_activation"],
+        head_activation=meta["head_activation"], dtype=dtype, seed=seed,
+        init=meta["init"] if meta["init"] in INITIALIZERS else "normal",
+        dropout=meta["dropout"])
+    for i, layer in enumerate(model.dense_layers):
+        layer.weights[...] = arrays[f"weights_{i}"]
+        layer.bias[...] = arrays[f"bias_{i}"]
+    model.init = meta["init"]
+    model.metadata = meta
+    return model
+
+
+def read_metadata(path):
+    """The metadata of a model file, without loading its weights.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        The parsed JSON: ``format``, ``format_version``, ``sizes``, ``hidden_activation``,
+        ``head_activation``, ``dtype``, ``dropout``, ``init``, ``nnscratch_version``,
+        ``config`` and ``metrics``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFormatError
+        The file is not a valid model file (the archive and metadata are checked as by
+        :func:`load`).
+    """
+    return _read(_check_path(path), arrays=False)[0]
+
+
+def _read(path, *, arrays):
+    """Open, check and parse a model file: ``(metadata, {name: array} or None)``."""
+    if not path.exists():
+        raise FileNotFoundError(f"no model file at {path}")
+    if not path.is_file():
+        raise _error(path, "it is a directory or special file, not a model file")
+    # opened here, not by np.load, which would leak the handle when the zip is bad
+    with open(path, "rb") as f:
+        _check_magic(path, f)
+        # Past the magic number the bytes are untrusted: numpy, zipfile, zlib and struct
+        # raise a dozen exception types on damaged input; each becomes a ModelFormatError.
+        try:
+            npz = np.load(f, allow_pickle=False)
+        except Exception as exc:
+            raise _error(path, f"it is a damaged or truncated .npz archive ({_why(exc)})"
+                         ) from exc
+        with npz:
+            try:
+                bad = npz.zip.testzip()  # reads every entry: checks the CRCs
+            except Exception as exc:
+                raise _error(path, f"it is a damaged .npz archive ({_why(exc)})") from exc
+            if bad is not None:
+                raise _error(path, f"it is a damaged .npz archive (entry {bad!r} fails its "
+                                   "CRC check)")
+            names = set(npz.files)
+            if "metadata" not in names:
+                raise _error(path, "it has no 'metadata' entry, so it was not written by "
+                                   f"nnscratch.save (entries: {_show(sorted(names), 200)})")
+            meta = _parse_metadata(path, _entry(path, npz, "metadata"))
+            if not arrays:
+                return meta, None
+            n_layers = len(meta["sizes"]) - 1
+            expected = {f"{kind}_{i}" for i in range(n_layers) for kind in ("weights", "bias")}
+            missing, extra = expected - names, names - expected - {"metadata"}
+            sizes = _show(meta["sizes"], 120)
+            if missing:
+                raise _error(path, f"it lacks the arrays {_show(sorted(missing), 200)} of its "
+                                   f"{n_layers}-layer network (sizes {sizes})")
+            if extra:
+                raise _error(path, f"it has unexpected arrays {_show(sorted(extra), 200)}; a "
+                                   f"network with sizes {sizes} has only weights_i and bias_i "
+                                   f"for i < {n_layers}")
+            found = {name: _entry(path, npz, name) for name in sorted(expected)}
+    _check_arrays(path, meta, found)
+    return meta, found
+
+
+def _check_magic(path, f):
+    """Refuse at once a file that is empty, a lone ``.npy`` array or not a zip at all."""
+    head = f.read(8)
+    f.seek(0)
+    if not head:
+        raise _error(path, "the file is empty (0 bytes)")
+    if head.startswith(_NPY_MAGIC):
+        raise _error(path, "it is a single NumPy array (.npy), not an .npz model file")
+    if not head.startswith(_ZIP_MAGIC):
+        raise _error(path, f"it is not an .npz archive (it starts with {head[:4]!r}, not "
+                           "the zip signature b'PK\\x03\\x04')")
+
+
+def _entry(path, npz, name):
+    """Read entry ``name`` of the archive as an array, translating every failure."""
+    try:
+        value = npz[name]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise _error(path, f"the entry {name!r} holds pickled Python objects; model "
+                               "files hold only numeric arrays and are never unpickled"
+                         ) from exc
+        raise _error(path, f"the entry {name!r} is damaged ({_why(exc)})") from exc
+    except Exception as exc:
+        raise _error(path, f"the entry {name!r} is damaged ({_why(exc)})") from exc
+    if not isinstance(value, np.ndarray):
+        raise _error(path, f"the entry {name!r} is not a NumPy array")
+    return value
+
+
+def _parse_metadata(path, raw):
+    """Decode the ``metadata`` entry (1-D uint8, UTF-8 JSON) and validate its fields."""
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _error(path, "the 'metadata' entry must be a 1-D uint8 array (UTF-8 JSON), "
+                           f"got dtype {raw.dtype} and shape {raw.shape}")
+    try:
+        text = raw.tobytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _error(path, f"its metadata is not valid UTF-8 ({exc.reason} at byte "
+                           f"{exc.start})") from exc
+    try:
+        meta = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise _error(path, f"its metadata is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise _error(path, f"its metadata must be a JSON object, got a JSON "
+                           f"{type(meta).__name__}")
+    missing = [key for key in _REQUIRED_KEYS if key not in meta]
+    if missing:
+        raise _error(path, f"its metadata lacks the keys {missing}")
+    if meta["format"] != FORMAT:
+        raise _error(path, f"it is not an nnscratch model (metadata format is "
+                           f"{_show(meta['format'])}, expected {FORMAT!r})")
+    version = meta["format_version"]
+    if not _is_int(version) or version < 1:
+        raise _error(path, f"format_version must be a positive integer, got {_show(version)}")
+    if version not in SUPPORTED_VERSIONS:
+        raise _error(path, f"it uses model format version {version}, but nnscratch "
+                           f"{__version__} reads only versions {list(SUPPORTED_VERSIONS)} "
+                           f"(it was written by nnscratch {str(meta['nnscratch_version'])[:40]}); "
+                           "upgrade nnscratch to load it")
+    sizes = meta["sizes"]
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(_is_int(s) and s >= 1 for s in sizes)):
+        raise _error(path, "sizes must be a list of at least two positive integers, got "
+                           f"{_show(sizes)}")
+    known = sorted(ACTIVATIONS)
+    for key in ("hidden_activation", "head_activation"):
+        name = meta[key]
+        if key == "hidden_activation" and name is None and len(sizes) == 2:
+            continue  # a single-layer network has no hidden activation
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise _error(path, f"unknown {key} {_show(name)}; known activations: {known}")
+    if meta["dtype"] not in _DTYPES:
+        raise _error(path, f"dtype must be one of {list(_DTYPES)}, got {_show(meta['dtype'])}")
+    dropout = meta["dropout"]
+    if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
+            or not 0 <= dropout < 1):
+        raise _error(path, f"dropout must be a number in [0, 1), got {_show(dropout)}")
+    for key in ("init", "nnscratch_version"):
+        if not isinstance(meta[key], str):
+            raise _error(path, f"{key} must be a string, got {_show(meta[key])}")
+    for key in ("config", "metrics"):
+        if not isinstance(meta[key], dict):
+            raise _error(path, f"{key} must be a JSON object, got {_show(meta[key])}")
+    return meta
+
+
+def _check_arrays(path, meta, arrays):
+    """Every array has the shape the sizes imply, the declared dtype, and finite values."""
+    dtype = np.dtype(meta["dtype"])
+    sizes = meta["sizes"]
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        for kind, shape in (("weights", (fan_in, fan_out)), ("bias", (1, fan_out))):
+            name = f"{kind}_{i}"
+            arr = arrays[name]
+            if arr.shape != shape:
+                raise _error(path, f"{name} has shape {arr.shape}, but sizes {sizes} need "
+                                   f"{shape}")
+            if arr.dtype != dtype:
+                raise _error(path, f"{name} has dtype {arr.dtype}, but the metadata "
+                                   f"declares {dtype.name}")
+            if not np.isfinite(arr).all():
+                raise _error(path, f"{name} contains NaN or infinity")
+
+
+def _refuse_constant(name):
+    """``json.loads`` hook: NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _is_int(value):
+    """A JSON integer (bools excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value, limit=60):
+    """``repr(value)``, shortened: a corrupt file can hold a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def _why(exc):
+    """``"Type: message"`` of an exception, for error messages."""
+    text = str(exc)
+    if len(text) > 200:
+        text = f"{text[:197]}..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _error(path, problem):
+    """The ModelFormatError for ``path``."""
+    return ModelFormatError(f"cannot load model {path}: {problem}")
