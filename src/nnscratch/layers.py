@@ -50,7 +50,8 @@ class Layer:
     def forward(self, x, training=False):
         """``(N, input_size) -> (N, output_size)``; ``training`` is unused (no randomness)."""
         self.input = x
-        self.z = x @ self.weights + self.bias  # pre-activation, (N, out)
+        self.z = x @ self.weights  # pre-activation, (N, out)
+        self.z += self.bias        # in place: no second (N, out) temporary
         return self.activation.forward(self.z)
 
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
@@ -64,8 +65,8 @@ class Layer:
 
     def backward_z(self, d_z, learning_rate=None, *, input_grad=True):
         """Like :meth:`backward`, but given ``dL/dz``, the gradient at the pre-activation."""
-        np.matmul(self.input.T, d_z, out=self.grad_weights)       # (in, N) @ (N, out)
-        np.sum(d_z, axis=0, keepdims=True, out=self.grad_bias)    # (1, out)
+        np.matmul(self.input.T, d_z, out=self.grad_weights)             # (in, N) @ (N, out)
+        np.add.reduce(d_z, axis=0, keepdims=True, out=self.grad_bias)   # (1, out)
         d_input = d_z @ self.weights.T if input_grad else None    # (N, out) @ (out, in)
         if learning_rate is not None:
             self.weights -= learning_rate * self.grad_weights

@@ -12,6 +12,7 @@ import numpy as np
 from .activations import Relu, Sigmoid, Softmax
 from .layers import Dropout, Layer
 from .losses import get_loss
+from .validation import check_array, check_features
 
 _PREDICT_CHUNK = 65536  # rows per forward pass in predict, to bound memory on huge inputs
 
@@ -245,13 +246,11 @@ class NeuralNetwork:
 
     # --- inference ----------------------------------------------------------------------
     def _output(self, X):
-        """Forward pass in chunks (evaluation mode)."""
-        X = np.asarray(X)
-        if X.ndim == 2 and len(X) <= _PREDICT_CHUNK:
-            return self.forward(X)
-        if X.ndim != 2:
-            return self.forward(X)  # raises the shape error
-        return np.concatenate([self.forward(X[i:i + _PREDICT_CHUNK])
+        """Validated forward pass in chunks (evaluation mode)."""
+        X = check_features(X, self)
+        if len(X) <= _PREDICT_CHUNK:
+            return self._forward(X)
+        return np.concatenate([self._forward(X[i:i + _PREDICT_CHUNK])
                                for i in range(0, len(X), _PREDICT_CHUNK)])
 
     def representation(self, X, layer=-1):
@@ -265,8 +264,7 @@ class NeuralNetwork:
             raise ValueError(f"layer must be an integer in [{-len(dense)}, {len(dense) - 1}] "
                              f"for this {len(dense)}-layer network, got {layer!r}")
         target = dense[layer]
-        x = np.asarray(X, dtype=self.dtype)
-        self.forward(x[:1])  # validates the shape once
+        x = check_features(X, self)
         outputs = []
         for i in range(0, len(x), _PREDICT_CHUNK):
             h = x[i:i + _PREDICT_CHUNK]
@@ -288,7 +286,7 @@ class NeuralNetwork:
         p = self._output(X)
         if isinstance(self.head.activation, Sigmoid) and p.shape[1] == 1:
             return np.hstack([1 - p, p])
-        return p.copy()
+        return p
 
     def predict(self, X):
         """Predictions for ``X`` (N, input_size).
@@ -306,7 +304,11 @@ class NeuralNetwork:
 
     def score(self, X, y):
         """Accuracy for a classifier (``y`` integer labels or one-hot)."""
-        y = np.asarray(y)
+        y = check_array(y, "y", ndim=(1, 2))
         if isinstance(self.head.activation, Softmax) and y.ndim == 2:
             y = np.argmax(y, axis=1)
-        return float(np.mean(self.predict(X) == y))
+        predictions = self.predict(X)
+        if len(y) != len(predictions):
+            raise ValueError(f"y has {len(y)} samples but X has {len(predictions)}; they "
+                             "must match")
+        return float(np.mean(predictions == y))

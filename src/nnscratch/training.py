@@ -18,6 +18,7 @@ import tqdm
 
 from .errors import DivergenceError
 from .losses import get_loss
+from .network import NeuralNetwork
 from .optimizers import SGD, Optimizer, get_optimizer
 from .schedules import get_schedule
 from .validation import (
@@ -158,6 +159,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     DivergenceError
         When a batch's loss is not finite; ``error.history`` holds the epochs completed.
     """
+    if not isinstance(model, NeuralNetwork):
+        raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
     loss_fn = get_loss(loss_fn)
     epochs = check_int(epochs, "epochs", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -195,9 +198,15 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     base_lr = optimizer.lr
     best_loss, best_params, bad_epochs = math.inf, None, 0
     n = len(X)
+    # Each batch is gathered into these buffers: no per-epoch copy of the shuffled data set
+    # and no new (batch, features) array per step.
+    x_buffer = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
+    y_buffer = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
     pbar = tqdm.tqdm(total=epochs, desc="Training Progress", position=0) if bar else None
     try:
-        with _stop_requested_on_sigint() as sigint:
+        # Overflow and NaN are reported once, as a DivergenceError, instead of as warnings.
+        with _stop_requested_on_sigint() as sigint, np.errstate(over="ignore",
+                                                                invalid="ignore"):
             for epoch in range(epochs):
                 start = time.perf_counter()
                 optimizer.lr = schedule(epoch, base_lr)
@@ -205,7 +214,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 losses, grad_sizes = [], []
                 for batch, i in enumerate(range(0, n, batch_size)):
                     idx = order[i:i + batch_size]
-                    x_batch, y_batch = X.take(idx, axis=0), y.take(idx, axis=0)
+                    x_batch = X.take(idx, axis=0, out=x_buffer[:len(idx)], mode="clip")
+                    y_batch = y.take(idx, axis=0, out=y_buffer[:len(idx)], mode="clip")
                     y_pred = model._forward(x_batch, training=True)
                     loss, _ = model.backprop(loss_fn, y_pred, y_batch)
                     if not math.isfinite(loss):

@@ -31,8 +31,8 @@ def check_array(X, name, *, ndim=None, dtype=None, finite=True):
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     if finite and np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or infinity (first at index {tuple(bad)})")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} contains NaN or infinity (first at index {bad})")
     return arr
 
 

@@ -1,0 +1,251 @@
+"""Training speed of nnscratch beside the references, measured side by side in one run.
+
+Each implementation trains the same network (same initial weights, same hyper-parameters,
+batch 64, plain SGD, lr 0.05) on the blog's 56,000 MNIST training images, in its own
+process, and the processes are interleaved (A B C A B C ...) so drifts in the machine's
+speed hit every implementation alike. Prints seconds per epoch, median [min-max] over the
+repetitions, the final test accuracy, the ratios, and the machine's measured float32 GEMM
+peak with nnscratch's share of it.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_train.py
+
+(``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` force an old, slow OpenBLAS kernel on some
+machines; the script prints which kernel actually ran.) PyTorch is optional:
+``pip install torch==2.13.0``.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ARCHITECTURES = {"blog": [784, 32, 32, 10], "wide": [784, 256, 128, 10]}
+SEED, SHUFFLE_SEED, LR, BATCH = 0, 1, 0.05, 64
+
+
+# --- workers: each runs in its own process and prints one JSON line ----------------------
+def _data(dtype):
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from nnscratch.data import load_mnist
+
+    return load_mnist(split="blog", dtype=dtype, progress=False)
+
+
+def worker_nnscratch(sizes, epochs, dtype=np.float32):
+    from nnscratch import CrossEntropyLoss, NeuralNetwork, train
+
+    data = _data(dtype)
+    model = NeuralNetwork.from_sizes(sizes, head_activation="softmax", dtype=dtype, seed=SEED)
+    history = train(model, data.X_train, data.y_train, CrossEntropyLoss, epochs, BATCH, LR,
+                    bar=False, rng=np.random.default_rng(SHUFFLE_SEED))
+    start = time.perf_counter()
+    model.predict(data.X_test[:10000])
+    predict_ms = 1000 * (time.perf_counter() - start)
+    return {"epoch_seconds": history.epoch_seconds,
+            "test_accuracy": model.score(data.X_test, data.y_test),
+            "predict_10k_ms": predict_ms}
+
+
+def worker_plain(sizes, epochs, dtype):
+    sys.path.insert(0, str(HERE))
+    import plain_numpy as plain
+    from nnscratch.data import one_hot
+
+    data = _data(dtype)
+    model = plain.PlainNetwork(sizes, seed=SEED, dtype=dtype)
+    times, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    plain.train(model, data.X_train, one_hot(data.y_train, 10, dtype), epochs, BATCH, LR,
+                np.random.default_rng(SHUFFLE_SEED), on_epoch=tick)
+    accuracy = float(np.mean(model.forward(data.X_test).argmax(axis=1) == data.y_test))
+    return {"epoch_seconds": times, "test_accuracy": accuracy}
+
+
+def worker_torch(sizes, epochs, threads):
+    import torch
+
+    sys.path.insert(0, str(HERE))
+    import plain_numpy as plain
+
+    torch.set_num_threads(threads)
+    data = _data(np.float32)
+    layers = []
+    for i, (w, b) in enumerate(plain.initial_weights(sizes, SEED, np.float32)):
+        linear = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b[0]))
+        layers.append(linear)
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    X, y = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
+    rng, times = np.random.default_rng(SHUFFLE_SEED), []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.from_numpy(rng.permutation(len(X)))
+        for i in range(0, len(X), BATCH):
+            idx = order[i:i + BATCH]
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(data.X_test)).argmax(dim=1).numpy()
+    return {"epoch_seconds": times, "test_accuracy": float(np.mean(pred == data.y_test)),
+            "torch": torch.__version__}
+
+
+def worker_sklearn(sizes, epochs):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    data = _data(np.float32)
+    clf = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), activation="relu",
+                        solver="sgd", alpha=0.0, batch_size=BATCH, learning_rate_init=LR,
+                        momentum=0.0, nesterovs_momentum=False, max_iter=epochs, tol=0.0,
+                        n_iter_no_change=epochs + 1, shuffle=True, random_state=SEED)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(data.X_train, data.y_train)
+    per_epoch = (time.perf_counter() - start) / epochs
+    return {"epoch_seconds": [per_epoch] * epochs,
+            "test_accuracy": float(clf.score(data.X_test, data.y_test))}
+
+
+def worker_gemm(threads):
+    n, best = 4096, float("inf")
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ b
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 2 * n**3 / best / 1e9}
+
+
+def run_worker(args):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    sizes = ARCHITECTURES[args.arch]
+    with threadpool_limits(limits=args.threads):
+        impl = args.worker
+        if impl == "nnscratch":
+            result = worker_nnscratch(sizes, args.epochs)
+        elif impl in ("plain64", "plain32"):
+            dtype = np.float64 if impl == "plain64" else np.float32
+            result = worker_plain(sizes, args.epochs, dtype)
+        elif impl == "torch":
+            result = worker_torch(sizes, args.epochs, args.threads)
+        elif impl == "sklearn":
+            result = worker_sklearn(sizes, args.epochs)
+        elif impl == "gemm":
+            result = worker_gemm(args.threads)
+        else:
+            raise SystemExit(f"unknown worker {impl!r}")
+        result["blas"] = [{k: info.get(k) for k in ("internal_api", "version",
+                                                    "architecture", "num_threads")}
+                          for info in threadpool_info()]
+    print(json.dumps(result))
+
+
+# --- the driver ---------------------------------------------------------------------------
+def _spawn(worker, arch, epochs, threads):
+    command = [sys.executable, __file__, "--worker", worker, "--arch", arch,
+               "--epochs", str(epochs), "--threads", str(threads)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{worker} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _gemm_flops(sizes, n_samples):
+    """FLOPs of one epoch's matrix products in nnscratch (no first-layer input gradient)."""
+    products = [a * b for a, b in itertools.pairwise(sizes)]
+    return 2 * n_samples * (2 * sum(products) + sum(products[1:]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per implementation")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="BLAS/torch threads for every implementation (default: all)")
+    parser.add_argument("--arch", choices=[*ARCHITECTURES, "both"], default="both")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return run_worker(args)
+
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if name in os.environ:
+            print(f"warning: {name}={os.environ[name]} is set; it may force a slow kernel. "
+                  "Run with: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...")
+    archs = list(ARCHITECTURES) if args.arch == "both" else [args.arch]
+    gemm = _spawn("gemm", "blog", 1, args.threads)
+    print(f"machine: {os.cpu_count()} cores; BLAS: {gemm['blas']}")
+    print(f"float32 GEMM peak (4096^3, {args.threads} threads): {gemm['gflops']:.1f} GFLOP/s")
+    print(f"{args.epochs} epochs per run, {args.repeats} interleaved runs, "
+          f"{args.threads} threads\n")
+    for arch in archs:
+        impls = ["nnscratch", "plain64", "plain32"]
+        if _have_torch():
+            impls.append("torch")
+        impls.append("sklearn")
+        if arch != "blog":
+            impls = [i for i in impls if i != "sklearn"]
+        runs = {impl: [] for impl in impls}
+        for _ in range(args.repeats):
+            for impl in impls:
+                runs[impl].append(_spawn(impl, arch, args.epochs, args.threads))
+        sizes = ARCHITECTURES[arch]
+        print(f"## {'-'.join(map(str, sizes))}\n")
+        print("| implementation | s/epoch median [min-max] | test accuracy |")
+        print("| --- | --- | --- |")
+        medians = {}
+        for impl, results in runs.items():
+            per_run = [statistics.median(r["epoch_seconds"]) for r in results]
+            medians[impl] = statistics.median(per_run)
+            accuracy = statistics.median(r["test_accuracy"] for r in results)
+            print(f"| {impl} | {medians[impl]:.3f} [{min(per_run):.3f}-{max(per_run):.3f}] "
+                  f"| {accuracy:.4f} |")
+        print()
+        for ref in impls[1:]:
+            print(f"nnscratch / {ref}: {medians['nnscratch'] / medians[ref]:.2f}x")
+        share = _gemm_flops(sizes, 56000) / medians["nnscratch"] / 1e9 / gemm["gflops"]
+        ideal = _gemm_flops(sizes, 56000) / 1e9 / gemm["gflops"]
+        print(f"ideal (GEMM FLOPs at peak): {ideal:.3f} s/epoch; nnscratch reaches "
+              f"{100 * share:.0f}% of the GEMM peak")
+        predict = statistics.median(r["predict_10k_ms"] for r in runs["nnscratch"])
+        print(f"nnscratch predict on 10,000 test images: {predict:.1f} ms\n")
+
+
+if __name__ == "__main__":
+    main()

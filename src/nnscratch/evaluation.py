@@ -1,0 +1,61 @@
+"""Evaluating a trained classifier: accuracy, per-class scores and the confusion matrix.
+
+The numbers come from :mod:`sklearn.metrics`; this module only gathers and formats them.
+"""
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+
+def evaluate_classifier(model, data):
+    """Scores of ``model`` on the test part of ``data``.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        With a softmax head and ``data.n_features`` inputs.
+    data : Dataset
+        A classification data set (integer labels).
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``per_class`` (precision, recall, F1 and support per label, from
+        ``classification_report``), ``macro_avg``, ``weighted_avg``, ``confusion_matrix``
+        (rows: true label, columns: predicted) and the data set's name, split and size.
+    """
+    if data.n_features != model.input_size:
+        raise ValueError(f"the {data.name} data set has {data.n_features} features; the "
+                         f"model expects {model.input_size}")
+    y_true = data.y_test
+    y_pred = model.predict(data.X_test)
+    labels = np.arange(model.output_size)
+    report = classification_report(y_true, y_pred, labels=labels, output_dict=True,
+                                   zero_division=0)
+    return {
+        "dataset": {"name": data.name, "split": data.split, "n_test": len(y_true)},
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "per_class": {str(k): report[str(k)] for k in labels},
+        "macro_avg": report["macro avg"],
+        "weighted_avg": report["weighted avg"],
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def format_report(report):
+    """The evaluation as a text table."""
+    d = report["dataset"]
+    lines = [f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples",
+             f"accuracy: {report['accuracy']:.4f}", "",
+             f"{'class':>8} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
+    rows = [*report["per_class"].items(), ("macro", report["macro_avg"]),
+            ("weighted", report["weighted_avg"])]
+    for name, r in rows:
+        lines.append(f"{name:>8} {r['precision']:9.4f} {r['recall']:9.4f} "
+                     f"{r['f1-score']:9.4f} {int(r['support']):8d}")
+    matrix = report["confusion_matrix"]
+    width = max(len(str(v)) for row in matrix for v in row) + 1
+    lines += ["", "confusion matrix (rows: true, columns: predicted)",
+              "     " + "".join(f"{j:>{width}}" for j in range(len(matrix)))]
+    lines += [f"{i:>4} " + "".join(f"{v:>{width}}" for v in row) for i, row in enumerate(matrix)]
+    return "\n".join(lines)

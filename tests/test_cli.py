@@ -1,0 +1,201 @@
+"""The ``nnscratch`` command line: every subcommand, its outputs, and its one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnscratch.cli import main
+from nnscratch.serialization import load
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One quick ``nnscratch train`` on the bundled digits (shared by the read-only tests)."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--dataset", "digits", "--epochs", "30", "--lr", "0.1",
+                 "--no-bar", "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_the_run_folder(digits_run):
+    """model.npz, metrics.json (with the required keys) and history.csv, consistent."""
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss", "epochs",
+                "seconds", "config", "dataset"):
+        assert key in metrics
+    assert metrics["config"]["hidden"] == [32, 32] and metrics["config"]["batch_size"] == 64
+    assert metrics["dataset"] == {"name": "digits", "split": "blog",
+                                  "sizes": {"train": 1437, "test": 360}}
+    assert metrics["epochs"] == 30 and metrics["test_accuracy"] > 0.9
+    lines = (digits_run / "history.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,train_loss,eval_loss") and len(lines) == 31
+    model = load(digits_run / "model.npz")
+    assert model.sizes == [64, 32, 32, 10]
+    assert model.metadata["metrics"]["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_train_prints_accuracies(tmp_path, capsys):
+    """The end of a run prints train and test accuracy and where it saved."""
+    main(["train", "--dataset", "digits", "--epochs", "2", "--no-bar", "--out",
+          str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert "Train accuracy: 0." in out and "Test accuracy: 0." in out and "Saved to" in out
+
+
+def test_train_is_reproducible(tmp_path):
+    """Same --seed, same numbers."""
+    for name in ("a", "b"):
+        main(["train", "--dataset", "digits", "--epochs", "3", "--seed", "5", "--no-bar",
+              "--out", str(tmp_path / name)])
+    a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in "ab")
+    assert a["test_loss"] == b["test_loss"] and a["train_accuracy"] == b["train_accuracy"]
+
+
+def test_evaluate_json(digits_run, capsys):
+    """``evaluate --json``: accuracy, per-class scores and a confusion matrix that adds up."""
+    assert main(["evaluate", str(digits_run / "model.npz"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 360
+    assert np.trace(matrix) / 360 == pytest.approx(report["accuracy"])
+    assert set(report["per_class"]["3"]) >= {"precision", "recall", "f1-score", "support"}
+
+
+def test_evaluate_text(digits_run, capsys):
+    """The text report names the data set and shows the matrix."""
+    assert main(["evaluate", str(digits_run / "model.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "digits (blog split), 360 test samples" in out and "confusion matrix" in out
+
+
+def test_plot_draws_the_run_figures(digits_run, capsys):
+    """``nnscratch plot RUN_DIR`` writes the figures into RUN_DIR/figures."""
+    assert main(["plot", str(digits_run), "--tsne-points", "200"]) == 0
+    pngs = sorted(p.name for p in (digits_run / "figures").glob("*.png"))
+    assert {"losses.png", "tsne_output.png", "confusion_matrix.png"} <= set(pngs)
+
+
+def _mnist_pngs(tmp_path, invert):
+    """Ten MNIST test digits (one per class) as PNG files."""
+    from PIL import Image
+
+    from nnscratch.data import load_mnist
+
+    data = load_mnist(split="standard", progress=False)
+    paths, labels = [], []
+    for digit in range(10):
+        i = int(np.flatnonzero(data.y_test == digit)[0])
+        pixels = (data.X_test[i].reshape(28, 28) * 255).astype(np.uint8)
+        if invert:
+            pixels = 255 - pixels
+        path = tmp_path / f"digit{digit}_{'dark' if invert else 'light'}.png"
+        Image.fromarray(pixels).resize((84, 84)).save(path)
+        paths.append(str(path))
+        labels.append(digit)
+    return paths, labels
+
+
+@pytest.fixture(scope="module")
+def mnist_model(tmp_path_factory):
+    """A 784-32-32-10 model trained for 3 epochs on the standard split, saved to disk."""
+    out = tmp_path_factory.mktemp("mnist")
+    assert main(["train", "--split", "standard", "--epochs", "3", "--no-bar",
+                 "--out", str(out)]) == 0
+    return out / "model.npz"
+
+
+@pytest.mark.parametrize("invert", [False, True], ids=["white-on-black", "black-on-white"])
+def test_predict_json_on_mnist_pngs(mnist_model, tmp_path, capsys, invert):
+    """``predict --json`` on PNGs of MNIST test digits: at least 9 of 10 right."""
+    paths, labels = _mnist_pngs(tmp_path, invert)
+    assert main(["predict", str(mnist_model), *paths, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["image"] for r in results] == paths
+    assert all(len(r["probabilities"]) == 10 for r in results)
+    assert all(r["digit"] == int(np.argmax(r["probabilities"])) for r in results)
+    right = sum(r["digit"] == label for r, label in zip(results, labels, strict=True))
+    assert right >= 9, [r["digit"] for r in results]
+
+
+def test_predict_text_shows_top3(mnist_model, tmp_path, capsys):
+    """Without --json: the digit and three probabilities per image."""
+    paths, _ = _mnist_pngs(tmp_path, False)
+    assert main(["predict", str(mnist_model), paths[7]]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{paths[7]}: ") and line.count("%") == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "-1"], "argument --epochs: expected an integer >= 0, got '-1'"),
+    (["train", "--lr", "0"], "argument --lr: expected a positive finite number, got '0'"),
+    (["train", "--hidden", "32,x"], "argument --hidden: expected comma-separated positive"),
+    (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["train", "--dropout", "1.5"], "argument --dropout: expected a number in [0, 1)"),
+    (["train", "--patience", "3", "--dataset", "digits", "--no-bar"],
+     "patience needs a validation set: set val_split > 0"),
+    (["evaluate", "missing.npz"], "no model file at missing.npz"),
+    (["predict", "MODEL"], "the following arguments are required: IMAGE"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    """Each mistake: exit status 2, one line on stderr naming the problem, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def run_cli(argv):
+    """``main(argv)``'s exit status, whether it returns it or argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_predict_errors(mnist_model, tmp_path, capsys):
+    """A missing image, an unreadable image and a non-model file: one line, exit 2."""
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    text = tmp_path / "model.txt"
+    text.write_text("hello")
+    cases = [([str(mnist_model), str(tmp_path / "nope.png")], "nope.png"),
+             ([str(mnist_model), str(bad)], "bad.png"),
+             ([str(text), str(bad)], "model.txt")]
+    for args, name in cases:
+        assert run_cli(["predict", *args]) == 2
+        err = capsys.readouterr().err
+        assert name in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_and_version(capsys):
+    """Every subcommand answers --help; --version prints the version."""
+    from nnscratch import __version__
+
+    for command in ("train", "evaluate", "predict", "plot", "reproduce"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: nnscratch " + command in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"nnscratch {__version__}"
+
+
+def test_console_script_trains_digits_in_a_subprocess(tmp_path):
+    """The installed ``nnscratch`` command, as a user runs it."""
+    exe = [sys.executable, "-m", "nnscratch.cli"]
+    result = subprocess.run(
+        [*exe, "train", "--dataset", "digits", "--epochs", "5", "--no-bar", "--out",
+         str(tmp_path / "run")], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Test accuracy:" in result.stdout
+    assert (tmp_path / "run" / "model.npz").is_file()
+    bad = subprocess.run([*exe, "train", "--batch-size", "0"], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

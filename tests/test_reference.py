@@ -1,0 +1,48 @@
+"""Same algorithm, same results: nnscratch (float64) follows the plain NumPy version of the
+blog's algorithm (``benchmarks/plain_numpy.py``) epoch by epoch."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnscratch import CrossEntropyLoss, NeuralNetwork, Softmax, train
+from nnscratch.data import load_mnist, one_hot
+
+_PLAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_numpy.py"
+
+
+def _plain_module():
+    spec = importlib.util.spec_from_file_location("plain_numpy", _PLAIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("sizes", [[784, 32, 32, 10], [784, 64, 10]])
+def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
+    """Same initial weights and batch order: per-epoch losses agree to a relative 1e-9."""
+    plain = _plain_module()
+    data = load_mnist(split="standard", dtype=np.float64, progress=False)
+    X, y = data.X_train[:6000], data.y_train[:6000]
+    X_test, y_test = data.X_test[:2000], data.y_test[:2000]
+    seed, epochs = 3, 3
+
+    reference = plain.PlainNetwork(sizes, seed=seed, dtype=np.float64)
+    ref_train, ref_eval = plain.train(reference, X, one_hot(y, 10, np.float64), epochs, 64,
+                                      0.05, np.random.default_rng(11), X_test,
+                                      one_hot(y_test, 10, np.float64))
+
+    model = NeuralNetwork.from_sizes(sizes, head_activation=Softmax, dtype=np.float64,
+                                     seed=seed)
+    initial = plain.initial_weights(sizes, seed, np.float64)
+    for layer, (weights, _) in zip(model.dense_layers, initial, strict=True):
+        assert np.array_equal(layer.weights, weights)  # same seed, same initial weights
+    ours_train, ours_eval = train(model, X, y, CrossEntropyLoss, epochs, 64, 0.05,
+                                  X_test=X_test, y_test=y_test, bar=False,
+                                  rng=np.random.default_rng(11))
+    np.testing.assert_allclose(ours_train, ref_train, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(ours_eval, ref_eval, rtol=1e-9, atol=0)
+    for layer, ref_layer in zip(model.dense_layers, reference.layers, strict=True):
+        np.testing.assert_allclose(layer.weights, ref_layer.weights, rtol=1e-9, atol=1e-12)

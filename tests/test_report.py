@@ -1,0 +1,53 @@
+"""``nnscratch reproduce --quick``: the whole post in under a minute, and a faithful report."""
+
+import json
+import re
+
+import pytest
+
+from nnscratch.cli import main
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One quick reproduction in a temporary folder."""
+    out = tmp_path_factory.mktemp("report")
+    assert main(["reproduce", "--quick", "--no-bar", "--out", str(out)]) == 0
+    return out
+
+
+def test_report_files_and_every_linked_figure_exist(quick_report):
+    """report.md, report.html, and each figure report.md links to."""
+    markdown = (quick_report / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(links) == 9
+    for link in links:
+        assert (quick_report / link).is_file() and (quick_report / link).stat().st_size > 1000
+    html = (quick_report / "report.html").read_text()
+    assert html.count("src='data:image/png;base64,") == 9  # self-contained
+
+
+def test_report_numbers_equal_the_runs_metrics(quick_report):
+    """The accuracies and loss in report.md are those of the run's metrics.json."""
+    metrics = json.loads((quick_report / "mnist-run" / "metrics.json").read_text())
+    markdown = (quick_report / "report.md").read_text()
+    assert f"| MNIST train accuracy | {100 * metrics['train_accuracy']:.2f}% | 99.45% |" \
+        in markdown
+    assert f"| MNIST test accuracy | {100 * metrics['test_accuracy']:.2f}% | 96.66% |" \
+        in markdown
+    assert f"| MNIST test loss | {metrics['test_loss']:.4f} |" in markdown
+    assert metrics["epochs"] == 3 and metrics["dataset"]["split"] == "blog"
+    assert metrics["dataset"]["sizes"] == {"train": 56000, "test": 14000}
+    assert metrics["test_accuracy"] > 0.9
+
+
+def test_report_states_seed_split_versions_and_times(quick_report):
+    """The setup table: seed, split, library versions; a wall time per step."""
+    markdown = (quick_report / "report.md").read_text()
+    assert "| seed | 0 |" in markdown
+    assert "blog: 56,000 train / 14,000 test" in markdown
+    assert "numpy " in markdown and "scikit-learn " in markdown
+    assert re.search(r"\| total \| \d+\.\d \|", markdown)
+    fits = re.findall(r"\| MSE of the (.+?) fit \| ([\d.]+) \|", markdown)
+    assert [name for name, _ in fits] == ["x^2", "\\|x\\|", "3 sin x"]  # pipes escaped
+    assert all(float(mse) < 0.5 for _, mse in fits)
