@@ -269,3 +269,20 @@ def test_repr_names_the_architecture():
     assert repr(model) == ("NeuralNetwork(4-5-5-3, hidden='relu', head='softmax', "
                            "dtype=float32, dropout=0.0)")
     assert repr(model.layers[0]) == "Layer(4, 5, activation='relu', dtype=float32)"
+
+
+def test_pickled_model_carries_no_cached_batch(rng):
+    """Pickling after a big forward pass stores only the parameters, and still works."""
+    import pickle
+
+    model = NeuralNetwork(50, 3, 20, 2, head_activation=Softmax, seed=0)
+    X = rng.normal(size=(5000, 50))
+    expected = model.predict_proba(X)
+    blob = pickle.dumps(model)
+    assert len(blob) < 2 * model.n_parameters() * 4 + 20_000  # no (5000, 50) input inside
+    clone = pickle.loads(blob)
+    np.testing.assert_array_equal(clone.predict_proba(X), expected)
+    flat, _ = clone.flat_parameters()
+    assert all(np.shares_memory(p, flat) for p in clone.parameters())  # relinked
+    flat[...] = 0  # and independent of the original
+    assert model.parameters()[0].any()

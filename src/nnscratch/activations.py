@@ -28,6 +28,10 @@ class Activation:
         self.forward(np.asarray(x))
         return self.backward(np.ones_like(x))
 
+    def __getstate__(self):
+        """Pickle and copy without the forward pass's cached arrays."""
+        return {k: v for k, v in vars(self).items() if k not in ("input", "output")}
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 

@@ -73,6 +73,10 @@ class Layer:
             self.bias -= learning_rate * self.grad_bias
         return d_input
 
+    def __getstate__(self):
+        """Pickle and copy without the forward pass's cached ``input`` and ``z``."""
+        return {k: v for k, v in vars(self).items() if k not in ("input", "z")}
+
     def parameters(self):
         """The learned arrays, ``[weights, bias]``; optimizers update them in place."""
         return [self.weights, self.bias]
@@ -118,6 +122,13 @@ class Dropout:
 
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
         return d_output if self.mask is None else d_output * self.mask
+
+    def __getstate__(self):
+        """Pickle and copy without the last mask, unless it is frozen."""
+        state = dict(vars(self))
+        if not self.frozen:
+            state["mask"] = None
+        return state
 
     def parameters(self):
         return []

@@ -84,21 +84,25 @@ class CrossEntropyLoss(Loss):
     @staticmethod
     def loss_from_logits(z, y_true):
         """Loss from the pre-softmax scores ``z`` (N, K) with a stable log-softmax."""
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        # -log p_y = log(sum_k exp(z_k)) - z_y, shifted by the row maximum against overflow
+        shifted = z - z.max(axis=1, keepdims=True)         # (N, K), each row's max is 0
+        log_norm = np.log(np.exp(shifted).sum(axis=1))      # (N,), in [0, log K]
         if y_true.ndim == 1:
-            return float(-np.mean(log_p[np.arange(len(z)), y_true]))
-        return float(-np.sum(y_true * log_p) / len(z))
+            picked = shifted[np.arange(len(z)), y_true]     # (N,), shifted z_y
+        else:
+            picked = (y_true * shifted).sum(axis=1)         # (N,), sum_k y_k shifted z_k
+            log_norm = log_norm * y_true.sum(axis=1)
+        return float((log_norm.sum() - picked.sum()) / len(z))
 
     @staticmethod
     def grad_from_logits(p, y_true):
         """``dL/dz = (p - y) / N``, given the softmax output ``p`` (N, K)."""
+        n = len(p)
         if y_true.ndim == 1:
-            grad = p.copy()
-            grad[np.arange(len(p)), y_true] -= 1
-            grad /= len(p)
+            grad = p / n
+            grad[np.arange(n), y_true] -= 1 / n
             return grad
-        return (p - y_true) / len(p)
+        return (p - y_true) / n
 
 
 class BinaryCrossEntropyLoss(Loss):

@@ -194,7 +194,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         X, y = X[order[n_val:]], y[order[n_val:]]
 
     history = History()
-    params, grads = model.parameters(), model.gradients()
+    flat_params, flat_grads = model.flat_parameters()
+    params, grads = [flat_params], [flat_grads]  # one vector each: a step is a few calls
     base_lr = optimizer.lr
     best_loss, best_params, bad_epochs = math.inf, None, 0
     n = len(X)
@@ -225,7 +226,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                             f"{optimizer.lr:g}) or clip the gradients",
                             history=history, epoch=epoch + 1, batch=batch + 1)
                     losses.append(loss)
-                    grad_sizes.append(float(np.mean(np.abs(model.output_grad))))
+                    grad_sizes.append(float(np.abs(model.output_grad).sum())
+                                      / model.output_grad.size)
                     if clip is not None:
                         clip_grad_norm(grads, clip)
                     optimizer.step(params, grads)

@@ -1,0 +1,288 @@
+"""``nnscratch sweep``: results, best model, the same answer on a Dask cluster, and errors."""
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import socket
+import sys
+
+import numpy as np
+import pytest
+
+from nnscratch import sweep
+from nnscratch.cli import main
+from nnscratch.data import load_digits
+from nnscratch.serialization import load
+
+GRID = {"hidden": [[16], [32, 16]], "lr": [0.02, 0.2]}
+CONFIG = f"""
+dataset = "digits"
+metric = "accuracy"
+cv = 3
+seed = 1
+train_samples = 600
+[fixed]
+epochs = 6
+batch_size = 32
+[grid]
+hidden = {GRID["hidden"]}
+lr = {GRID["lr"]}
+"""
+
+
+def _write(tmp_path, text, name="sweep.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _cli(argv):
+    """Run ``nnscratch`` in-process; return (exit status, stdout)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(argv)
+    return status, out.getvalue()
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    """The test sweep, run once by the command line with two local joblib processes."""
+    folder = tmp_path_factory.mktemp("sweep")
+    config = _write(folder, CONFIG)
+    status, stdout = _cli(["sweep", str(config), "--jobs", "2", "--out", str(folder / "out")])
+    assert status == 0
+    return config, folder / "out", stdout
+
+
+def test_results_csv_has_one_row_per_candidate(local_sweep):
+    """results.csv: one row per grid point, ranked, with per-fold scores and fit times."""
+    _, out, _ = local_sweep
+    rows = _read_csv(out / "results.csv")
+    assert len(rows) == len(GRID["hidden"]) * len(GRID["lr"])
+    seen = {(r["hidden_layer_sizes"], float(r["learning_rate"])) for r in rows}
+    assert seen == {(json.dumps(h), lr) for h in GRID["hidden"] for lr in GRID["lr"]}
+    assert [int(r["rank"]) for r in rows] == sorted(int(r["rank"]) for r in rows)
+    for r in rows:
+        folds = [float(r[f"split{i}_accuracy"]) for i in range(3)]
+        assert float(r["mean_accuracy"]) == pytest.approx(np.mean(folds))
+        assert float(r["mean_fit_seconds"]) > 0
+
+
+def test_printed_best_equals_best_json(local_sweep):
+    """The printed best configuration and scores are those in best.json and the top CSV row."""
+    _, out, stdout = local_sweep
+    best = json.loads((out / "best.json").read_text(encoding="utf-8"))
+    pairs = ", ".join(f"{k}={json.dumps(v)}" for k, v in best["best_params"].items())
+    assert f"best configuration: {pairs}\n" in stdout
+    assert f"best accuracy: {best['best_score']:.4f} +/- {best['best_std']:.4f}" in stdout
+    assert f"test accuracy of the refitted model: {best['test_score']:.4f}" in stdout
+    top = _read_csv(out / "results.csv")[0]
+    assert json.loads(top["hidden_layer_sizes"]) == best["best_params"]["hidden_layer_sizes"]
+    assert float(top["learning_rate"]) == best["best_params"]["learning_rate"]
+    assert float(top["mean_accuracy"]) == max(float(r["mean_accuracy"])
+                                              for r in _read_csv(out / "results.csv"))
+    assert best["train_config"]["hidden"] == best["best_params"]["hidden_layer_sizes"]
+    assert best["train_config"]["lr"] == best["best_params"]["learning_rate"]
+
+
+def test_best_model_file_scores_the_reported_test_accuracy(local_sweep):
+    """best_model.npz, reloaded, scores the printed test accuracy on the digits test set."""
+    _, out, _ = local_sweep
+    best = json.loads((out / "best.json").read_text(encoding="utf-8"))
+    model = load(out / "best_model.npz")
+    assert model.sizes == [64, *best["best_params"]["hidden_layer_sizes"], 10]
+    data = load_digits()
+    assert model.score(data.X_test, data.y_test) == pytest.approx(best["test_score"])
+    assert model.metadata["config"]["lr"] == best["best_params"]["learning_rate"]
+
+
+def test_dask_cluster_gives_the_same_sweep(local_sweep, tmp_path):
+    """The sweep on a 2-worker LocalCluster finds the same scores and best configuration."""
+    from dask.distributed import LocalCluster
+
+    config, local_out, _ = local_sweep
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        status, stdout = _cli(["sweep", str(config), "--dask-scheduler",
+                               cluster.scheduler_address, "--out", str(tmp_path)])
+    assert status == 0
+    assert f"backend: dask at {cluster.scheduler_address}, 2 workers" in stdout
+    on_dask = json.loads((tmp_path / "best.json").read_text(encoding="utf-8"))
+    local = json.loads((local_out / "best.json").read_text(encoding="utf-8"))
+    assert on_dask["backend"] == "dask" and local["backend"] == "joblib"
+    assert on_dask["best_params"] == local["best_params"]
+    assert on_dask["best_score"] == local["best_score"]
+    scores = [{k: v for k, v in r.items() if "seconds" not in k}
+              for r in _read_csv(tmp_path / "results.csv")]
+    assert scores == [{k: v for k, v in r.items() if "seconds" not in k}
+                      for r in _read_csv(local_out / "results.csv")]
+
+
+def test_random_search_draws_from_distributions(tmp_path):
+    """A random search draws n_iter candidates, within a distribution's bounds, on a
+    hold-out split."""
+    config = _write(tmp_path, """
+        dataset = "digits"
+        search = "random"
+        n_iter = 3
+        val_split = 0.25
+        train_samples = 300
+        metric = "f1_macro"
+        [fixed]
+        epochs = 2
+        [grid]
+        lr = {distribution = "loguniform", low = 0.01, high = 0.3}
+        batch_size = {distribution = "randint", low = 16, high = 64}
+    """)
+    result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lambda line: None)
+    rows = _read_csv(tmp_path / "out" / "results.csv")
+    assert len(rows) == len(result.rows) == 3
+    assert all(0.01 <= float(r["learning_rate"]) <= 0.3 for r in rows)
+    assert all(16 <= int(r["batch_size"]) <= 64 for r in rows)
+    assert "split0_f1_macro" in rows[0] and "split1_f1_macro" not in rows[0]
+    assert len({r["learning_rate"] for r in rows}) == 3
+
+
+def test_random_search_over_a_small_grid_takes_each_point_once(tmp_path):
+    """n_iter larger than the grid: every grid point once, no warning."""
+    config = _write(tmp_path, CONFIG.replace("cv = 3", 'search = "random"\nn_iter = 9\ncv = 2')
+                    .replace("epochs = 6", "epochs = 1"))
+    result = sweep.run_sweep(config, log=lambda line: None)
+    assert len(result.rows) == len(GRID["hidden"]) * len(GRID["lr"])
+
+
+def test_a_failing_candidate_is_scored_nan_and_not_chosen(tmp_path):
+    """A candidate whose fits fail ranks last with no score; the sweep goes on."""
+    config = _write(tmp_path, CONFIG.replace(f"lr = {GRID['lr']}", "val_split = [0.0, 0.999]"))
+    lines = []
+    result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lines.append)
+    assert result.best_params["val_split"] == 0.0
+    failed = [r for r in result.rows if r["mean_accuracy"] is None]
+    assert len(failed) == 2 and {r["val_split"] for r in failed} == {0.999}
+    assert json.loads((tmp_path / "out" / "best.json").read_text())["n_failed"] == 2
+    assert "2 of 4 candidates failed to fit (score NaN): see results.csv" in lines
+
+
+def test_every_candidate_failing_is_an_error(tmp_path):
+    """When no candidate trains, the sweep stops with the error."""
+    config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 6\nval_split = 0.999"))
+    with pytest.raises(ValueError, match="every candidate failed to fit; the last error: "
+                       r"ValueError: val_split=0.999 leaves no training data"):
+        sweep.run_sweep(config, log=lambda line: None)
+
+
+def _args(config, **options):
+    defaults = {"jobs": None, "dask_scheduler": None, "out": None, "data_dir": None,
+                "seed": None}
+    return argparse.Namespace(config=str(config), **{**defaults, **options})
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("dataset = 'digits\n", r"sweep.toml is not valid TOML: "),
+    (CONFIG.replace("[grid]", "[grid]\nhiden = [[8]]"),
+     r"\[grid\] has an unknown option 'hiden' \(did you mean 'hidden'\?\)"),
+    (CONFIG.replace("epochs = 6", "epoch = 6"),
+     r"\[fixed\] has an unknown option 'epoch' \(did you mean 'epochs'\?\)"),
+    (CONFIG.replace(f"lr = {GRID['lr']}", "lr = []"), r"\[grid\] lr is an empty list"),
+    (CONFIG.replace(f"lr = {GRID['lr']}", "lr = 0.1"), r"\[grid\] lr must be a list"),
+    (CONFIG.replace('"accuracy"', '"acuracy"'),
+     r"metric 'acuracy' is not a scikit-learn scorer \(did you mean 'accuracy'\?\)"),
+    (CONFIG.replace("cv = 3", "folds = 3"), r"unknown key 'folds'"),
+    (CONFIG.replace("cv = 3", "cv = 1"), "cv must be an integer >= 2, got 1"),
+    (CONFIG.replace("cv = 3", "cv = 3\nval_split = 0.2"), "either cv .* or val_split"),
+    (CONFIG.replace('"digits"', '"cifar"'), r"dataset must be one of \['digits', 'mnist'\]"),
+    (CONFIG.replace(f"lr = {GRID['lr']}", "lr = [0.1, -1]"),
+     r"\[grid\] lr = -1: learning_rate must be a positive finite number, got -1"),
+    (CONFIG.replace("epochs = 6", "epochs = 6\nlr = 0.1"),
+     r"lr is both in \[fixed\] and in \[grid\]; keep one"),
+    (CONFIG.replace("[grid]", "[grid]\nlr2 = {distribution = 'loguniform', low = 0, "
+                    "high = 1}"), "unknown option 'lr2'"),
+    (CONFIG.replace(f"lr = {GRID['lr']}",
+                    "lr = {distribution = 'loguniform', low = 0.01, high = 0.1}"),
+     'needs search = "random"'),
+    (CONFIG.replace('dataset = "digits"', 'dataset = "digits"\nsearch = "random"')
+     .replace(f"lr = {GRID['lr']}", "lr = {distribution = 'loguniform', low = 0, high = 1}"),
+     r"a loguniform distribution needs finite numbers 0 < low < high, got low=0"),
+])
+def test_configuration_mistakes_are_value_errors(tmp_path, text, message):
+    """Each configuration mistake raises a ValueError naming the file and the mistake."""
+    config = _write(tmp_path, text)
+    with pytest.raises(ValueError, match=message):
+        sweep.run(_args(config))
+
+
+def test_missing_configuration_file(tmp_path):
+    """A missing configuration file is a FileNotFoundError naming it."""
+    with pytest.raises(FileNotFoundError, match=r"sweep configuration .*nope.toml not found"):
+        sweep.run(_args(tmp_path / "nope.toml"))
+
+
+def test_jobs_zero_is_refused(tmp_path):
+    """--jobs 0 is refused."""
+    with pytest.raises(ValueError, match=r"jobs must be a non-zero integer \(-1 = every core\)"):
+        sweep.run(_args(_write(tmp_path, CONFIG), jobs=0))
+
+
+def test_dask_not_installed(tmp_path, monkeypatch):
+    """--dask-scheduler without dask.distributed says what to install."""
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ValueError, match=r"pip install 'nnscratch\[dask\]'"):
+        sweep.run(_args(_write(tmp_path, CONFIG), dask_scheduler="tcp://127.0.0.1:8786"))
+
+
+def test_unreachable_scheduler(tmp_path, monkeypatch):
+    """A scheduler address where nothing listens fails with a one-line error."""
+    monkeypatch.setattr(sweep, "_CONNECT_TIMEOUT", "1s")
+    with socket.socket() as s:  # a loopback port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    with pytest.raises(ValueError, match=f"cannot reach the Dask scheduler at '{address}'"):
+        sweep.run(_args(_write(tmp_path, CONFIG), dask_scheduler=address))
+
+
+def test_cli_reports_a_mistake_in_one_line(tmp_path, capsys):
+    """`nnscratch sweep` with a bad configuration: exit status 2 and one line on stderr."""
+    config = _write(tmp_path, CONFIG.replace('"accuracy"', '"acuracy"'))
+    assert main(["sweep", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnscratch sweep: error: ") and err.count("\n") == 1
+    assert "metric 'acuracy' is not a scikit-learn scorer" in err
+
+
+def test_cli_help_names_every_option(capsys):
+    """`nnscratch sweep --help` documents CONFIG and every option."""
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    text = capsys.readouterr().out
+    for option in ("CONFIG", "--jobs N", "--dask-scheduler ADDRESS", "--out DIR",
+                   "--data-dir DIR", "--seed SEED", "GridSearchCV"):
+        assert option in text
+
+
+def test_yaml_configuration_reads_like_toml(tmp_path):
+    """The same sweep written in YAML parses to the same configuration; --seed overrides."""
+    yaml_text = """
+dataset: digits
+metric: accuracy
+cv: 3
+seed: 1
+train_samples: 600
+fixed: {epochs: 6, batch_size: 32}
+grid:
+  hidden: [[16], [32, 16]]
+  lr: [0.02, 0.2]
+"""
+    from_toml = sweep.parse_config(sweep.read_config(_write(tmp_path, CONFIG)))
+    from_yaml = sweep.parse_config(sweep.read_config(_write(tmp_path, yaml_text, "s.yaml")))
+    assert from_yaml == from_toml
+    assert from_toml.grid["hidden_layer_sizes"] == [(16,), (32, 16)]
+    reseeded = sweep.parse_config(sweep.read_config(_write(tmp_path, CONFIG)), seed=5)
+    assert reseeded.seed == 5 and from_toml.seed == 1
