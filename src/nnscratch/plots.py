@@ -1,0 +1,637 @@
+"""The figures of the blog post and of a training run, drawn from our own data and models.
+
+Every function takes plain data (arrays, a :class:`~nnscratch.training.History`, a trained
+:class:`~nnscratch.network.NeuralNetwork`) and returns a :class:`matplotlib.figure.Figure`
+built with the object-oriented API: no pyplot state, so the figures work the same in a
+notebook and on a headless machine (PNG output always goes through Agg). Nothing here does
+the network's math; models are only asked through their public methods (``predict``,
+``predict_proba``, ``representation``, ``dense_layers``). :func:`save_figure` writes a
+figure atomically; :func:`draw_run_figures` writes every figure of an MNIST run.
+"""
+
+import io
+import math
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .activations import Relu, Sigmoid, Tanh
+from .files import write_bytes
+from .losses import MeanSquaredErrorLoss
+from .training import History
+from .validation import check_array, check_int, check_positive
+
+#: The figures :func:`draw_run_figures` writes: name -> file name (stable; the CLI uses it).
+RUN_FIGURES = {
+    "samples": "samples.png",
+    "losses": "losses.png",
+    "tsne_output": "tsne_output.png",
+    "tsne_hidden": "tsne_hidden.png",
+    "misclassified": "misclassified.png",
+    "confusion_matrix": "confusion_matrix.png",
+    "first_layer_weights": "first_layer_weights.png",
+}
+
+_NORMALIZE = (None, "true", "pred", "all")
+
+#: t-SNE iterations of :func:`plot_tsne` (scikit-learn's default is 1000; see there).
+TSNE_MAX_ITER = 500
+
+
+# --- helpers --------------------------------------------------------------------------------
+def _figure(width, height):
+    """A new Figure with constrained layout (no pyplot, no tight_layout warnings)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _grid(n, max_cols):
+    """Rows and columns of a near-square grid holding ``n`` panels."""
+    cols = min(max_cols, math.ceil(math.sqrt(n)))
+    return math.ceil(n / cols), cols
+
+
+def _check_image_shape(image_shape, n_features, what):
+    """``image_shape`` as a tuple of two positive ints whose product is ``n_features``."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+                       for s in image_shape)):
+        raise ValueError(f"image_shape must be two positive integers (height, width), "
+                         f"got {image_shape!r}")
+    shape = (int(image_shape[0]), int(image_shape[1]))
+    if shape[0] * shape[1] != n_features:
+        raise ValueError(f"image_shape {shape} has {shape[0] * shape[1]} pixels, but "
+                         f"{what} is {n_features}")
+    return shape
+
+
+def _labels(y, name, n_samples):
+    """Integer class labels ``(N,)`` from labels or one-hot rows ``(N, K)``."""
+    y = check_array(y, name, ndim=(1, 2))
+    if y.ndim == 2:
+        y = np.argmax(y, axis=1)  # one-hot rows, as in the blog
+    if len(y) != n_samples:
+        raise ValueError(f"{name} has {len(y)} labels but there are {n_samples} samples")
+    if not (np.issubdtype(y.dtype, np.integer) or np.array_equal(y, np.round(y))):
+        raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _show_image(ax, image, title, **imshow_kw):
+    """One image in a bare panel with a small title."""
+    ax.imshow(image, interpolation="nearest", **imshow_kw)
+    ax.set_title(title, fontsize=9)
+    ax.set_axis_off()
+
+
+def _hide_unused(axes, used):
+    """Switch off the grid's panels past the ``used`` first ones."""
+    for ax in axes.flat[used:]:
+        ax.set_axis_off()
+
+
+# --- the blog's figures ---------------------------------------------------------------------
+def plot_activations():
+    """ReLU, Tanh and Sigmoid and their derivatives on ``[-5, 5]``, one panel each.
+
+    The curves come from :mod:`nnscratch.activations` (``forward`` and ``derivative``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels, each with the function, its derivative, a legend and a grid.
+    """
+    x = np.linspace(-5.0, 5.0, 1001)  # (1001,)
+    fig = _figure(15, 4.5)
+    axes = fig.subplots(1, 3, sharex=True)
+    for ax, cls in zip(axes, (Relu, Tanh, Sigmoid), strict=True):
+        label = cls.__name__ if cls is not Relu else "ReLU"
+        ax.plot(x, cls().forward(x), label=f"{label}(x)", linewidth=2)
+        ax.plot(x, cls().derivative(x), label=f"{label}'(x)", linestyle="--", linewidth=2)
+        ax.axhline(0, color="0.6", linewidth=0.8)
+        ax.axvline(0, color="0.6", linewidth=0.8)
+        ax.set_title(label)
+        ax.set_xlabel("x")
+        ax.set_xlim(-5, 5)
+        ax.grid(True, alpha=0.4)
+        ax.legend(loc="upper left")
+    return fig
+
+
+def plot_regression_fits(fits):
+    """The true function against the network's prediction, one panel per function.
+
+    Parameters
+    ----------
+    fits : sequence of tuple or dict
+        Each ``(name, X, y_true, y_pred)`` or a dict with those keys; ``X`` of shape
+        ``(n, 1)`` (or ``(n,)``), ``y_true`` and ``y_pred`` of shape ``(n, 1)`` or ``(n,)``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per fit, titled with the name and the mean squared error.
+
+    Raises
+    ------
+    ValueError
+        If ``fits`` is empty, an entry is not a 4-tuple or a dict with those keys, or the
+        arrays do not have one value per point.
+    """
+    if isinstance(fits, (str, bytes, Mapping)) or not hasattr(fits, "__len__") or not fits:
+        raise ValueError(f"fits must be a non-empty list of (name, X, y_true, y_pred), "
+                         f"got {fits!r:.80}")
+    rows = []
+    for i, fit in enumerate(fits):
+        if isinstance(fit, Mapping):
+            missing = {"name", "X", "y_true", "y_pred"} - set(fit)
+            if missing:
+                raise ValueError(f"fits[{i}] lacks the keys {sorted(missing)}")
+            fit = (fit["name"], fit["X"], fit["y_true"], fit["y_pred"])
+        elif not isinstance(fit, (tuple, list)) or len(fit) != 4:
+            raise ValueError(f"fits[{i}] must be (name, X, y_true, y_pred) or a dict with "
+                             f"those keys, got {fit!r:.80}")
+        name, X, y_true, y_pred = fit
+        X = check_array(X, f"fits[{i}] X", ndim=(1, 2))
+        if X.ndim == 2 and X.shape[1] != 1:
+            raise ValueError(f"fits[{i}] X must have shape (n, 1), got {X.shape}")
+        arrays = [X.reshape(-1)]
+        for label, arr in (("y_true", y_true), ("y_pred", y_pred)):
+            arr = check_array(arr, f"fits[{i}] {label}", ndim=(1, 2))
+            if arr.size != len(arrays[0]):
+                raise ValueError(f"fits[{i}] {label} has {arr.size} values but X has "
+                                 f"{len(arrays[0])} points; expected shape (n, 1)")
+            arrays.append(arr.reshape(-1))
+        rows.append((str(name), *arrays))
+
+    fig = _figure(5 * len(rows), 4.5)
+    axes = np.atleast_1d(fig.subplots(1, len(rows)))
+    for ax, (name, x, y_true, y_pred) in zip(axes, rows, strict=True):
+        order = np.argsort(x, kind="stable")
+        mse = MeanSquaredErrorLoss.loss(y_pred, y_true)
+        ax.plot(x[order], y_true[order], label="True function", linewidth=2)
+        ax.plot(x[order], y_pred[order], label="Model prediction", linewidth=2)
+        ax.set_title(f"{name}   (MSE {mse:.4f})")
+        ax.set_xlabel("x")
+        ax.grid(True, alpha=0.4)
+        ax.legend()
+    return fig
+
+
+def plot_samples(images, labels, *, image_shape=(28, 28), n=25, seed=0):
+    """A grid of sample images (digits) titled with their labels.
+
+    Parameters
+    ----------
+    images : array-like, shape (N, h * w) or (N, h, w)
+        Pixel values (any range; MNIST's are in ``[0, 1]``).
+    labels : array-like, shape (N,) integer labels, or (N, K) one-hot rows
+    image_shape : tuple of int
+        ``(h, w)`` of flattened images; ignored for 3-D ``images``.
+    n : int
+        How many samples to show (all of them if there are fewer).
+    seed : int
+        Seed of the (without replacement) choice of samples.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``image_shape`` does not match the number of pixels, the labels do not match
+        the images, or ``n`` is not a positive integer.
+    """
+    images = check_array(images, "images", ndim=(2, 3))
+    labels = _labels(labels, "labels", len(images))
+    n = check_int(n, "n", minimum=1)
+    if images.ndim == 2:
+        shape = _check_image_shape(image_shape, images.shape[1],
+                                   "the number of pixels per image in images")
+        images = images.reshape(len(images), *shape)  # (N, h, w)
+    n = min(n, len(images))
+    idx = np.random.default_rng(seed).choice(len(images), size=n, replace=False)
+    rows, cols = _grid(n, 10)
+    fig = _figure(1.6 * cols, 1.75 * rows + 0.2)
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    lo, hi = float(images[idx].min()), float(images[idx].max())
+    for ax, i in zip(axes.flat, idx, strict=False):
+        _show_image(ax, images[i], str(labels[i]), cmap="gray_r", vmin=lo, vmax=hi)
+    _hide_unused(axes, n)
+    return fig
+
+
+def _loss_columns(history):
+    """``(train, eval, val, best_epoch)`` as float arrays (NaN where missing) from either form."""
+    if isinstance(history, History):
+        columns = {"train_loss": history.train_losses, "eval_loss": history.eval_losses,
+                   "val_loss": history.val_losses}
+        best = history.best_epoch
+    elif isinstance(history, Mapping):
+        if "train_loss" not in history:
+            raise ValueError(f"history must have a 'train_loss' column, got the keys "
+                             f"{sorted(history)}")
+        columns = {k: history.get(k) for k in ("train_loss", "eval_loss", "val_loss")}
+        best = None
+    else:
+        raise TypeError(f"history must be a History or a mapping of columns "
+                        f"('train_loss', 'eval_loss', ...), got {type(history).__name__}")
+    out = {}
+    for key, values in columns.items():
+        values = [] if values is None else list(values)
+        try:  # history.csv read back: strings, '' where a value is missing
+            out[key] = np.array([np.nan if v in (None, "") else float(v) for v in values],
+                                dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"history column {key!r} must hold numbers, got "
+                             f"{values!r:.80}") from None
+    if not len(out["train_loss"]):
+        raise ValueError("history has no epochs: 'train_loss' is empty")
+    return out, best
+
+
+def plot_losses(history, *, log_scale=False):
+    """Training and evaluation (and validation) loss per epoch.
+
+    Parameters
+    ----------
+    history : History or mapping
+        A :class:`~nnscratch.training.History`, or columns ``{"train_loss": [...],
+        "eval_loss": [...], "val_loss": [...]}`` as read back from ``history.csv``
+        (numbers or strings; ``''`` or None where missing). Only ``train_loss`` is required.
+    log_scale : bool
+        Logarithmic loss axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Epochs on the x axis, starting at 1; the epoch whose weights early stopping kept is
+        marked when ``history.best_epoch`` is set.
+
+    Raises
+    ------
+    ValueError
+        If there is no ``train_loss`` or no epoch, a column does not hold numbers, or
+        ``log_scale`` is asked for with a loss that is not positive.
+    TypeError
+        If ``history`` is neither a History nor a mapping.
+    """
+    columns, best = _loss_columns(history)
+    if log_scale:
+        values = np.concatenate(list(columns.values()))
+        if np.any(values[np.isfinite(values)] <= 0):
+            raise ValueError("log_scale needs positive losses; history has a loss <= 0")
+    fig = _figure(8, 5)
+    ax = fig.subplots()
+    styles = {"train_loss": ("Train loss", "o"), "eval_loss": ("Evaluation loss", "s"),
+              "val_loss": ("Validation loss", "^")}
+    for key, (label, marker) in styles.items():
+        values = columns[key]
+        if not np.isfinite(values).any():
+            continue
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs, values, label=label, marker=marker if len(values) <= 40 else None,
+                markersize=4)
+    if best is not None:
+        ax.axvline(best, color="0.4", linestyle=":", label=f"Best epoch ({best}, kept)")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, len(columns["train_loss"]) + 0.5)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Loss")
+    ax.set_title("Loss per epoch")
+    ax.grid(True, alpha=0.4)
+    ax.legend()
+    return fig
+
+
+def _layer_description(model, layer):
+    """A phrase naming dense layer ``layer`` of ``model``, e.g. 'last hidden layer'."""
+    n = len(model.dense_layers)
+    k = layer % n
+    if k == n - 1:
+        return "output layer"
+    if k == n - 2:
+        return "last hidden layer"
+    return f"hidden layer {k + 1}"
+
+
+def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
+              max_iter=TSNE_MAX_ITER):
+    """t-SNE map of the network's representation of ``X``, coloured by class.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+    X : array-like, shape (N, model.input_size)
+    y : array-like, shape (N,) integer labels, or (N, K) one-hot rows
+    layer : int
+        Dense layer whose output is embedded (``model.representation(X, layer)``):
+        ``-1`` the network's output (10-d for MNIST), ``-2`` the last hidden layer.
+    n_points : int
+        Embed a seeded random subset of this many points (all of them if fewer), so the
+        map takes seconds: 3,000 MNIST points take about 3 s on 2 idle cores, 5-6 s on one.
+        (On a busy machine scikit-learn's OpenMP threads spin and can be 4x slower than one
+        thread; ``threadpoolctl.threadpool_limits(1, "openmp")`` around the call helps.)
+    seed : int
+        Seed of the subset and of t-SNE (``random_state``).
+    perplexity : float
+        t-SNE perplexity; must be less than the number of points embedded.
+    max_iter : int
+        t-SNE iterations (at least 250, the early-exaggeration phase). The default, 500,
+        halves scikit-learn's 1000 and its time; the clusters have formed by then.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A scatter plot with one legend entry per class (tab10 colours), titled with the
+        layer.
+
+    Raises
+    ------
+    ValueError
+        If ``layer`` is not a dense layer of ``model``, ``X`` or ``y`` do not fit the
+        model, or ``n_points`` / ``perplexity`` are out of range.
+    """
+    from sklearn.manifold import TSNE  # slow import; only this figure needs it
+
+    X = check_array(X, "X", ndim=2)
+    y = _labels(y, "y", len(X))
+    n_points = check_int(n_points, "n_points", minimum=2)
+    perplexity = check_positive(perplexity, "perplexity")
+    max_iter = check_int(max_iter, "max_iter", minimum=250)
+    n_dense = len(model.dense_layers)
+    if (not isinstance(layer, numbers.Integral) or isinstance(layer, bool)
+            or not -n_dense <= layer < n_dense):
+        raise ValueError(f"layer must be an integer in [{-n_dense}, {n_dense - 1}] for this "
+                         f"{n_dense}-layer network, got {layer!r}")
+    layer = int(layer)
+    n = min(n_points, len(X))
+    if perplexity >= n:
+        raise ValueError(f"perplexity must be less than the number of points embedded "
+                         f"({n}), got {perplexity:g}")
+    rng = np.random.default_rng(seed)
+    idx = np.arange(n) if n == len(X) else np.sort(rng.choice(len(X), size=n, replace=False))
+    features = model.representation(X[idx], layer)  # (n, sizes[layer])
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=max_iter,
+                random_state=seed)
+    embedding = tsne.fit_transform(features.astype(np.float64))  # (n, 2)
+
+    fig = _figure(9, 7.5)
+    ax = fig.subplots()
+    cmap = colormaps["tab10"]
+    for c in np.unique(y[idx]):
+        mask = y[idx] == c
+        ax.scatter(embedding[mask, 0], embedding[mask, 1], s=6, color=cmap(int(c) % 10),
+                   label=str(c), alpha=0.8, linewidths=0)
+    ax.legend(title="Class", loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3,
+              frameon=False)
+    ax.set_title(f"t-SNE of the {_layer_description(model, layer)} (layer {layer}, "
+                 f"{features.shape[1]}-d), {n} points")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
+    """A grid of the samples the network gets wrong, titled "true T / pred P (confidence%)".
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        A classifier (softmax or sigmoid head).
+    X : array-like, shape (N, model.input_size)
+    y : array-like, shape (N,) integer labels, or (N, K) one-hot rows
+    image_shape : tuple of int
+        ``(h, w)`` with ``h * w == model.input_size``.
+    n : int
+        Show at most this many, the first ones in the order of ``X``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The grid, or a figure saying that nothing was misclassified.
+
+    Raises
+    ------
+    ValueError
+        If ``image_shape`` does not multiply to ``model.input_size``, the model is not a
+        classifier, or ``X`` / ``y`` do not fit it.
+    """
+    shape = _check_image_shape(image_shape, model.input_size, "the network's input_size")
+    n = check_int(n, "n", minimum=1)
+    X = check_array(X, "X", ndim=2)
+    y = _labels(y, "y", len(X))
+    proba = model.predict_proba(X)  # (N, K)
+    pred = model.predict(X)         # (N,)
+    wrong = np.flatnonzero(pred != y)
+    if not len(wrong):
+        fig = _figure(6, 2)
+        fig.text(0.5, 0.5, f"No misclassified samples: all {len(X):,} are predicted "
+                 "correctly.", ha="center", va="center", fontsize=12)
+        return fig
+    shown = wrong[:n]
+    rows, cols = _grid(len(shown), 8)
+    fig = _figure(1.9 * cols, 2.0 * rows + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    lo, hi = float(X[shown].min()), float(X[shown].max())
+    for ax, i in zip(axes.flat, shown, strict=False):
+        confidence = proba[i, pred[i]]
+        _show_image(ax, X[i].reshape(shape), f"true {y[i]} / pred {pred[i]} "
+                    f"({confidence:.0%})", cmap="gray_r", vmin=lo, vmax=hi)
+    _hide_unused(axes, len(shown))
+    fig.suptitle(f"{len(wrong):,} of {len(X):,} misclassified ({len(wrong) / len(X):.1%}); "
+                 f"the first {len(shown)}")
+    return fig
+
+
+# --- beyond the blog ------------------------------------------------------------------------
+def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None):
+    """The confusion matrix as a heat map (rows: true class, columns: predicted class).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, shape (N,)
+        Integer labels (one-hot rows ``(N, K)`` are accepted too).
+    labels : array-like, optional
+        The classes to show, in order (default: every class in either array).
+    normalize : {None, "true", "pred", "all"}
+        Counts (None), or fractions over each true class, predicted class or everything.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length or ``normalize`` is not one of the choices.
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    if normalize not in _NORMALIZE:
+        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
+    y_true = check_array(y_true, "y_true", ndim=(1, 2))
+    y_true = _labels(y_true, "y_true", len(y_true))
+    y_pred = _labels(y_pred, "y_pred", len(y_true))
+    fig = _figure(7.5, 6.5)
+    ax = fig.subplots()
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, normalize=normalize, ax=ax, cmap="Blues",
+        colorbar=True, values_format=None if normalize is None else ".2f")
+    what = {None: "counts", "true": "fraction of each true class",
+            "pred": "fraction of each predicted class", "all": "fraction of all"}[normalize]
+    ax.set_title(f"Confusion matrix ({what}); accuracy {np.mean(y_true == y_pred):.2%}")
+    return fig
+
+
+def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
+    """The first dense layer's weight columns as images: what each first unit looks for.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+    image_shape : tuple of int
+        ``(h, w)`` with ``h * w == model.input_size``.
+    n : int
+        Show the first ``n`` units (all of them if the layer has fewer).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per unit in a diverging colormap with limits symmetric about 0, shared by
+        every panel (one colour bar).
+
+    Raises
+    ------
+    ValueError
+        If ``image_shape`` does not multiply to ``model.input_size`` or ``n`` is not a
+        positive integer.
+    """
+    shape = _check_image_shape(image_shape, model.input_size, "the network's input_size")
+    n = check_int(n, "n", minimum=1)
+    weights = np.asarray(model.dense_layers[0].weights)  # (input_size, fan_out)
+    n = min(n, weights.shape[1])
+    shown = weights[:, :n]
+    limit = float(np.max(np.abs(shown))) or 1.0
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = _figure(1.6 * cols + 1.0, 1.7 * rows + 0.5)
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    image = None
+    for j, ax in enumerate(axes.flat[:n]):
+        image = ax.imshow(shown[:, j].reshape(shape), cmap="RdBu_r", vmin=-limit,
+                          vmax=limit, interpolation="nearest")
+        ax.set_title(f"unit {j}", fontsize=9)
+        ax.set_axis_off()
+    _hide_unused(axes, n)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig.suptitle(f"First-layer weights ({n} of {weights.shape[1]} units, "
+                 f"{shape[0]}x{shape[1]} inputs)")
+    return fig
+
+
+# --- writing --------------------------------------------------------------------------------
+def save_figure(fig, path, *, dpi=100):
+    """Render ``fig`` to PNG in memory, then write it atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or os.PathLike
+        Destination ending in ``.png``; its folder is created if missing.
+    dpi : float
+        Resolution: the image is ``figsize * dpi`` pixels.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``. If rendering fails, nothing is written (an existing file is untouched).
+
+    Raises
+    ------
+    TypeError
+        If ``fig`` is not a Figure.
+    ValueError
+        If ``path`` does not end in ``.png`` or ``dpi`` is not positive.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end in .png, got {str(path)!r}")
+    dpi = check_positive(dpi, "dpi")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed=0):
+    """Write every figure of a classification run into ``out_dir``.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        The trained classifier.
+    history : History or mapping
+        Its training record (see :func:`plot_losses`).
+    dataset : Dataset
+        The data it was trained on; samples come from the training split, the t-SNE maps,
+        misclassified digits and confusion matrix from the test split. Images have
+        ``dataset.feature_shape`` (28x28 for MNIST, 8x8 for digits).
+    out_dir : str or os.PathLike
+        Folder to write to (created if missing).
+    tsne_points : int
+        Test points in each t-SNE map.
+    seed : int
+        Seed of the sample choice and of t-SNE.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Name -> file written, in the order of :data:`RUN_FIGURES`. ``tsne_hidden`` is left
+        out for a network without a hidden layer.
+
+    Raises
+    ------
+    ValueError
+        If the data set has no image shape or does not fit the model, ``tsne_points`` is
+        not an integer >= 2, or ``history`` has no training losses (checked before any
+        file is written).
+    """
+    shape = dataset.feature_shape
+    if shape is None or len(shape) != 2:
+        raise ValueError(f"dataset must be of images (feature_shape (h, w)), got "
+                         f"feature_shape={shape!r} for {dataset.name!r}")
+    if dataset.n_features != model.input_size:
+        raise ValueError(f"dataset has {dataset.n_features} features; the network expects "
+                         f"{model.input_size}")
+    shape = tuple(shape)
+    tsne_points = check_int(tsne_points, "tsne_points", minimum=2)
+    _loss_columns(history)  # refuse a bad history before any file is written
+    X_test, y_test = dataset.X_test, dataset.y_test
+    out_dir = Path(out_dir)
+    draw = {
+        "samples": lambda: plot_samples(dataset.X_train, dataset.y_train,
+                                        image_shape=shape, seed=seed),
+        "losses": lambda: plot_losses(history),
+        "tsne_output": lambda: plot_tsne(model, X_test, y_test, layer=-1,
+                                         n_points=tsne_points, seed=seed),
+        "tsne_hidden": lambda: plot_tsne(model, X_test, y_test, layer=-2,
+                                         n_points=tsne_points, seed=seed),
+        "misclassified": lambda: plot_misclassified(model, X_test, y_test,
+                                                    image_shape=shape),
+        "confusion_matrix": lambda: plot_confusion_matrix(y_test, model.predict(X_test)),
+        "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
+    }
+    if len(model.dense_layers) < 2:
+        del draw["tsne_hidden"]
+    return {name: save_figure(make(), out_dir / RUN_FIGURES[name])
+            for name, make in draw.items()}
