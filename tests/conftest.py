@@ -3,9 +3,16 @@
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One thread for BLAS and OpenMP: the test networks are small, and on a shared 2-core machine
+# several threads per process only fight over the cores (a 1 s fit became 20 s under load).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # also for the CLI's subprocesses
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # t-SNE's OpenMP runtime, loaded later
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(limits=1)  # numpy may already be loaded by a plugin
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def _threads(args):
 
     if getattr(args, "threads", None) is None:
         return contextlib.nullcontext()
+    import sklearn.manifold  # noqa: F401  (loads t-SNE's OpenMP runtime, so it is limited too)
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=args.threads)
