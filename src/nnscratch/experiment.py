@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .data import load_dataset
+from .data import clear_cache, load_dataset
 from .files import write_text
 from .losses import CrossEntropyLoss
 from .network import NeuralNetwork
@@ -126,6 +126,7 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     if data is None:
         data = load_dataset(config["dataset"], split=config["split"], data_dir=data_dir,
                             dtype=config["dtype"], progress=bar)
+        clear_cache()  # this process loads the data once: free the parsed files
     model = build_model(config, data.n_features, data.n_classes)
     optimizer = build_optimizer(config)
     schedule = get_schedule(config["schedule"], epochs=max(config["epochs"], 1),

@@ -12,9 +12,9 @@ import numpy as np
 from .activations import Relu, Sigmoid, Softmax
 from .layers import Dropout, Layer
 from .losses import get_loss
-from .validation import check_array, check_features
+from .validation import check_array, check_features, check_targets
 
-_PREDICT_CHUNK = 65536  # rows per forward pass in predict, to bound memory on huge inputs
+_CHUNK = 8192  # rows per forward pass when evaluating a whole data set: bounds the memory
 
 
 class NeuralNetwork:
@@ -282,18 +282,28 @@ class NeuralNetwork:
             return loss_fn.loss_from_logits(self.head.z, y_true)
         return loss_fn.loss(y_pred, y_true)
 
-    def loss(self, X, y, loss_fn, training=False):
-        """The loss on ``(X, y)`` without touching gradients (fused form where it applies)."""
-        return self._loss_of(get_loss(loss_fn), self.forward(X, training), y)
+    def loss(self, X, y, loss_fn):
+        """Mean loss on a whole data set ``(X, y)``, in evaluation mode and in chunks."""
+        loss_fn = get_loss(loss_fn)
+        X = check_features(X, self)
+        return self._dataset_loss(loss_fn, X, check_targets(y, self, loss_fn, len(X)))
+
+    def _dataset_loss(self, loss_fn, X, y):
+        """:meth:`loss` without validation (the training loop evaluates every epoch)."""
+        total = 0.0
+        for i in range(0, len(X), _CHUNK):
+            xb, yb = X[i:i + _CHUNK], y[i:i + _CHUNK]
+            total += self._loss_of(loss_fn, self._forward(xb), yb) * len(xb)
+        return total / len(X)
 
     # --- inference ----------------------------------------------------------------------
     def _output(self, X):
         """Validated forward pass in chunks (evaluation mode)."""
         X = check_features(X, self)
-        if len(X) <= _PREDICT_CHUNK:
+        if len(X) <= _CHUNK:
             return self._forward(X)
-        return np.concatenate([self._forward(X[i:i + _PREDICT_CHUNK])
-                               for i in range(0, len(X), _PREDICT_CHUNK)])
+        return np.concatenate([self._forward(X[i:i + _CHUNK])
+                               for i in range(0, len(X), _CHUNK)])
 
     def representation(self, X, layer=-1):
         """Output of dense layer ``layer`` (after its activation) for ``X``, evaluation mode.
@@ -308,8 +318,8 @@ class NeuralNetwork:
         target = dense[layer]
         x = check_features(X, self)
         outputs = []
-        for i in range(0, len(x), _PREDICT_CHUNK):
-            h = x[i:i + _PREDICT_CHUNK]
+        for i in range(0, len(x), _CHUNK):
+            h = x[i:i + _CHUNK]
             for item in self.layers:
                 h = item.forward(h)
                 if item is target:

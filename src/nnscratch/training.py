@@ -239,11 +239,11 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 history.train_losses.append(float(np.mean(losses)))
                 history.avg_grads.append(float(np.mean(grad_sizes)))
                 history.learning_rates.append(optimizer.lr)
-                eval_loss = _dataset_loss(model, loss_fn, X_test, y_test) if has_test else None
+                eval_loss = model._dataset_loss(loss_fn, X_test, y_test) if has_test else None
                 if has_test:
                     history.eval_losses.append(eval_loss)
                 if X_val is not None:
-                    val_loss = _dataset_loss(model, loss_fn, X_val, y_val)
+                    val_loss = model._dataset_loss(loss_fn, X_val, y_val)
                     history.val_losses.append(val_loss)
                     if val_loss < best_loss:
                         best_loss, bad_epochs = val_loss, 0
@@ -267,15 +267,6 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         for p, best in zip(params, best_params, strict=True):
             p[...] = best
     return history
-
-
-def _dataset_loss(model, loss_fn, X, y, chunk=16384):
-    """Mean loss over a whole data set, in chunks (evaluation mode)."""
-    total = 0.0
-    for i in range(0, len(X), chunk):
-        xb, yb = X[i:i + chunk], y[i:i + chunk]
-        total += model._loss_of(loss_fn, model._forward(xb), yb) * len(xb)
-    return total / len(X)
 
 
 def accuracy(model, X, y_true):

@@ -331,24 +331,42 @@ def _load_arrays(key):
     Returns read-only ``images`` (70000, 784) uint8 and ``labels`` (70000,) uint8, the
     60,000 training samples first.
     """
-    arrays = {}
+    # Each file is copied straight into its rows of the result and its bytes dropped at
+    # once, so no more than one decompressed file is held beside the final arrays.
+    images = np.empty((N_TRAIN + N_TEST, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), dtype=np.uint8)
+    labels = np.empty(N_TRAIN + N_TEST, dtype=np.uint8)
+    rows = {"train": slice(0, N_TRAIN), "t10k": slice(N_TRAIN, None)}
     for base, (path, _, _) in zip(MNIST_FILES, key, strict=True):
         data = read_bytes(path)
         check_md5(data, MNIST_MD5[base], path)
-        arrays[base] = parse_idx(data, path)
+        array = parse_idx(data, path)
         del data
-    images = np.concatenate(
-        [arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]]
-    ).reshape(N_TRAIN + N_TEST, -1)  # (70000, 784)
-    labels = np.concatenate([arrays["train-labels-idx1-ubyte"], arrays["t10k-labels-idx1-ubyte"]])
+        part = rows[base.split("-")[0]]
+        if "images" in base:
+            images[part] = array.reshape(len(array), -1)  # (n, 28, 28) -> (n, 784)
+        else:
+            labels[part] = array
+        del array
     images.flags.writeable = False
     labels.flags.writeable = False
     return images, labels
 
 
-def _scaled(pixels, dtype):
-    """uint8 pixels -> ``dtype`` in [0, 1], dividing in place so only one float copy exists."""
-    out = pixels.astype(dtype)
+def clear_cache():
+    """Free the parsed files kept in memory for repeated :func:`load_mnist` calls (52 MiB).
+
+    A one-shot run (``nnscratch train``) calls it once the data set is built.
+    """
+    _load_arrays.cache_clear()
+
+
+def _scaled(pixels, rows, dtype, chunk=8192):
+    """``pixels[rows]`` (uint8) as ``dtype`` in [0, 1], gathered chunk by chunk so that no
+    uint8 copy of the selection is made beside the float result."""
+    index = np.arange(len(pixels))[rows]
+    out = np.empty((len(index), pixels.shape[1]), dtype=dtype)
+    for start in range(0, len(index), chunk):
+        out[start:start + chunk] = pixels[index[start:start + chunk]]
     out /= dtype.type(255)
     return out
 
@@ -419,9 +437,9 @@ def load_mnist(split="blog", *, data_dir=None, dtype=np.float32, download=True, 
     else:
         train, test = blog_split_indices()
     return Dataset(
-        X_train=_scaled(images[train], dt),
+        X_train=_scaled(images, train, dt),
         y_train=labels[train].astype(np.int64),
-        X_test=_scaled(images[test], dt),
+        X_test=_scaled(images, test, dt),
         y_test=labels[test].astype(np.int64),
         name="mnist",
         split=split,
