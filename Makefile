@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m nnscratch.demo
+	$(BIN)/nnscratch reproduce --out reports/latest
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

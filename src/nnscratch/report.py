@@ -14,12 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import REGRESSION_FUNCTIONS, load_dataset, regression_data
-from .experiment import make_config, read_history_csv, run_training, versions
+from .data import REGRESSION_FUNCTIONS, load_dataset
+from .experiment import fit_regression, make_config, read_history_csv, run_training, versions
 from .files import write_text
-from .losses import MeanSquaredErrorLoss
-from .network import NeuralNetwork
-from .training import train
 
 #: The blog's published MNIST accuracies (784-32-32-10, 40 epochs, blog split).
 BLOG_ACCURACY = {"train_accuracy": 0.9945, "test_accuracy": 0.9666}
@@ -53,15 +50,12 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0):
                             tsne_points=tsne_points, seed=seed)
 
 
-def fit_regressions(seed=0, *, epochs=400):
+def fit_regressions(seed=0):
     """The blog's regression experiment: ``[(name, X, y_true, y_pred, mse), ...]``."""
     fits = []
     for name in REGRESSION_FUNCTIONS:
-        X, y = regression_data(name)
-        model = NeuralNetwork(1, 1, 32, 2, hidden_activation="tanh", seed=seed)
-        train(model, X, y, MeanSquaredErrorLoss, epochs, 64, 0.05, bar=False)
-        y_pred = model.forward(X).astype(np.float64)
-        fits.append((name, X, y, y_pred, MeanSquaredErrorLoss.loss(y_pred, y)))
+        model, X, y, mse = fit_regression(name, "blog", seed)
+        fits.append((name, X, y, model.predict(X).astype(np.float64), mse))
     return fits
 
 

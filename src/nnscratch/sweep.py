@@ -28,7 +28,6 @@ configuration refitted on the whole training set) into its output folder.
 import argparse
 import contextlib
 import csv
-import datetime as dt
 import difflib
 import io
 import json
@@ -603,16 +602,6 @@ def write_results(out_dir, rows, summary, best_estimator):
     return out_dir
 
 
-def new_sweep_dir(root="runs"):
-    """A fresh folder name ``runs/sweep-YYYYmmdd-HHMMSS`` (suffixed if it exists)."""
-    base = Path(root) / f"sweep-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
 # --- command line -----------------------------------------------------------------------
 _EPILOG = """\
 example configuration (TOML):
@@ -663,8 +652,10 @@ def register(subparsers):
 
 def run(args):
     """``nnscratch sweep``: run the sweep ``args`` describe; return the exit status."""
+    from .experiment import new_run_dir
+
     config = parse_config(read_config(args.config), seed=args.seed, where=str(args.config))
-    out_dir = Path(args.out) if args.out else new_sweep_dir()
+    out_dir = Path(args.out) if args.out else new_run_dir(label="sweep")
     run_sweep(config, jobs=args.jobs, dask_scheduler=args.dask_scheduler, out_dir=out_dir,
               data_dir=args.data_dir)
     return 0
