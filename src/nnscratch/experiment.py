@@ -40,11 +40,13 @@ DEFAULTS = {
 RECIPES = {
     "blog": {},
     # Beyond the blog: wider layers, He init, dropout, AdamW, warm-up + cosine decay, and a
-    # validation split for early stopping. Chosen on the validation split only.
+    # validation split for early stopping. The dropout, decay and rate were chosen by the
+    # validation loss of seed 0 among six candidates (benchmarks/RESULTS.md); the test set
+    # chose nothing.
     "best": {
-        "split": "standard", "hidden": [512, 256], "init": "he", "dropout": 0.2,
-        "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.02, "batch_size": 128,
-        "epochs": 16, "schedule": "cosine", "warmup": 1, "val_split": 0.1, "patience": 4,
+        "split": "standard", "hidden": [512, 256], "init": "he", "dropout": 0.35,
+        "optimizer": "adamw", "lr": 0.003, "weight_decay": 0.2, "batch_size": 128,
+        "epochs": 20, "schedule": "cosine", "warmup": 1, "val_split": 0.1, "patience": 4,
     },
 }
 
