@@ -109,6 +109,15 @@ def mnist_model(tmp_path_factory):
     return out / "model.npz"
 
 
+def test_blog_network_three_epochs_on_the_standard_split(mnist_model):
+    """Integration on the real data: the blog network, 3 epochs, test accuracy >= 94%."""
+    metrics = json.loads((mnist_model.parent / "metrics.json").read_text())
+    assert metrics["dataset"] == {"name": "mnist", "split": "standard",
+                                  "sizes": {"train": 60000, "test": 10000}}
+    assert metrics["config"]["hidden"] == [32, 32] and metrics["epochs"] == 3
+    assert metrics["test_accuracy"] >= 0.94
+
+
 @pytest.mark.parametrize("invert", [False, True], ids=["white-on-black", "black-on-white"])
 def test_predict_json_on_mnist_pngs(mnist_model, tmp_path, capsys, invert):
     """``predict --json`` on PNGs of MNIST test digits: at least 9 of 10 right."""

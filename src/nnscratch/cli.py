@@ -159,6 +159,11 @@ def cmd_reproduce(args):
     with _threads(args):
         report = reproduce(args.out, quick=args.quick, data_dir=args.data_dir, seed=args.seed,
                            bar=not args.no_bar)
+    m = report["metrics"]
+    print(f"MNIST train accuracy {m['train_accuracy']:.2%}, test accuracy "
+          f"{m['test_accuracy']:.2%} (blog: 99.45%, 96.66%)")
+    for name, mse in report["fits"]:
+        print(f"MSE of the {name} fit: {mse:.4f}")
     print(f"Report: {report['markdown']}\n        {report['html']}")
     return 0
 

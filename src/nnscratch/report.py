@@ -80,7 +80,8 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     """Run the blog end to end and write ``report.md`` and ``report.html`` into ``out_dir``.
 
     ``quick`` trains MNIST for 3 epochs and embeds 500 points in the t-SNE plots.
-    Returns ``{"markdown": path, "html": path, "metrics": dict, "figures": dict}``.
+    Returns ``{"markdown": path, "html": path, "metrics": dict, "fits": [(name, mse)],
+    "figures": dict}``.
     """
     from .plots import draw_run_figures, plot_activations, plot_regression_fits, save_figure
 
@@ -119,7 +120,7 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     write_text(md_path, markdown)
     write_text(html_path, render_html(context, out_dir))
     return {"markdown": md_path, "html": html_path, "metrics": run.metrics,
-            "figures": figures}
+            "fits": context["fits"], "figures": figures}
 
 
 FIGURE_CAPTIONS = [
