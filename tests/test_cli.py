@@ -185,7 +185,7 @@ def test_help_and_version(capsys):
     """Every subcommand answers --help; --version prints the version."""
     from nnscratch import __version__
 
-    for command in ("train", "evaluate", "predict", "plot", "reproduce"):
+    for command in ("train", "evaluate", "predict", "plot", "reproduce", "sweep"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
