@@ -183,26 +183,17 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     if rng is None:
         rng = model.rng if seed is None else np.random.default_rng(seed)
 
-    X_val = y_val = None
-    if val_split:
-        order = rng.permutation(len(X))
-        n_val = max(1, round(val_split * len(X)))
-        if n_val >= len(X):
-            raise ValueError(f"val_split={val_split} leaves no training data from "
-                             f"{len(X)} samples")
-        X_val, y_val = X[order[:n_val]], y[order[:n_val]]
-        X, y = X[order[n_val:]], y[order[n_val:]]
+    X, y, X_val, y_val = _hold_out(X, y, val_split, rng)
 
     history = History()
     flat_params, flat_grads = model.flat_parameters()
     params, grads = [flat_params], [flat_grads]  # one vector each: a step is a few calls
     base_lr = optimizer.lr
     best_loss, best_params, bad_epochs = math.inf, None, 0
-    n = len(X)
     # Each batch is gathered into these buffers: no per-epoch copy of the shuffled data set
     # and no new (batch, features) array per step.
-    x_buffer = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
-    y_buffer = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
+    rows = min(batch_size, len(X))
+    buffers = (np.empty((rows, *X.shape[1:]), X.dtype), np.empty((rows, *y.shape[1:]), y.dtype))
     pbar = tqdm.tqdm(total=epochs, desc="Training Progress", position=0) if bar else None
     try:
         # Overflow and NaN are reported once, as a DivergenceError, instead of as warnings.
@@ -211,31 +202,29 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
             for epoch in range(epochs):
                 start = time.perf_counter()
                 optimizer.lr = schedule(epoch, base_lr)
-                order = rng.permutation(n)
+                batches = _batches(X, y, rng.permutation(len(X)), batch_size, buffers)
                 losses, grad_sizes = [], []
-                for batch, i in enumerate(range(0, n, batch_size)):
-                    idx = order[i:i + batch_size]
-                    x_batch = X.take(idx, axis=0, out=x_buffer[:len(idx)], mode="clip")
-                    y_batch = y.take(idx, axis=0, out=y_buffer[:len(idx)], mode="clip")
+                for batch, (x_batch, y_batch) in enumerate(batches, start=1):
                     y_pred = model._forward(x_batch, training=True)
                     loss, _ = model.backprop(loss_fn, y_pred, y_batch)
                     if not math.isfinite(loss):
                         raise DivergenceError(
                             f"training diverged: the loss became {loss} at epoch {epoch + 1}, "
-                            f"batch {batch + 1}; lower the learning rate (it was "
+                            f"batch {batch}; lower the learning rate (it was "
                             f"{optimizer.lr:g}) or clip the gradients",
-                            history=history, epoch=epoch + 1, batch=batch + 1)
+                            history=history, epoch=epoch + 1, batch=batch)
                     losses.append(loss)
                     grad_sizes.append(float(np.abs(model.output_grad).sum())
                                       / model.output_grad.size)
                     if clip is not None:
                         clip_grad_norm(grads, clip)
                     optimizer.step(params, grads)
-                    if sigint["stop"]:
+                    if sigint["stop"]:  # Ctrl-C: stop after this batch
                         history.interrupted = True
                         break
                 if history.interrupted:
                     break
+
                 history.train_losses.append(float(np.mean(losses)))
                 history.avg_grads.append(float(np.mean(grad_sizes)))
                 history.learning_rates.append(optimizer.lr)
@@ -243,10 +232,9 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 if has_test:
                     history.eval_losses.append(eval_loss)
                 if X_val is not None:
-                    val_loss = model._dataset_loss(loss_fn, X_val, y_val)
-                    history.val_losses.append(val_loss)
-                    if val_loss < best_loss:
-                        best_loss, bad_epochs = val_loss, 0
+                    history.val_losses.append(model._dataset_loss(loss_fn, X_val, y_val))
+                    if history.val_losses[-1] < best_loss:
+                        best_loss, bad_epochs = history.val_losses[-1], 0
                         history.best_epoch = epoch + 1
                         best_params = [p.copy() for p in params]
                     else:
@@ -267,6 +255,27 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         for p, best in zip(params, best_params, strict=True):
             p[...] = best
     return history
+
+
+def _hold_out(X, y, val_split, rng):
+    """Split a seeded random ``val_split`` of the rows off: ``(X, y, X_val, y_val)``."""
+    if not val_split:
+        return X, y, None, None
+    order = rng.permutation(len(X))
+    n_val = max(1, round(val_split * len(X)))
+    if n_val >= len(X):
+        raise ValueError(f"val_split={val_split} leaves no training data from {len(X)} "
+                         "samples")
+    return X[order[n_val:]], y[order[n_val:]], X[order[:n_val]], y[order[:n_val]]
+
+
+def _batches(X, y, order, batch_size, buffers):
+    """Yield the minibatches of ``X, y`` in ``order``, each gathered into ``buffers``."""
+    x_buffer, y_buffer = buffers
+    for i in range(0, len(X), batch_size):
+        idx = order[i:i + batch_size]
+        yield (X.take(idx, axis=0, out=x_buffer[:len(idx)], mode="clip"),
+               y.take(idx, axis=0, out=y_buffer[:len(idx)], mode="clip"))
 
 
 def accuracy(model, X, y_true):
