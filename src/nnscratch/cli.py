@@ -6,6 +6,7 @@ a bad option value, a corrupt model) end with one line on stderr and exit status
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from .errors import NNScratchError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a process killed by it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -299,6 +301,9 @@ def main(argv=None):
         return EXIT_USAGE
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (NNScratchError, ValueError, TypeError, OSError) as exc:
         # OSError covers a missing or unreadable file, a folder given for a file, a full disk
         message = str(exc) or type(exc).__name__
