@@ -39,6 +39,13 @@ def check_gradients(model, loss_fn, X, y, *, eps=1e-6, training=False):
         ``{"layers[i].weights": err, "layers[i].bias": err, ..., "input": err}`` with
         ``err = ||analytic - numeric|| / (||analytic|| + ||numeric||)``; below ``1e-6``
         means the gradients agree.
+
+    Notes
+    -----
+    ReLU has no derivative at 0. A freshly built network has zero biases, so a row whose
+    previous layer is entirely switched off puts the next ReLUs exactly on that kink, and
+    the finite difference there disagrees with any gradient. Give the biases small random
+    values before checking (as the tests do) to stay off the kink.
     """
     loss_fn = get_loss(loss_fn)
     eps = check_positive(eps, "eps")
