@@ -100,14 +100,13 @@ def build_model(config, n_features, n_classes):
         init=config["init"], dropout=config["dropout"])
 
 
-def build_optimizer(config):
-    """The optimizer a configuration describes (PyTorch's names and defaults)."""
-    name = config["optimizer"]
-    kwargs = {"weight_decay": config["weight_decay"]}
+def build_optimizer(name, lr, momentum=0.0, weight_decay=0.0):
+    """The optimizer of ``nnscratch train``: PyTorch's names and defaults, and SGD with
+    momentum is Nesterov's. The scikit-learn estimators build theirs here too."""
+    kwargs = {"weight_decay": float(weight_decay)}
     if name == "sgd":
-        kwargs["momentum"] = config["momentum"]
-        kwargs["nesterov"] = config["momentum"] > 0
-    return get_optimizer(name, lr=config["lr"], **kwargs)
+        kwargs.update(momentum=momentum, nesterov=momentum > 0)
+    return get_optimizer(name, lr=lr, **kwargs)
 
 
 @dataclass
@@ -158,7 +157,8 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
                             dtype=config["dtype"], progress=bar)
         clear_cache()  # this process loads the data once: free the parsed files
     model = build_model(config, data.n_features, data.n_classes)
-    optimizer = build_optimizer(config)
+    optimizer = build_optimizer(config["optimizer"], config["lr"], config["momentum"],
+                                config["weight_decay"])
     schedule = get_schedule(config["schedule"], epochs=max(config["epochs"], 1),
                             warmup=config["warmup"])
     log(f"{data.summary()}\n{model}")
@@ -213,25 +213,20 @@ def write_run(out_dir, model, history, metrics):
 
 def history_csv(history):
     """The per-epoch history as CSV text."""
-    rows = history.rows()
     buffer = io.StringIO()
-    fields = ["epoch", "train_loss", "eval_loss", "val_loss", "avg_grad", "learning_rate",
-              "seconds"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *History.COLUMNS],
+                            lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(history.rows())
     return buffer.getvalue()
 
 
 def read_history_csv(path):
     """``history.csv`` back as a :class:`History`."""
     history = History()
-    columns = {"train_loss": history.train_losses, "eval_loss": history.eval_losses,
-               "val_loss": history.val_losses, "avg_grad": history.avg_grads,
-               "learning_rate": history.learning_rates, "seconds": history.epoch_seconds}
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            for key, column in columns.items():
-                if row.get(key):
-                    column.append(float(row[key]))
+            for column, attribute in History.COLUMNS.items():
+                if row.get(column):
+                    getattr(history, attribute).append(float(row[column]))
     return history

@@ -299,11 +299,18 @@ class NeuralNetwork:
     # --- inference ----------------------------------------------------------------------
     def _output(self, X):
         """Validated forward pass in chunks (evaluation mode)."""
-        X = check_features(X, self)
+        return self._forward_in_chunks(check_features(X, self), len(self.layers))
+
+    def _forward_in_chunks(self, X, n_layers):
+        """The output of the first ``n_layers`` layers, ``_CHUNK`` rows at a time."""
+        def run(x):
+            for layer in self.layers[:n_layers]:
+                x = layer.forward(x)
+            return x
+
         if len(X) <= _CHUNK:
-            return self._forward(X)
-        return np.concatenate([self._forward(X[i:i + _CHUNK])
-                               for i in range(0, len(X), _CHUNK)])
+            return run(X)
+        return np.concatenate([run(X[i:i + _CHUNK]) for i in range(0, len(X), _CHUNK)])
 
     def representation(self, X, layer=-1):
         """Output of dense layer ``layer`` (after its activation) for ``X``, evaluation mode.
@@ -315,17 +322,8 @@ class NeuralNetwork:
         if not isinstance(layer, int) or not -len(dense) <= layer < len(dense):
             raise ValueError(f"layer must be an integer in [{-len(dense)}, {len(dense) - 1}] "
                              f"for this {len(dense)}-layer network, got {layer!r}")
-        target = dense[layer]
-        x = check_features(X, self)
-        outputs = []
-        for i in range(0, len(x), _CHUNK):
-            h = x[i:i + _CHUNK]
-            for item in self.layers:
-                h = item.forward(h)
-                if item is target:
-                    break
-            outputs.append(h)
-        return np.concatenate(outputs)
+        n_layers = self.layers.index(dense[layer]) + 1
+        return self._forward_in_chunks(check_features(X, self), n_layers)
 
     def predict_proba(self, X):
         """Class probabilities ``(N, n_classes)`` for a Softmax or single-output Sigmoid head.

@@ -22,10 +22,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .activations import ACTIVATIONS
+from .experiment import build_optimizer
 from .initializers import INITIALIZERS
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
-from .optimizers import OPTIMIZERS, get_optimizer
+from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES, get_schedule
 from .training import train
 from .validation import check_fraction, check_int, check_positive
@@ -131,13 +132,6 @@ class _NNEstimator(BaseEstimator):
             dropout=check_fraction(self.dropout, "dropout"))
         return params
 
-    def _new_optimizer(self, params):
-        """The optimizer, built as ``nnscratch train`` builds it (Nesterov when momentum > 0)."""
-        kwargs = {"weight_decay": float(params["weight_decay"])}
-        if params["optimizer"] == "sgd":
-            kwargs.update(momentum=params["momentum"], nesterov=params["momentum"] > 0)
-        return get_optimizer(params["optimizer"], lr=params["learning_rate"], **kwargs)
-
     # --- fitting ----------------------------------------------------------------------
     def _fit(self, X, y, n_outputs, *, incremental):
         """Build the network unless continuing (``incremental``), then train it."""
@@ -149,7 +143,8 @@ class _NNEstimator(BaseEstimator):
                 hidden_activation=params["activation"], head_activation=self._head,
                 dtype=params["dtype"], rng=np.random.default_rng(seed), init=params["init"],
                 dropout=params["dropout"])
-            self.optimizer_ = self._new_optimizer(params)
+            self.optimizer_ = build_optimizer(params["optimizer"], params["learning_rate"],
+                                              params["momentum"], params["weight_decay"])
             self.loss_curve_ = []
             self.n_iter_ = 0
         if incremental:  # one pass over the given batch, no schedule, no early stopping

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import tqdm
@@ -57,13 +58,16 @@ class History:
         """Number of completed epochs."""
         return len(self.train_losses)
 
+    #: ``history.csv``'s columns and the list each comes from.
+    COLUMNS: ClassVar[dict] = {"train_loss": "train_losses", "eval_loss": "eval_losses",
+                               "val_loss": "val_losses", "avg_grad": "avg_grads",
+                               "learning_rate": "learning_rates", "seconds": "epoch_seconds"}
+
     def rows(self):
         """One dict per epoch (for ``history.csv``); missing values are None."""
-        columns = {"train_loss": self.train_losses, "eval_loss": self.eval_losses,
-                   "val_loss": self.val_losses, "avg_grad": self.avg_grads,
-                   "learning_rate": self.learning_rates, "seconds": self.epoch_seconds}
+        lists = {column: getattr(self, name) for column, name in self.COLUMNS.items()}
         return [{"epoch": e + 1, **{k: (v[e] if e < len(v) else None)
-                                    for k, v in columns.items()}}
+                                    for k, v in lists.items()}}
                 for e in range(self.epochs)]
 
 
