@@ -132,6 +132,22 @@ def test_sigmoid_values_are_exact_in_both_tails():
     np.testing.assert_allclose(Sigmoid().forward(x), 1 / (1 + np.exp(-x)), rtol=1e-12)
 
 
+def test_cross_entropy_from_the_softmax_log_probabilities(rng):
+    """The loss read from Softmax's kept log-probabilities equals the loss from the logits
+    and the textbook -mean(log p_y), for labels and for soft one-hot targets."""
+    z = rng.standard_normal((7, 4)) * 3
+    labels = rng.integers(0, 4, 7)
+    soft = rng.dirichlet(np.ones(4), 7)
+    softmax = Softmax()
+    p = softmax.forward(z)
+    np.testing.assert_allclose(np.exp(softmax.log_output), p, rtol=1e-15)
+    textbook = -np.mean(np.log(p[np.arange(7), labels]))
+    for y, expected in [(labels, textbook), (soft, -np.mean(np.sum(soft * np.log(p), 1)))]:
+        assert CrossEntropyLoss.loss_from_log_probs(softmax.log_output, y) == \
+            pytest.approx(expected, rel=1e-12)
+        assert CrossEntropyLoss.loss_from_logits(z, y) == pytest.approx(expected, rel=1e-12)
+
+
 def test_softmax_backward_is_the_true_vjp(rng):
     """Softmax.backward equals the explicit Jacobian product J^T g."""
     z, g = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))

@@ -30,7 +30,7 @@ class Activation:
 
     def __getstate__(self):
         """Pickle and copy without the forward pass's cached arrays."""
-        return {k: v for k, v in vars(self).items() if k not in ("input", "output")}
+        return {k: v for k, v in vars(self).items() if k not in ("input", "output", "log_output")}
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -93,11 +93,14 @@ class Sigmoid(Activation):
         return d_output * (self.output * (1 - self.output))
 
 
-def _softmax(x):
-    """Row-wise softmax, shifted by the row maximum so ``exp`` cannot overflow."""
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    e /= e.sum(axis=1, keepdims=True)
-    return e
+def log_softmax(x):
+    """Row-wise ``log softmax(x) = x - log(sum_j exp(x_j))``, finite for any finite input.
+
+    Shifting by the row maximum first means ``exp`` only sees numbers <= 0 (no overflow) and
+    the sum is at least 1 (no ``log(0)``).
+    """
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 class Softmax(Activation):
@@ -107,12 +110,16 @@ class Softmax(Activation):
     ``diag(p) - p p^T``, so ``J^T g = p * (g - <g, p>)`` row by row — no matrix is built.
     After a cross-entropy loss the network skips this step and uses the simpler fused
     gradient ``(p - y) / N`` (see :class:`nnscratch.losses.CrossEntropyLoss`).
+
+    ``forward`` also keeps the log-probabilities, ``log_output``: the cross-entropy reads
+    them instead of computing the same log-softmax a second time.
     """
 
     name = "softmax"
 
     def forward(self, x):
-        self.output = _softmax(x)
+        self.log_output = log_softmax(x)
+        self.output = np.exp(self.log_output)
         return self.output
 
     def backward(self, d_output):

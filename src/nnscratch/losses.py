@@ -15,7 +15,7 @@ accepts integer class labels of shape ``(N,)``.
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax
+from .activations import Sigmoid, Softmax, log_softmax
 
 
 class Loss:
@@ -84,15 +84,15 @@ class CrossEntropyLoss(Loss):
     @staticmethod
     def loss_from_logits(z, y_true):
         """Loss from the pre-softmax scores ``z`` (N, K) with a stable log-softmax."""
-        # -log p_y = log(sum_k exp(z_k)) - z_y, shifted by the row maximum against overflow
-        shifted = z - z.max(axis=1, keepdims=True)         # (N, K), each row's max is 0
-        log_norm = np.log(np.exp(shifted).sum(axis=1))      # (N,), in [0, log K]
+        return CrossEntropyLoss.loss_from_log_probs(log_softmax(z), y_true)
+
+    @staticmethod
+    def loss_from_log_probs(log_p, y_true):
+        """Loss from log-probabilities ``log_p`` (N, K): ``-mean_n sum_k y_nk log_p_nk``."""
         if y_true.ndim == 1:
-            picked = shifted[np.arange(len(z)), y_true]     # (N,), shifted z_y
-        else:
-            picked = (y_true * shifted).sum(axis=1)         # (N,), sum_k y_k shifted z_k
-            log_norm = log_norm * y_true.sum(axis=1)
-        return float((log_norm.sum() - picked.sum()) / len(z))
+            picked = log_p[np.arange(len(log_p)), y_true]  # (N,), log p of each true class
+            return float(-picked.sum() / len(log_p))
+        return float(-np.vdot(y_true, log_p) / len(log_p))
 
     @staticmethod
     def grad_from_logits(p, y_true):

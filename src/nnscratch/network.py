@@ -278,9 +278,11 @@ class NeuralNetwork:
 
     def _loss_of(self, loss_fn, y_pred, y_true):
         """Loss of the latest forward pass (from the head's logits where fused)."""
-        if loss_fn.fuses_with(self.head.activation):
-            return loss_fn.loss_from_logits(self.head.z, y_true)
-        return loss_fn.loss(y_pred, y_true)
+        if not loss_fn.fuses_with(self.head.activation):
+            return loss_fn.loss(y_pred, y_true)
+        if isinstance(self.head.activation, Softmax):  # its forward kept log p: reuse it
+            return loss_fn.loss_from_log_probs(self.head.activation.log_output, y_true)
+        return loss_fn.loss_from_logits(self.head.z, y_true)
 
     def loss(self, X, y, loss_fn):
         """Mean loss on a whole data set ``(X, y)``, in evaluation mode and in chunks."""

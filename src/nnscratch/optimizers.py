@@ -35,8 +35,17 @@ class Optimizer:
     def step(self, params, grads):
         raise NotImplementedError
 
+    def _buffers_like(self, grads):
+        """Scratch arrays shaped like ``grads``, kept from one step to the next."""
+        buffers = getattr(self, "_buffers", None)
+        if buffers is None or [(b.shape, b.dtype) for b in buffers] != \
+                [(g.shape, g.dtype) for g in grads]:
+            buffers = self._buffers = [np.empty_like(g) for g in grads]
+        return buffers
+
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                         if k not in ("state", "_buffers"))
         return f"{type(self).__name__}({args})"
 
 
@@ -60,8 +69,10 @@ class SGD(Optimizer):
 
     def step(self, params, grads):
         if self.momentum == 0 and self.weight_decay == 0:
-            for p, g in zip(params, grads, strict=True):
-                p -= self.lr * g
+            # The blog's update. lr * g goes into a buffer kept between steps: a new array
+            # per step would cost as much as the update itself for a large network.
+            for p, g, lr_g in zip(params, grads, self._buffers_like(grads), strict=True):
+                p -= np.multiply(g, self.lr, out=lr_g)
             return
         if self.state is None:
             self.state = [None] * len(params)
