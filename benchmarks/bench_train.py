@@ -143,6 +143,38 @@ def worker_gemm(threads):
     return {"gflops": 2 * n**3 / best / 1e9}
 
 
+def worker_floor(sizes, threads, repeats=300):
+    """The work no implementation can skip, timed alone with warm caches: each of the
+    network's matrix products at batch 64 (forward, weight gradient, input gradient of every
+    layer but the first) and the gather of 64 random rows of the training set, per epoch."""
+    rng = np.random.default_rng(0)
+    n_batches = -(-56000 // BATCH)
+
+    def seconds(fn):
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return (time.perf_counter() - start) / repeats
+
+    gemm = 0.0
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        x = rng.random((BATCH, fan_in), dtype=np.float32)
+        w = rng.random((fan_in, fan_out), dtype=np.float32)
+        d_z = rng.random((BATCH, fan_out), dtype=np.float32)
+        gemm += seconds(lambda x=x, w=w: x @ w) + seconds(lambda x=x, d=d_z: x.T @ d)
+        if i > 0:
+            gemm += seconds(lambda d=d_z, w=w: d @ w.T)
+    data = rng.random((56000, sizes[0]), dtype=np.float32)
+    out = np.empty((BATCH, sizes[0]), np.float32)
+    orders = rng.permutation(56000)[:BATCH * repeats].reshape(repeats, BATCH)
+    start = time.perf_counter()
+    for idx in orders:
+        data.take(idx, axis=0, out=out)
+    gather = (time.perf_counter() - start) / repeats
+    return {"gemm_s_per_epoch": gemm * n_batches, "gather_s_per_epoch": gather * n_batches}
+
+
 def run_worker(args):
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -160,6 +192,8 @@ def run_worker(args):
             result = worker_sklearn(sizes, args.epochs)
         elif impl == "gemm":
             result = worker_gemm(args.threads)
+        elif impl == "floor":
+            result = worker_floor(sizes, args.threads)
         else:
             raise SystemExit(f"unknown worker {impl!r}")
         result["blas"] = [{k: info.get(k) for k in ("internal_api", "version",
@@ -243,6 +277,15 @@ def main():
         ideal = _gemm_flops(sizes, 56000) / 1e9 / gemm["gflops"]
         print(f"ideal (GEMM FLOPs at peak): {ideal:.3f} s/epoch; nnscratch reaches "
               f"{100 * share:.0f}% of the GEMM peak")
+        floor = _spawn("floor", arch, 1, args.threads)
+        work = floor["gemm_s_per_epoch"] + floor["gather_s_per_epoch"]
+        print(f"floor (this network's matrix products at batch 64, warm caches, "
+              f"{floor['gemm_s_per_epoch']:.3f} s, + the batch gathers, "
+              f"{floor['gather_s_per_epoch']:.3f} s): {work:.3f} s/epoch; nnscratch takes "
+              f"{medians['nnscratch'] / work:.2f}x the floor")
+        if "torch" in medians:
+            print(f"0.30x / 0.60x PyTorch would be {0.3 * medians['torch']:.3f} / "
+                  f"{0.6 * medians['torch']:.3f} s/epoch")
         predict = statistics.median(r["predict_10k_ms"] for r in runs["nnscratch"])
         print(f"nnscratch predict on 10,000 test images: {predict:.1f} ms\n")
 

@@ -174,6 +174,40 @@ def test_clip_grad_norm():
     np.testing.assert_allclose(grads[1], [[0.0, 0.8]])
 
 
+class _UnfoldedSGD(SGD):
+    """SGD through ``optimizer.step``: train() folds the learning rate only for SGD itself."""
+
+
+def test_plain_sgd_with_the_learning_rate_folded_in_takes_the_same_steps(digits):
+    """train() back-propagates lr * dL/dz for plain SGD and steps p -= g. Same weights and
+    losses as the unfolded p -= lr * g, with a schedule changing lr between epochs, and
+    the stored gradients are the true gradients of the last batch afterwards."""
+    X, y = digits[0][:300], digits[1][:300]
+    runs = []
+    for optimizer in (SGD(lr=0.2), _UnfoldedSGD(lr=0.2)):
+        model = NeuralNetwork.from_sizes([64, 20, 10], head_activation=Softmax,
+                                         dtype=np.float64, seed=1)
+        history = train(model, X, y, CrossEntropyLoss, 3, 50, optimizer=optimizer,
+                        schedule="cosine", bar=False, seed=2)
+        runs.append((model, history))
+    (folded, h1), (unfolded, h2) = runs
+    np.testing.assert_allclose(h1.train_losses, h2.train_losses, rtol=1e-12)
+    for a, b in zip(folded.parameters() + folded.gradients(),
+                    unfolded.parameters() + unfolded.gradients(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+    # one full batch: the step is exactly -lr times the gradient at the initial weights
+    model = NeuralNetwork.from_sizes([64, 20, 10], head_activation=Softmax,
+                                     dtype=np.float64, seed=1)
+    start = model.copy()
+    start.backprop(CrossEntropyLoss, start.forward(X), y)
+    train(model, X, y, CrossEntropyLoss, 1, len(X), 0.2, bar=False, seed=2)
+    for p, p0, g, g0 in zip(model.parameters(), start.parameters(), model.gradients(),
+                            start.gradients(), strict=True):
+        np.testing.assert_allclose(p, p0 - 0.2 * g0, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-15)
+
+
 def test_early_stopping_restores_the_best_weights(digits):
     """With patience, training stops and the weights of the best validation epoch are kept."""
     X, y = digits

@@ -247,7 +247,7 @@ class NeuralNetwork:
                 grad = layer.backward(grad, learning_rate, input_grad=need)
         return grad
 
-    def backprop(self, loss_fn, y_pred, y_true, *, input_grad=False):
+    def backprop(self, loss_fn, y_pred, y_true, *, input_grad=False, grad_scale=1.0):
         """Loss of a forward pass's output, and every parameter's gradient (stored).
 
         Uses the fused logit form when ``loss_fn`` pairs with the head activation
@@ -262,6 +262,10 @@ class NeuralNetwork:
         y_true : ndarray, shape (N, output_size) or (N,) integer labels
         input_grad : bool
             Also compute ``dL/dx``.
+        grad_scale : float
+            Back-propagate ``grad_scale * dL/d(output)``: every stored gradient (and
+            ``dL/dx``) is then scaled by it too, since back-propagation is linear.
+            :func:`~nnscratch.training.train` passes the learning rate for plain SGD.
 
         Returns
         -------
@@ -269,12 +273,14 @@ class NeuralNetwork:
         d_input : ndarray of shape (N, input_size), or None
         """
         loss = self._loss_of(loss_fn, y_pred, y_true)
-        if loss_fn.fuses_with(self.head.activation):
+        fused = loss_fn.fuses_with(self.head.activation)
+        if fused:
             self.output_grad = loss_fn.grad_from_logits(y_pred, y_true)  # dL/dz of the head
-            return loss, self._backward_from(len(self.layers) - 1, self.output_grad, None,
-                                             input_grad, through_head=False)
-        self.output_grad = loss_fn.grad(y_pred, y_true)  # dL/d(output)
-        return loss, self.backward(self.output_grad, input_grad=input_grad)
+        else:
+            self.output_grad = loss_fn.grad(y_pred, y_true)  # dL/d(output)
+        grad = self.output_grad if grad_scale == 1 else self.output_grad * grad_scale
+        return loss, self._backward_from(len(self.layers) - 1, grad, None, input_grad,
+                                         through_head=not fused)
 
     def _loss_of(self, loss_fn, y_pred, y_true):
         """Loss of the latest forward pass (from the head's logits where fused)."""

@@ -192,6 +192,11 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     history = History()
     flat_params, flat_grads = model.flat_parameters()
     params, grads = [flat_params], [flat_grads]  # one vector each: a step is a few calls
+    # Plain SGD folds the learning rate into the output gradient: back-propagation is
+    # linear, so every gradient then comes out as lr * dL/dp and the step is one
+    # subtraction, p -= g, instead of a multiplication and a subtraction.
+    fold_lr = _is_plain_sgd(optimizer) and clip is None
+    grad_scale = 1  # what the stored gradients are multiplied by (divided out at the end)
     base_lr = optimizer.lr
     best_loss, best_params, bad_epochs = math.inf, None, 0
     # Each batch is gathered into these buffers: no per-epoch copy of the shuffled data set
@@ -210,7 +215,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 losses, grad_sizes = [], []
                 for batch, (x_batch, y_batch) in enumerate(batches, start=1):
                     y_pred = model._forward(x_batch, training=True)
-                    loss, _ = model.backprop(loss_fn, y_pred, y_batch)
+                    grad_scale = optimizer.lr if fold_lr else 1
+                    loss, _ = model.backprop(loss_fn, y_pred, y_batch, grad_scale=grad_scale)
                     if not math.isfinite(loss):
                         raise DivergenceError(
                             f"training diverged: the loss became {loss} at epoch {epoch + 1}, "
@@ -222,7 +228,10 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                                       / model.output_grad.size)
                     if clip is not None:
                         clip_grad_norm(grads, clip)
-                    optimizer.step(params, grads)
+                    if fold_lr:
+                        flat_params -= flat_grads  # the gradients hold lr * dL/dp
+                    else:
+                        optimizer.step(params, grads)
                     if sigint["stop"]:  # Ctrl-C: stop after this batch
                         history.interrupted = True
                         break
@@ -254,11 +263,18 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     finally:
         if pbar is not None:
             pbar.close()
+        if grad_scale != 1:  # leave the true gradients of the last batch
+            flat_grads /= grad_scale
         optimizer.lr = base_lr
     if patience is not None and best_params is not None:
         for p, best in zip(params, best_params, strict=True):
             p[...] = best
     return history
+
+
+def _is_plain_sgd(optimizer):
+    """The blog's update ``p -= lr * g``: SGD itself (not a subclass), no momentum or decay."""
+    return type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.weight_decay == 0
 
 
 def _hold_out(X, y, val_split, rng):
