@@ -18,7 +18,6 @@ from nnscratch import (
     check_gradients,
     train,
 )
-from nnscratch.optimizers import Optimizer
 
 
 @pytest.fixture
@@ -174,19 +173,19 @@ def test_divergence_stops_at_once_with_the_history(rng):
 
 def test_ctrl_c_stops_after_the_current_batch(net, data, monkeypatch):
     """SIGINT during training: the batch finishes, training returns, marked interrupted."""
-    steps = []
-    original = SGD.step
+    batches = []
+    original = NeuralNetwork.backprop
 
-    def step(self, params, grads):
-        original(self, params, grads)
-        steps.append(1)
-        if len(steps) == 4:
+    def backprop(self, *args, **kwargs):
+        batches.append(1)
+        if len(batches) == 4:
             signal.raise_signal(signal.SIGINT)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(SGD, "step", step)
+    monkeypatch.setattr(NeuralNetwork, "backprop", backprop)
     before = [p.copy() for p in net.parameters()]
     history = _train(net, *data, epochs=5, batch_size=2)
-    assert history.interrupted and len(steps) == 4 and history.epochs == 0
+    assert history.interrupted and len(batches) == 4 and history.epochs == 0
     assert any(not np.array_equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
@@ -197,21 +196,16 @@ def test_interrupted_cli_run_is_saved(tmp_path, monkeypatch, capsys):
 
     from nnscratch.cli import main
 
-    calls = []
-    original = Optimizer.__init__
+    batches = []
+    original_backprop = NeuralNetwork.backprop
 
-    def spy_init(self, lr):
-        original(self, lr)
-        calls.append(self)
-
-    def interrupting_step(self, params, grads):
-        for p, g in zip(params, grads, strict=True):
-            p -= self.lr * g
-        self.steps = getattr(self, "steps", 0) + 1
-        if self.steps == 30:
+    def interrupting_backprop(self, *args, **kwargs):
+        batches.append(1)
+        if len(batches) == 30:
             signal.raise_signal(signal.SIGINT)
+        return original_backprop(self, *args, **kwargs)
 
-    monkeypatch.setattr(SGD, "step", interrupting_step)
+    monkeypatch.setattr(NeuralNetwork, "backprop", interrupting_backprop)
     code = main(["train", "--dataset", "digits", "--epochs", "50", "--no-bar", "--out",
                  str(tmp_path / "run")])
     assert code == 130
