@@ -4,8 +4,9 @@ Each implementation trains the same network (same initial weights, same hyper-pa
 batch 64, plain SGD, lr 0.05) on the blog's 56,000 MNIST training images, in its own
 process, and the processes are interleaved (A B C A B C ...) so drifts in the machine's
 speed hit every implementation alike. Prints seconds per epoch, median [min-max] over the
-repetitions, the final test accuracy, the ratios, and the machine's measured float32 GEMM
-peak with nnscratch's share of it.
+repetitions, the final test accuracy, the ratios, the machine's measured float32 GEMM
+peak with nnscratch's share of it, and the network's floor: its own matrix products and
+batch gathers timed alone, which no implementation can skip.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_train.py
 
