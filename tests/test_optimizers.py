@@ -50,19 +50,6 @@ def test_first_three_steps_by_hand(optimizer, expected):
     np.testing.assert_allclose(_three_steps(optimizer), expected, rtol=0, atol=2e-7)
 
 
-def test_sgd_reused_on_parameters_of_another_shape(rng):
-    """Plain SGD keeps a buffer for ``lr * g`` between steps; a step on arrays of another
-    shape or dtype gets a new one and is still exactly ``p - lr * g``."""
-    sgd = SGD(lr=0.1)
-    for shape, dtype in [((5,), np.float64), ((3, 4), np.float64), ((3, 4), np.float32)]:
-        p, g = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
-        expected = p - dtype(0.1) * g
-        sgd.step([p], [g])
-        np.testing.assert_array_equal(p, expected)
-        assert p.dtype == dtype
-    assert "_buffers" not in repr(sgd)
-
-
 def test_pytorch_defaults_and_names():
     """Hyper-parameter names and defaults are PyTorch's."""
     assert (Adam().lr, Adam().betas, Adam().eps, Adam().weight_decay) == \

@@ -35,17 +35,8 @@ class Optimizer:
     def step(self, params, grads):
         raise NotImplementedError
 
-    def _buffers_like(self, grads):
-        """Scratch arrays shaped like ``grads``, kept from one step to the next."""
-        buffers = getattr(self, "_buffers", None)
-        if buffers is None or [(b.shape, b.dtype) for b in buffers] != \
-                [(g.shape, g.dtype) for g in grads]:
-            buffers = self._buffers = [np.empty_like(g) for g in grads]
-        return buffers
-
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
-                         if k not in ("state", "_buffers"))
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
         return f"{type(self).__name__}({args})"
 
 
@@ -67,12 +58,18 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
 
+    @property
+    def plain(self):
+        """True for the blog's update ``p -= lr * g``: no momentum, no weight decay.
+
+        :func:`~nnscratch.training.train` then folds ``lr`` into the gradients and
+        subtracts them itself (unless it clips them)."""
+        return self.momentum == 0 and self.weight_decay == 0
+
     def step(self, params, grads):
-        if self.momentum == 0 and self.weight_decay == 0:
-            # The blog's update. lr * g goes into a buffer kept between steps: a new array
-            # per step would cost as much as the update itself for a large network.
-            for p, g, lr_g in zip(params, grads, self._buffers_like(grads), strict=True):
-                p -= np.multiply(g, self.lr, out=lr_g)
+        if self.plain:
+            for p, g in zip(params, grads, strict=True):
+                p -= self.lr * g
             return
         if self.state is None:
             self.state = [None] * len(params)

@@ -195,7 +195,7 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     # Plain SGD folds the learning rate into the output gradient: back-propagation is
     # linear, so every gradient then comes out as lr * dL/dp and the step is one
     # subtraction, p -= g, instead of a multiplication and a subtraction.
-    fold_lr = _is_plain_sgd(optimizer) and clip is None
+    fold_lr = type(optimizer) is SGD and optimizer.plain and clip is None  # not a subclass
     grad_scale = 1  # what the stored gradients are multiplied by (divided out at the end)
     base_lr = optimizer.lr
     best_loss, best_params, bad_epochs = math.inf, None, 0
@@ -270,11 +270,6 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         for p, best in zip(params, best_params, strict=True):
             p[...] = best
     return history
-
-
-def _is_plain_sgd(optimizer):
-    """The blog's update ``p -= lr * g``: SGD itself (not a subclass), no momentum or decay."""
-    return type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.weight_decay == 0
 
 
 def _hold_out(X, y, val_split, rng):
