@@ -13,6 +13,9 @@ batch gathers timed alone, which no implementation can skip.
 (``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` force an old, slow OpenBLAS kernel on some
 machines; the script prints which kernel actually ran.) PyTorch is optional:
 ``pip install torch==2.13.0``.
+
+``--against OTHER/src`` instead compares this checkout's nnscratch with another copy's (a git
+worktree of an older commit), interleaved: the way to measure a change to the engine.
 """
 
 import argparse
@@ -33,8 +36,11 @@ SEED, SHUFFLE_SEED, LR, BATCH = 0, 1, 0.05, 64
 
 
 # --- workers: each runs in its own process and prints one JSON line ----------------------
+SRC = HERE.parent / "src"  # the nnscratch that workers import (--src changes it)
+
+
 def _data(dtype):
-    sys.path.insert(0, str(HERE.parent / "src"))
+    sys.path.insert(0, str(SRC))
     from nnscratch.data import load_mnist
 
     return load_mnist(split="blog", dtype=dtype, progress=False)
@@ -177,7 +183,11 @@ def worker_floor(sizes, threads, repeats=300):
 
 
 def run_worker(args):
+    global SRC
     from threadpoolctl import threadpool_info, threadpool_limits
+
+    SRC = Path(args.src).resolve() if args.src else SRC
+    sys.path.insert(0, str(SRC))
 
     sizes = ARCHITECTURES[args.arch]
     with threadpool_limits(limits=args.threads):
@@ -204,9 +214,11 @@ def run_worker(args):
 
 
 # --- the driver ---------------------------------------------------------------------------
-def _spawn(worker, arch, epochs, threads):
+def _spawn(worker, arch, epochs, threads, src=None):
     command = [sys.executable, __file__, "--worker", worker, "--arch", arch,
                "--epochs", str(epochs), "--threads", str(threads)]
+    if src:
+        command += ["--src", str(src)]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{worker} failed:\n{out.stderr}")
@@ -227,6 +239,32 @@ def _gemm_flops(sizes, n_samples):
     return 2 * n_samples * (2 * sum(products) + sum(products[1:]))
 
 
+def compare_sources(args):
+    """A/B: the same nnscratch training from two source trees, interleaved."""
+    other = Path(args.against).resolve()
+    if not (other / "nnscratch" / "__init__.py").is_file():
+        raise SystemExit(f"--against {args.against}: no nnscratch package in that folder "
+                         "(give the src folder of a checkout)")
+    archs = list(ARCHITECTURES) if args.arch == "both" else [args.arch]
+    sources = {"this checkout": SRC, str(other): other}
+    print(f"{args.epochs} epochs per run, {args.repeats} interleaved runs, "
+          f"{args.threads} threads\n")
+    for arch in archs:
+        runs = {name: [] for name in sources}
+        for _ in range(args.repeats):
+            for name, src in sources.items():
+                runs[name].append(_spawn("nnscratch", arch, args.epochs, args.threads, src))
+        print(f"## {'-'.join(map(str, ARCHITECTURES[arch]))}\n")
+        print("| nnscratch from | s/epoch median [min-max] | test accuracy |")
+        print("| --- | --- | --- |")
+        for name, results in runs.items():
+            per_run = [statistics.median(r["epoch_seconds"]) for r in results]
+            accuracy = statistics.median(r["test_accuracy"] for r in results)
+            print(f"| {name} | {statistics.median(per_run):.3f} "
+                  f"[{min(per_run):.3f}-{max(per_run):.3f}] | {accuracy:.4f} |")
+        print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
@@ -234,10 +272,16 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="BLAS/torch threads for every implementation (default: all)")
     parser.add_argument("--arch", choices=[*ARCHITECTURES, "both"], default="both")
+    parser.add_argument("--against", metavar="SRC",
+                        help="only compare nnscratch from this checkout with nnscratch from "
+                             "the src folder SRC (e.g. of a git worktree of an older commit)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--src", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return run_worker(args)
+    if args.against:
+        return compare_sources(args)
 
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if name in os.environ:
