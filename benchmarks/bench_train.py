@@ -43,7 +43,9 @@ def _data(dtype):
     sys.path.insert(0, str(SRC))
     from nnscratch.data import load_mnist
 
-    return load_mnist(split="blog", dtype=dtype, progress=False)
+    # this checkout's vendored copy, also when the engine comes from elsewhere (--against)
+    return load_mnist(split="blog", dtype=dtype, progress=False,
+                      data_dir=HERE.parent / "data" / "mnist")
 
 
 def worker_nnscratch(sizes, epochs, dtype=np.float32):
