@@ -40,8 +40,7 @@ SRC = HERE.parent / "src"  # the nnscratch that workers import (--src changes it
 
 
 def _data(dtype):
-    sys.path.insert(0, str(SRC))
-    from nnscratch.data import load_mnist
+    from nnscratch.data import load_mnist  # from SRC: run_worker put it first on the path
 
     # this checkout's vendored copy, also when the engine comes from elsewhere (--against)
     return load_mnist(split="blog", dtype=dtype, progress=False,
@@ -152,7 +151,7 @@ def worker_gemm(threads):
     return {"gflops": 2 * n**3 / best / 1e9}
 
 
-def worker_floor(sizes, threads, repeats=300):
+def worker_floor(sizes, repeats=300):
     """The work no implementation can skip, timed alone with warm caches: each of the
     network's matrix products at batch 64 (forward, weight gradient, input gradient of every
     layer but the first) and the gather of 64 random rows of the training set, per epoch."""
@@ -206,7 +205,7 @@ def run_worker(args):
         elif impl == "gemm":
             result = worker_gemm(args.threads)
         elif impl == "floor":
-            result = worker_floor(sizes, args.threads)
+            result = worker_floor(sizes)
         else:
             raise SystemExit(f"unknown worker {impl!r}")
         result["blas"] = [{k: info.get(k) for k in ("internal_api", "version",
@@ -241,6 +240,22 @@ def _gemm_flops(sizes, n_samples):
     return 2 * n_samples * (2 * sum(products) + sum(products[1:]))
 
 
+def _print_runs(arch, label, runs):
+    """The Markdown table of ``{name: [worker results]}``; returns each median s/epoch."""
+    print(f"## {'-'.join(map(str, ARCHITECTURES[arch]))}\n")
+    print(f"| {label} | s/epoch median [min-max] | test accuracy |")
+    print("| --- | --- | --- |")
+    medians = {}
+    for name, results in runs.items():
+        per_run = [statistics.median(r["epoch_seconds"]) for r in results]
+        medians[name] = statistics.median(per_run)
+        accuracy = statistics.median(r["test_accuracy"] for r in results)
+        print(f"| {name} | {medians[name]:.3f} [{min(per_run):.3f}-{max(per_run):.3f}] "
+              f"| {accuracy:.4f} |")
+    print()
+    return medians
+
+
 def compare_sources(args):
     """A/B: the same nnscratch training from two source trees, interleaved."""
     other = Path(args.against).resolve()
@@ -256,15 +271,7 @@ def compare_sources(args):
         for _ in range(args.repeats):
             for name, src in sources.items():
                 runs[name].append(_spawn("nnscratch", arch, args.epochs, args.threads, src))
-        print(f"## {'-'.join(map(str, ARCHITECTURES[arch]))}\n")
-        print("| nnscratch from | s/epoch median [min-max] | test accuracy |")
-        print("| --- | --- | --- |")
-        for name, results in runs.items():
-            per_run = [statistics.median(r["epoch_seconds"]) for r in results]
-            accuracy = statistics.median(r["test_accuracy"] for r in results)
-            print(f"| {name} | {statistics.median(per_run):.3f} "
-                  f"[{min(per_run):.3f}-{max(per_run):.3f}] | {accuracy:.4f} |")
-        print()
+        _print_runs(arch, "nnscratch from", runs)
 
 
 def main():
@@ -307,17 +314,7 @@ def main():
             for impl in impls:
                 runs[impl].append(_spawn(impl, arch, args.epochs, args.threads))
         sizes = ARCHITECTURES[arch]
-        print(f"## {'-'.join(map(str, sizes))}\n")
-        print("| implementation | s/epoch median [min-max] | test accuracy |")
-        print("| --- | --- | --- |")
-        medians = {}
-        for impl, results in runs.items():
-            per_run = [statistics.median(r["epoch_seconds"]) for r in results]
-            medians[impl] = statistics.median(per_run)
-            accuracy = statistics.median(r["test_accuracy"] for r in results)
-            print(f"| {impl} | {medians[impl]:.3f} [{min(per_run):.3f}-{max(per_run):.3f}] "
-                  f"| {accuracy:.4f} |")
-        print()
+        medians = _print_runs(arch, "implementation", runs)
         for ref in impls[1:]:
             print(f"nnscratch / {ref}: {medians['nnscratch'] / medians[ref]:.2f}x")
         share = _gemm_flops(sizes, 56000) / medians["nnscratch"] / 1e9 / gemm["gflops"]
