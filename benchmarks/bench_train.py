@@ -6,7 +6,9 @@ process, and the processes are interleaved (A B C A B C ...) so drifts in the ma
 speed hit every implementation alike. Prints seconds per epoch, median [min-max] over the
 repetitions, the final test accuracy, the ratios, the machine's measured float32 GEMM
 peak with nnscratch's share of it, and the network's floor: its own matrix products and
-batch gathers timed alone, which no implementation can skip.
+batch gathers timed alone, which no implementation can skip. ``tight32`` is the same
+algorithm as the tightest NumPy loop we could write (``tight_numpy.py``): what a NumPy engine
+can reach here at best.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_train.py
 
@@ -80,6 +82,23 @@ def worker_plain(sizes, epochs, dtype):
                 np.random.default_rng(SHUFFLE_SEED), on_epoch=tick)
     accuracy = float(np.mean(model.forward(data.X_test).argmax(axis=1) == data.y_test))
     return {"epoch_seconds": times, "test_accuracy": accuracy}
+
+
+def worker_tight(sizes, epochs):
+    sys.path.insert(0, str(HERE))
+    import plain_numpy as plain
+    import tight_numpy as tight
+
+    data = _data(np.float32)
+    layers, _, times = tight.train(plain.initial_weights(sizes, SEED, np.float32),
+                                   data.X_train, data.y_train, epochs, BATCH, LR,
+                                   np.random.default_rng(SHUFFLE_SEED))
+    x = data.X_test
+    for i, (w, b) in enumerate(layers):
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0)
+    return {"epoch_seconds": times, "test_accuracy": float(np.mean(x.argmax(1) == data.y_test))}
 
 
 def worker_torch(sizes, epochs, threads):
@@ -198,6 +217,8 @@ def run_worker(args):
         elif impl in ("plain64", "plain32"):
             dtype = np.float64 if impl == "plain64" else np.float32
             result = worker_plain(sizes, args.epochs, dtype)
+        elif impl == "tight32":
+            result = worker_tight(sizes, args.epochs)
         elif impl == "torch":
             result = worker_torch(sizes, args.epochs, args.threads)
         elif impl == "sklearn":
@@ -303,7 +324,7 @@ def main():
     print(f"{args.epochs} epochs per run, {args.repeats} interleaved runs, "
           f"{args.threads} threads\n")
     for arch in archs:
-        impls = ["nnscratch", "plain64", "plain32"]
+        impls = ["nnscratch", "tight32", "plain64", "plain32"]
         if _have_torch():
             impls.append("torch")
         impls.append("sklearn")
@@ -317,6 +338,8 @@ def main():
         medians = _print_runs(arch, "implementation", runs)
         for ref in impls[1:]:
             print(f"nnscratch / {ref}: {medians['nnscratch'] / medians[ref]:.2f}x")
+        if "torch" in medians:
+            print(f"tight32 / torch: {medians['tight32'] / medians['torch']:.2f}x")
         share = _gemm_flops(sizes, 56000) / medians["nnscratch"] / 1e9 / gemm["gflops"]
         ideal = _gemm_flops(sizes, 56000) / 1e9 / gemm["gflops"]
         print(f"ideal (GEMM FLOPs at peak): {ideal:.3f} s/epoch; nnscratch reaches "

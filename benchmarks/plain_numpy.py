@@ -5,7 +5,7 @@ with only what a fair comparison needs: the dtype is a parameter, the initial we
 given, and the shuffling comes from a seeded Generator instead of the global state. Like the
 post it copies the whole shuffled data set every epoch and computes every gradient,
 including the first layer's unused input gradient. It is used by ``bench_train.py`` and by
-``tests/test_speed_equivalence.py``; it is not part of the package.
+``tests/test_reference.py``; it is not part of the package.
 """
 
 import itertools

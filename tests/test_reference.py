@@ -46,3 +46,30 @@ def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
     np.testing.assert_allclose(ours_eval, ref_eval, rtol=1e-9, atol=0)
     for layer, ref_layer in zip(model.dense_layers, reference.layers, strict=True):
         np.testing.assert_allclose(layer.weights, ref_layer.weights, rtol=1e-9, atol=1e-12)
+
+
+def test_the_tight_benchmark_loop_is_the_same_algorithm():
+    """``benchmarks/tight_numpy.py`` (the speed bound in the benchmark) trains exactly as
+    nnscratch does: same per-epoch losses and final weights in float64."""
+    spec = importlib.util.spec_from_file_location("tight_numpy", _PLAIN.with_name(
+        "tight_numpy.py"))
+    tight = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tight)
+    sizes, seed, epochs = [784, 32, 32, 10], 5, 2
+    data = load_mnist(split="standard", dtype=np.float64, progress=False)
+    X, y = data.X_train[:6400], data.y_train[:6400]  # 100 full batches of 64
+
+    initial = _plain_module().initial_weights(sizes, seed, np.float64)
+    layers, losses, seconds = tight.train(initial, X, y, epochs, 64, 0.05,
+                                          np.random.default_rng(2))
+    model = NeuralNetwork.from_sizes(sizes, head_activation=Softmax, dtype=np.float64,
+                                     seed=seed)
+    history = train(model, X, y, CrossEntropyLoss, epochs, 64, 0.05, bar=False,
+                    rng=np.random.default_rng(2))
+    assert len(seconds) == epochs
+    np.testing.assert_allclose(losses, history.train_losses, rtol=1e-9, atol=0)
+    for layer, (weights, bias) in zip(model.dense_layers, layers, strict=True):
+        np.testing.assert_allclose(layer.weights, weights, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.bias, bias, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="divisible by batch_size"):
+        tight.train(initial, X[:100], y[:100], 1, 64, 0.05, np.random.default_rng(2))
