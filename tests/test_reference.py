@@ -10,11 +10,12 @@ import pytest
 from nnscratch import CrossEntropyLoss, NeuralNetwork, Softmax, train
 from nnscratch.data import load_mnist, one_hot
 
-_PLAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_numpy.py"
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _plain_module():
-    spec = importlib.util.spec_from_file_location("plain_numpy", _PLAIN)
+def _benchmark_module(name):
+    """Import ``benchmarks/<name>.py`` (the benchmarks are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, _BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -23,7 +24,7 @@ def _plain_module():
 @pytest.mark.parametrize("sizes", [[784, 32, 32, 10], [784, 64, 10]])
 def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
     """Same initial weights and batch order: per-epoch losses agree to a relative 1e-9."""
-    plain = _plain_module()
+    plain = _benchmark_module("plain_numpy")
     data = load_mnist(split="standard", dtype=np.float64, progress=False)
     X, y = data.X_train[:6000], data.y_train[:6000]
     X_test, y_test = data.X_test[:2000], data.y_test[:2000]
@@ -51,15 +52,12 @@ def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
 def test_the_tight_benchmark_loop_is_the_same_algorithm():
     """``benchmarks/tight_numpy.py`` (the speed bound in the benchmark) trains exactly as
     nnscratch does: same per-epoch losses and final weights in float64."""
-    spec = importlib.util.spec_from_file_location("tight_numpy", _PLAIN.with_name(
-        "tight_numpy.py"))
-    tight = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tight)
+    tight = _benchmark_module("tight_numpy")
     sizes, seed, epochs = [784, 32, 32, 10], 5, 2
     data = load_mnist(split="standard", dtype=np.float64, progress=False)
     X, y = data.X_train[:6400], data.y_train[:6400]  # 100 full batches of 64
 
-    initial = _plain_module().initial_weights(sizes, seed, np.float64)
+    initial = _benchmark_module("plain_numpy").initial_weights(sizes, seed, np.float64)
     layers, losses, seconds = tight.train(initial, X, y, epochs, 64, 0.05,
                                           np.random.default_rng(2))
     model = NeuralNetwork.from_sizes(sizes, head_activation=Softmax, dtype=np.float64,
