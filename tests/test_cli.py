@@ -1,6 +1,7 @@
 """The ``nnscratch`` command line: every subcommand, its outputs, and its one-line errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -27,7 +28,7 @@ def test_train_writes_the_run_folder(digits_run):
                 "seconds", "config", "dataset"):
         assert key in metrics
     assert metrics["config"]["hidden"] == [32, 32] and metrics["config"]["batch_size"] == 64
-    assert metrics["dataset"] == {"name": "digits", "split": "blog",
+    assert metrics["dataset"] == {"name": "digits", "split": "80/20",
                                   "sizes": {"train": 1437, "test": 360}}
     assert metrics["epochs"] == 30 and metrics["test_accuracy"] > 0.9
     lines = (digits_run / "history.csv").read_text().splitlines()
@@ -42,7 +43,8 @@ def test_train_prints_accuracies(tmp_path, capsys):
     main(["train", "--dataset", "digits", "--epochs", "2", "--no-bar", "--out",
           str(tmp_path / "r")])
     out = capsys.readouterr().out
-    assert "Train accuracy: 0." in out and "Test accuracy: 0." in out and "Saved to" in out
+    assert re.search(r"Train accuracy: \d+\.\d\d%\nTest accuracy: \d+\.\d\d%", out)
+    assert "Saved to" in out
 
 
 def test_train_is_reproducible(tmp_path):
@@ -70,7 +72,8 @@ def test_evaluate_text(digits_run, capsys):
     """The text report names the data set and shows the matrix."""
     assert main(["evaluate", str(digits_run / "model.npz")]) == 0
     out = capsys.readouterr().out
-    assert "digits (blog split), 360 test samples" in out and "confusion matrix" in out
+    assert "digits (80/20 split), 360 test samples" in out and "confusion matrix" in out
+    assert re.search(r"^accuracy: \d+\.\d\d%$", out, re.MULTILINE)
 
 
 def test_plot_draws_the_run_figures(digits_run, capsys):
@@ -142,12 +145,23 @@ def test_predict_text_shows_top3(mnist_model, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["train", "--epochs", "-1"], "argument --epochs: expected an integer >= 0, got '-1'"),
     (["train", "--lr", "0"], "argument --lr: expected a positive finite number, got '0'"),
-    (["train", "--hidden", "32,x"], "argument --hidden: expected comma-separated positive"),
-    (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["train", "--hidden", "32,x"], "argument --hidden: expected comma-separated positive "
+     "integers like 32,32, got '32,x'"),
+    (["train", "--dataset", "cifar"], "argument --dataset: expected one of ['mnist', "
+     "'digits'], got 'cifar'"),
+    (["train", "--optimizer", "adamm"], "argument --optimizer: expected one of ['sgd', "
+     "'adam', 'adamw'], got 'adamm' (did you mean 'adam'?)"),
     (["train", "--dropout", "1.5"], "argument --dropout: expected a number in [0, 1)"),
     (["train", "--patience", "3", "--dataset", "digits", "--no-bar"],
-     "patience needs a validation set: set val_split > 0"),
-    (["evaluate", "missing.npz"], "no model file at missing.npz"),
+     "--patience 3 needs a validation set: set --val-split > 0, or turn early stopping off "
+     "with --patience none"),
+    (["train", "--recipe", "best", "--epochs", "1", "--dataset", "digits"],
+     "--warmup 1 (from --recipe best) needs more --epochs: with --epochs 1 no epoch is left "
+     "for the cosine decay; set --warmup 0 or --epochs 2 or more"),
+    (["train", "--recipe", "best", "--val-split", "0", "--dataset", "digits"],
+     "--patience 4 (from --recipe best) needs a validation set: set --val-split > 0"),
+    (["evaluate", "missing.npz"], "MODEL missing.npz does not exist; give a run folder or "
+     "its model.npz"),
     (["predict", "MODEL"], "the following arguments are required: IMAGE"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -167,18 +181,20 @@ def run_cli(argv):
 
 
 def test_predict_errors(mnist_model, tmp_path, capsys):
-    """A missing image, an unreadable image and a non-model file: one line, exit 2."""
+    """A non-model file: one line, exit 2; a missing or unreadable image: its own line, the
+    count, exit 1."""
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     text = tmp_path / "model.txt"
     text.write_text("hello")
-    cases = [([str(mnist_model), str(tmp_path / "nope.png")], "nope.png"),
-             ([str(mnist_model), str(bad)], "bad.png"),
-             ([str(text), str(bad)], "model.txt")]
-    for args, name in cases:
-        assert run_cli(["predict", *args]) == 2
-        err = capsys.readouterr().err
-        assert name in err and len(err.strip().splitlines()) == 1
+    assert run_cli(["predict", str(text), str(bad)]) == 2  # no model: nothing to do
+    err = capsys.readouterr().err
+    assert "model.txt" in err and len(err.strip().splitlines()) == 1
+    for image in (tmp_path / "nope.png", bad):  # a bad image: its own line, then exit 1
+        assert run_cli(["predict", str(mnist_model), str(image)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert image.name in err[0] and err[1] == ("nnscratch predict: 1 of 1 images could "
+                                                   "not be read")
 
 
 def test_help_and_version(capsys):

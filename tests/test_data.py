@@ -577,8 +577,11 @@ def test_load_dataset_by_name(real):
     assert load_dataset("digits").name == "digits"
     with pytest.raises(ValueError, match=r"name must be one of 'mnist', 'digits', got 'cifar'"):
         load_dataset("cifar")
-    with pytest.raises(ValueError, match=r"split for 'digits' must be 'blog', got 'standard'"):
-        load_dataset("digits", split="standard")
+    digits = load_dataset("digits", split="standard")  # no published split: the same 80/20
+    assert digits.split == "80/20" and np.array_equal(digits.X_test, load_digits().X_test)
+    with pytest.raises(ValueError, match=r"split must be one of \['blog', 'standard'\], "
+                                         r"got 'random'"):
+        load_dataset("digits", split="random")
 
 
 # ---------------------------------------------------------------- one_hot, digits, regression
@@ -611,7 +614,7 @@ def test_load_digits(dtype):
     """The bundled 8x8 digits: 1,437/360 rows of 64 pixels in [0, 1], labels 0..9."""
     ds = load_digits(dtype=dtype)
     assert ds.sizes == {"train": 1437, "test": 360}
-    assert (ds.name, ds.split, ds.n_classes, ds.feature_shape) == ("digits", "blog", 10, (8, 8))
+    assert (ds.name, ds.split, ds.n_classes, ds.feature_shape) == ("digits", "80/20", 10, (8, 8))
     assert ds.X_train.dtype == dtype and ds.X_train.shape == (1437, 64)
     assert ds.X_train.min() == 0.0 and ds.X_train.max() == 1.0
     assert ds.y_train.dtype == np.int64 and set(np.unique(ds.y_train)) == set(range(10))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from nnscratch.data import REGRESSION_FUNCTIONS, load_mnist
-from nnscratch.experiment import RECIPES, fit_regression, make_config, run_training
+from nnscratch.experiment import fit_regression, run_training
+from nnscratch.recipes import RECIPES, make_config
 
 
 @pytest.mark.parametrize("name", REGRESSION_FUNCTIONS)

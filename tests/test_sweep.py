@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nnscratch import sweep
-from nnscratch.cli import main
+from nnscratch.cli import cmd_sweep, main
 from nnscratch.data import load_digits
 from nnscratch.serialization import load
 
@@ -66,7 +66,7 @@ def test_results_csv_has_one_row_per_candidate(local_sweep):
     _, out, _ = local_sweep
     rows = _read_csv(out / "results.csv")
     assert len(rows) == len(GRID["hidden"]) * len(GRID["lr"])
-    seen = {(r["hidden_layer_sizes"], float(r["learning_rate"])) for r in rows}
+    seen = {(r["hidden"], float(r["lr"])) for r in rows}  # the configuration's names
     assert seen == {(json.dumps(h), lr) for h in GRID["hidden"] for lr in GRID["lr"]}
     assert [int(r["rank"]) for r in rows] == sorted(int(r["rank"]) for r in rows)
     for r in rows:
@@ -84,12 +84,12 @@ def test_printed_best_equals_best_json(local_sweep):
     assert f"best accuracy: {best['best_score']:.4f} +/- {best['best_std']:.4f}" in stdout
     assert f"test accuracy of the refitted model: {best['test_score']:.4f}" in stdout
     top = _read_csv(out / "results.csv")[0]
-    assert json.loads(top["hidden_layer_sizes"]) == best["best_params"]["hidden_layer_sizes"]
-    assert float(top["learning_rate"]) == best["best_params"]["learning_rate"]
+    assert json.loads(top["hidden"]) == best["best_params"]["hidden"]
+    assert float(top["lr"]) == best["best_params"]["lr"]
     assert float(top["mean_accuracy"]) == max(float(r["mean_accuracy"])
                                               for r in _read_csv(out / "results.csv"))
-    assert best["train_config"]["hidden"] == best["best_params"]["hidden_layer_sizes"]
-    assert best["train_config"]["lr"] == best["best_params"]["learning_rate"]
+    assert best["train_config"]["hidden"] == best["best_params"]["hidden"]
+    assert best["train_config"]["lr"] == best["best_params"]["lr"]
 
 
 def test_best_model_file_scores_the_reported_test_accuracy(local_sweep):
@@ -97,10 +97,10 @@ def test_best_model_file_scores_the_reported_test_accuracy(local_sweep):
     _, out, _ = local_sweep
     best = json.loads((out / "best.json").read_text(encoding="utf-8"))
     model = load(out / "best_model.npz")
-    assert model.sizes == [64, *best["best_params"]["hidden_layer_sizes"], 10]
+    assert model.sizes == [64, *best["best_params"]["hidden"], 10]
     data = load_digits()
     assert model.score(data.X_test, data.y_test) == pytest.approx(best["test_score"])
-    assert model.metadata["config"]["lr"] == best["best_params"]["learning_rate"]
+    assert model.metadata["config"]["lr"] == best["best_params"]["lr"]
 
 
 def test_dask_cluster_gives_the_same_sweep(local_sweep, tmp_path):
@@ -144,10 +144,10 @@ def test_random_search_draws_from_distributions(tmp_path):
     result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lambda line: None)
     rows = _read_csv(tmp_path / "out" / "results.csv")
     assert len(rows) == len(result.rows) == 3
-    assert all(0.01 <= float(r["learning_rate"]) <= 0.3 for r in rows)
+    assert all(0.01 <= float(r["lr"]) <= 0.3 for r in rows)
     assert all(16 <= int(r["batch_size"]) <= 64 for r in rows)
     assert "split0_f1_macro" in rows[0] and "split1_f1_macro" not in rows[0]
-    assert len({r["learning_rate"] for r in rows}) == 3
+    assert len({r["lr"] for r in rows}) == 3
 
 
 def test_random_search_over_a_small_grid_takes_each_point_once(tmp_path):
@@ -159,20 +159,31 @@ def test_random_search_over_a_small_grid_takes_each_point_once(tmp_path):
 
 
 def test_a_failing_candidate_is_scored_nan_and_not_chosen(tmp_path):
-    """A candidate whose fits fail ranks last with no score; the sweep goes on."""
-    config = _write(tmp_path, CONFIG.replace(f"lr = {GRID['lr']}", "val_split = [0.0, 0.999]"))
+    """A candidate whose fits fail ranks last with no score, its error in results.csv and in
+    one printed line; the sweep goes on."""
+    config = _write(tmp_path, CONFIG.replace(f"lr = {GRID['lr']}", "early_stopping = [false, "
+                                             "true]").replace("[fixed]", "[fixed]\n"
+                                                              "validation_fraction = 0.999"))
     lines = []
     result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lines.append)
-    assert result.best_params["val_split"] == 0.0
+    assert result.best_params["early_stopping"] is False
     failed = [r for r in result.rows if r["mean_accuracy"] is None]
-    assert len(failed) == 2 and {r["val_split"] for r in failed} == {0.999}
+    assert len(failed) == 2 and {r["early_stopping"] for r in failed} == {True}
     assert json.loads((tmp_path / "out" / "best.json").read_text())["n_failed"] == 2
     assert "2 of 4 candidates failed to fit (score NaN): see results.csv" in lines
+    rows = _read_csv(tmp_path / "out" / "results.csv")
+    error = "ValueError: val_split=0.999 leaves no training data from 400 samples"
+    assert [r["fit_error"] for r in rows if r["early_stopping"] == "True"] == [error] * 2
+    assert [r["fit_error"] for r in rows if r["early_stopping"] == "False"] == [""] * 2
+    printed = [line for line in lines if " failed: " in line]
+    assert sorted(printed) == [f"candidate hidden=[16], early_stopping=true failed: {error}",
+                               f"candidate hidden=[32, 16], early_stopping=true failed: {error}"]
 
 
 def test_every_candidate_failing_is_an_error(tmp_path):
     """When no candidate trains, the sweep stops with the error."""
-    config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 6\nval_split = 0.999"))
+    config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 6\nearly_stopping = true"
+                                             "\nvalidation_fraction = 0.999"))
     with pytest.raises(ValueError, match="every candidate failed to fit; the last error: "
                        r"ValueError: val_split=0.999 leaves no training data"):
         sweep.run_sweep(config, log=lambda line: None)
@@ -197,9 +208,10 @@ def _args(config, **options):
     (CONFIG.replace("cv = 3", "folds = 3"), r"unknown key 'folds'"),
     (CONFIG.replace("cv = 3", "cv = 1"), "cv must be an integer >= 2, got 1"),
     (CONFIG.replace("cv = 3", "cv = 3\nval_split = 0.2"), "either cv .* or val_split"),
-    (CONFIG.replace('"digits"', '"cifar"'), r"dataset must be one of \['digits', 'mnist'\]"),
+    (CONFIG.replace('"digits"', '"cifar"'),
+     r"dataset must be one of \['mnist', 'digits'\], got 'cifar'"),
     (CONFIG.replace(f"lr = {GRID['lr']}", "lr = [0.1, -1]"),
-     r"\[grid\] lr = -1: learning_rate must be a positive finite number, got -1"),
+     r"\[grid\] lr = -1: lr must be a positive finite number, got -1"),
     (CONFIG.replace("epochs = 6", "epochs = 6\nlr = 0.1"),
      r"lr is both in \[fixed\] and in \[grid\]; keep one"),
     (CONFIG.replace("[grid]", "[grid]\nlr2 = {distribution = 'loguniform', low = 0, "
@@ -215,37 +227,37 @@ def test_configuration_mistakes_are_value_errors(tmp_path, text, message):
     """Each configuration mistake raises a ValueError naming the file and the mistake."""
     config = _write(tmp_path, text)
     with pytest.raises(ValueError, match=message):
-        sweep.run(_args(config))
+        cmd_sweep(_args(config))
 
 
 def test_missing_configuration_file(tmp_path):
     """A missing configuration file is a FileNotFoundError naming it."""
     with pytest.raises(FileNotFoundError, match=r"sweep configuration .*nope.toml not found"):
-        sweep.run(_args(tmp_path / "nope.toml"))
+        cmd_sweep(_args(tmp_path / "nope.toml"))
 
 
 def test_jobs_zero_is_refused(tmp_path):
     """--jobs 0 is refused."""
     with pytest.raises(ValueError, match=r"jobs must be a non-zero integer \(-1 = every core\)"):
-        sweep.run(_args(_write(tmp_path, CONFIG), jobs=0))
+        cmd_sweep(_args(_write(tmp_path, CONFIG), jobs=0))
 
 
 def test_dask_not_installed(tmp_path, monkeypatch):
     """--dask-scheduler without dask.distributed says what to install."""
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ValueError, match=r"pip install 'nnscratch\[dask\]'"):
-        sweep.run(_args(_write(tmp_path, CONFIG), dask_scheduler="tcp://127.0.0.1:8786"))
+        cmd_sweep(_args(_write(tmp_path, CONFIG), dask_scheduler="tcp://127.0.0.1:8786"))
 
 
 def test_unreachable_scheduler(tmp_path, monkeypatch):
     """A scheduler address where nothing listens fails with a one-line error."""
-    monkeypatch.setattr(sweep, "_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("nnscratch.sweep.backend._CONNECT_TIMEOUT", "1s")
     with socket.socket() as s:  # a loopback port that was free a moment ago
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     with pytest.raises(ValueError, match=f"cannot reach the Dask scheduler at '{address}'"):
-        sweep.run(_args(_write(tmp_path, CONFIG), dask_scheduler=address))
+        cmd_sweep(_args(_write(tmp_path, CONFIG), dask_scheduler=address))
 
 
 def test_cli_reports_a_mistake_in_one_line(tmp_path, capsys):

@@ -127,8 +127,9 @@ def test_model_must_be_a_network(data):
      r"init must be one of \['glorot', 'he', 'normal'\], got 'zeros'"),
     (lambda: NeuralNetwork(4, 3, 5, 1, rng=42), TypeError,
      r"rng must be a numpy.random.Generator, got int"),
-    (lambda: SGD(lr=0), ValueError, r"lr must be a finite number in \(0.0, inf\), got 0"),
-    (lambda: SGD(lr=0.1, momentum=1.5), ValueError, r"momentum must be a finite number in "),
+    (lambda: SGD(lr=0), ValueError, r"lr must be a positive finite number, got 0"),
+    (lambda: SGD(lr=0.1, momentum=1.5), ValueError, r"momentum must be a number in \[0, 1\), "
+     r"got 1.5"),
 ])
 def test_bad_constructor_arguments(make, error, message):
     """Network and optimizer constructors validate their arguments."""

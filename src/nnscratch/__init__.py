@@ -5,8 +5,7 @@ The blog's API (``Layer``, ``Relu``, ``Tanh``, ``Sigmoid``, ``Softmax``, ``Neura
 library needs: any layer sizes, optimizers, schedules, gradient checking, saving and loading.
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .activations import Activation, Identity, Relu, Sigmoid, Softmax, Tanh, get_activation
 from .errors import (
                      ChecksumError,

@@ -5,13 +5,17 @@ a bad option value, a corrupt model) end with one line on stderr and exit status
 """
 
 import argparse
+import itertools
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
-from . import __version__
-from .errors import NNScratchError
+from ._version import __version__
+from .errors import DivergenceWarning, NNScratchError
+from .params import BY_NAME, PARAMS, flag
+from .validation import check_number
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -26,37 +30,31 @@ class _Parser(argparse.ArgumentParser):
 
 
 # --- option types: each names what it expected ------------------------------------------
-def _checked(convert, ok, expected):
-    """An argparse type: ``convert`` the text, then require ``ok(value)``."""
+def _option_type(row):
+    """An argparse type for a row of the hyper-parameter table: parse, then check."""
     def parse(text):
         try:
-            value = convert(text)
+            return row.check(row.parse(text), row.flag)
         except ValueError:
-            value = None
-        if value is None or not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
+            expected = ("comma-separated positive integers like 32,32" if row.kind == "sizes"
+                        else row.expected)
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}, got {text!r}{row.suggestion(text)}") from None
+    parse.__name__ = row.name  # argparse names the type in some messages
     return parse
 
 
-_positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
-_non_negative_int = _checked(int, lambda v: v >= 0, "an integer >= 0")
-_positive_float = _checked(float, lambda v: 0 < v < float("inf"), "a positive finite number")
-_non_negative_float = _checked(float, lambda v: 0 <= v < float("inf"),
-                               "a finite number >= 0")
-_fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
-def _sizes(text):
+def _positive_int(text):
+    """An integer >= 1 (options outside the table: --threads, --tsne-points)."""
     try:
-        sizes = [int(part) for part in text.split(",")]
+        return check_number(int(text), "value", 1, integer=True)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers like 32,32, got {text!r}") from None
-    if not all(size > 0 for size in sizes):
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers like 32,32, got {text!r}")
-    return sizes
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
+def _percent(x):
+    """An accuracy as printed everywhere: percent with two decimals."""
+    return f"{100 * x:.2f}%"
 
 
 # --- subcommands ------------------------------------------------------------------------
@@ -72,85 +70,191 @@ def _threads(args):
     return threadpool_limits(limits=args.threads)
 
 
+def _bar(args):
+    """Show progress bars unless --no-bar, or the output is not a terminal (a log file)."""
+    return not args.no_bar and sys.stderr.isatty()
+
+
 def cmd_train(args):
     """``nnscratch train``."""
-    from .experiment import make_config, new_run_dir, run_training
+    from .experiment import run_training
+    from .recipes import make_config
+    from .runs import check_out_dir, new_run_dir
 
-    config = make_config(
-        args.recipe, dataset=args.dataset, split=args.split, hidden=args.hidden,
-        activation=args.activation, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-        weight_decay=args.weight_decay, dropout=args.dropout, schedule=args.schedule,
-        warmup=args.warmup, init=args.init, val_split=args.val_split, patience=args.patience,
-        clip=args.clip, seed=args.seed, dtype=args.dtype)
-    out_dir = Path(args.out) if args.out else new_run_dir(label=config["dataset"])
+    overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
+    config = make_config(args.recipe, label=flag, **overrides)
+    if args.out:
+        out_dir = check_out_dir(args.out, force=args.force)
+    else:
+        out_dir = new_run_dir(label=config["dataset"])
     with _threads(args):
-        result = run_training(config, data_dir=args.data_dir, out_dir=out_dir,
-                              bar=not args.no_bar)
+        result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=_bar(args),
+                              replace=args.force)
     m = result.metrics
     status = " (interrupted: model and history so far were saved)" if m["interrupted"] else ""
-    print(f"Train accuracy: {m['train_accuracy']:.4f}\nTest accuracy: {m['test_accuracy']:.4f}"
-          f"\nEpochs: {m['epochs']} in {m['seconds']:.1f} s{status}\nSaved to {out_dir}/")
+    print(f"Train accuracy: {_percent(m['train_accuracy'])}\nTest accuracy: "
+          f"{_percent(m['test_accuracy'])}\nEpochs: {m['epochs']} in {m['seconds']:.1f} s"
+          f"{status}\nSaved to {out_dir}/")
     return EXIT_INTERRUPTED if m["interrupted"] else 0
+
+
+def cmd_recipes(args):
+    """``nnscratch recipes``."""
+    from .recipes import RECIPE_SUMMARIES, RECIPES, recipe_settings
+
+    names = [args.name] if args.name else list(RECIPES)
+    if args.name and args.name not in RECIPES:
+        raise ValueError(f"RECIPE must be one of {list(RECIPES)}, got {args.name!r}")
+    for name in names:
+        print(f"{name}: {RECIPE_SUMMARIES[name]}")
+        if not args.name:
+            continue
+        for key, value, differs in recipe_settings(name):
+            shown = ",".join(map(str, value)) if isinstance(value, list) else value
+            print(f"  {flag(key):<15} {shown}{'   (recipe)' if differs else ''}")
+    if not args.name:
+        print("\n'nnscratch recipes NAME' lists a recipe's settings; options given to "
+              "'nnscratch train --recipe NAME' override them.")
+    return 0
+
+
+def _load_model(path):
+    """The model of a run folder or a model file (as MODEL on the command line)."""
+    from .runs import model_file
+    from .serialization import load
+
+    return load(model_file(path))
 
 
 def _dataset_for(model, args):
     """The data set named on the command line, else the one the model was trained on."""
     from .data import load_dataset
 
-    config = getattr(model, "metadata", {}).get("config", {})
+    config = model.metadata.get("config", {})
     name = args.dataset or config.get("dataset", "mnist")
     split = args.split or config.get("split", "blog")
-    dtype = model.dtype
-    return load_dataset(name, split=split, data_dir=args.data_dir, dtype=dtype,
+    return load_dataset(name, split=split, data_dir=args.data_dir, dtype=model.dtype,
                         progress=False)
 
 
 def cmd_evaluate(args):
     """``nnscratch evaluate``."""
     from .evaluation import evaluate_classifier, format_report
-    from .serialization import load
 
-    model = load(args.model)
-    data = _dataset_for(model, args)
-    report = evaluate_classifier(model, data)
+    model = _load_model(args.model)
+    report = evaluate_classifier(model, _dataset_for(model, args))
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
 
+def _image_files(paths):
+    """The image files named, a folder standing for every file in it (sorted)."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and
+                            not p.name.startswith("."))
+            if not inside:
+                raise FileNotFoundError(f"IMAGE folder {path} holds no files")
+            files += inside
+        else:
+            files.append(path)
+    return files
+
+
 def cmd_predict(args):
-    """``nnscratch predict``."""
+    """``nnscratch predict``: one line per image; an unreadable image gets its own line and
+    the others are still predicted (exit status 1 at the end)."""
     import numpy as np
 
-    from .images import preprocess
-    from .serialization import load
+    from .images import ImageError, preprocess
 
-    model = load(args.model)
+    model = _load_model(args.model)
     if model.input_size != 784:
-        raise ValueError(f"{args.model} expects {model.input_size} inputs; predict needs a "
-                         "784-input MNIST model (28x28 images)")
-    X = preprocess(args.images)
-    proba = model.predict_proba(X)
-    results = [{"image": str(path), "digit": int(np.argmax(p)),
-                "probabilities": [round(float(v), 6) for v in p]}
-               for path, p in zip(args.images, proba, strict=True)]
+        raise ValueError(f"MODEL {args.model} expects {model.input_size} inputs; predict needs "
+                         "a 784-input MNIST model (28x28 images)")
+    results, failed = [], 0
+    for path in _image_files(args.images):
+        try:
+            x = preprocess([path])
+        except (ImageError, OSError) as exc:
+            failed += 1
+            print(f"nnscratch predict: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            continue
+        p = model.predict_proba(x)[0]
+        result = {"image": str(path), "digit": int(np.argmax(p)),
+                  "probabilities": [round(float(v), 6) for v in p]}
+        results.append(result)
+        if not args.json:
+            top = np.argsort(p)[::-1][:3]
+            alternatives = ", ".join(f"{d}: {_percent(p[d])}" for d in top)
+            print(f"{path}: {result['digit']}  ({alternatives})", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
-    else:
-        for r in results:
-            top = np.argsort(r["probabilities"])[::-1][:3]
-            alternatives = ", ".join(f"{d}: {r['probabilities'][d]:.1%}" for d in top)
-            print(f"{r['image']}: {r['digit']}  ({alternatives})")
-    return 0
+    if failed:
+        print(f"nnscratch predict: {failed} of {failed + len(results)} images could not be "
+              "read", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_plot(args):
     """``nnscratch plot``."""
     from .report import plot_run
 
-    paths = plot_run(args.run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points)
+    run_dir = Path(args.run_dir)
+    if run_dir.is_file():  # a run's model.npz stands for its folder
+        run_dir = run_dir.parent
+    paths = plot_run(run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points)
     for name, path in paths.items():
         print(f"{name}: {path}")
+    return 0
+
+
+def cmd_info(args):
+    """``nnscratch info``: what a model file holds, without loading the data."""
+    from .runs import model_file
+    from .serialization import read_metadata
+
+    path = model_file(args.model)
+    meta = read_metadata(path)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    sizes = meta["sizes"]
+    n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    print(f"{path}\n  architecture  {'-'.join(map(str, sizes))}, hidden "
+          f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
+          f"dropout {meta['dropout']:g}, init {meta['init']}\n"
+          f"  parameters    {n_params:,}")
+    config, metrics = meta.get("config", {}), meta.get("metrics", {})
+    if config:
+        print("  config        " + " ".join(
+            f"{flag(k) if k in BY_NAME else k}="
+            f"{','.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in config.items()))
+    shown = {k: v for k, v in metrics.items() if k != "versions"}
+    for key, value in shown.items():
+        if key.endswith("accuracy") and isinstance(value, float):
+            value = _percent(value)
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        print(f"  {key:<13} {value}")
+    versions = metrics.get("versions") or {"nnscratch": meta["nnscratch_version"]}
+    print("  versions      " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return 0
+
+
+def cmd_sweep(args):
+    """``nnscratch sweep``: run the sweep a configuration file describes."""
+    from .runs import new_run_dir
+    from .sweep import parse_config, read_config, run_sweep
+
+    config = parse_config(read_config(args.config), seed=args.seed, where=str(args.config))
+    out_dir = Path(args.out) if args.out else new_run_dir(label="sweep")
+    run_sweep(config, jobs=args.jobs, dask_scheduler=args.dask_scheduler, out_dir=out_dir,
+              data_dir=args.data_dir)
     return 0
 
 
@@ -171,81 +275,130 @@ def cmd_reproduce(args):
 
 
 # --- the parser -------------------------------------------------------------------------
-def _add_data_options(parser, default_hint=""):
-    parser.add_argument("--dataset", choices=["mnist", "digits"], default=None,
-                        help="data set (default: mnist" + default_hint + ")")
-    parser.add_argument("--split", choices=["blog", "standard"], default=None,
-                        help="'blog': 56,000/14,000 as in the post; 'standard': 60,000/10,000"
-                        " (default: blog" + default_hint + ")")
+def _shown(value):
+    """A value as typed on the command line."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "''"
+    return "none" if value is None else str(value)
+
+
+def _option_help(row):
+    """A row's help: what it is, the blog's default, and what each recipe sets."""
+    from .recipes import RECIPES
+
+    by_recipe = "".join(f"; --recipe {name}: {_shown(values[row.name])}"
+                        for name, values in RECIPES.items() if row.name in values)
+    off = "; 'none' turns it off" if row.optional else ""
+    text = f"{row.help} (default: {_shown(row.default)}{by_recipe}{off})"
+    return text.replace("%", "%%")  # argparse formats help strings with %
+
+
+def _add_data_dir(parser):
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="folder with the four MNIST files (default: $NNSCRATCH_DATA, the "
                         "repository's data/mnist, ~/.cache/nnscratch/mnist, then download)")
 
 
+def _add_data_options(parser):
+    """--dataset and --split for commands that read a saved model (default: the model's)."""
+    for name in ("dataset", "split"):
+        row = BY_NAME[name]
+        parser.add_argument(row.flag, choices=row.choices, default=None,
+                            help=f"{row.help} (default: the one the model was trained on)")
+    _add_data_dir(parser)
+
+
+def _add_train_parser(sub):
+    from .recipes import RECIPES
+
+    p = sub.add_parser(
+        "train", help="train a network (default: the blog's MNIST experiment)",
+        description="Train a network and write model.npz, metrics.json and history.csv into a "
+        "run folder. Without options it runs the blog's experiment (784-32-32-10, 96.66%); "
+        "--recipe best is our most accurate MLP (98.66%). Options override the recipe; "
+        "'nnscratch recipes NAME' lists what a recipe sets.")
+    p.add_argument("--recipe", choices=list(RECIPES), default="blog",
+                   help="named configuration to start from (default: blog)")
+    for row in PARAMS:
+        metavar = {"int": "N", "float": "X", "sizes": "N,N"}.get(row.kind)
+        p.add_argument(row.flag, type=_option_type(row), default=argparse.SUPPRESS,
+                       choices=row.choices, metavar=metavar, help=_option_help(row))
+    _add_data_dir(p)
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="BLAS threads (default: all cores)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="run folder (default: a new folder under runs/)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the --out folder if it exists (the old run is deleted)")
+    p.add_argument("--no-bar", action="store_true",
+                   help="no progress bar (it is off anyway when the output is not a terminal)")
+    p.set_defaults(func=cmd_train)
+
+
+_SWEEP_EPILOG = """\
+example configuration (TOML):
+  dataset = "digits"     # or "mnist" (split = "blog" | "standard")
+  search = "grid"        # or "random" (n_iter = 8)
+  metric = "accuracy"    # any scikit-learn scorer name
+  cv = 3                 # folds, or val_split = 0.2 for one hold-out split
+  [fixed]                # any option of 'nnscratch train' (or its scikit-learn name)
+  epochs = 20
+  [grid]
+  hidden = [[32], [64, 32]]
+  lr = [0.05, 0.1]
+
+on a Dask cluster (pip install 'nnscratch[dask]'; nnscratch installed on every worker):
+  dask scheduler                      # prints its address, e.g. tcp://10.0.0.5:8786
+  dask worker tcp://10.0.0.5:8786     # on each machine
+  nnscratch sweep sweep.toml --dask-scheduler tcp://10.0.0.5:8786
+"""
+
+
+def _add_sweep_parser(sub):
+    p = sub.add_parser(
+        "sweep", help="grid or random search over train options, locally or on Dask",
+        description="Search over the options of 'nnscratch train' with scikit-learn's\n"
+        "GridSearchCV / RandomizedSearchCV and cross-validation. Writes results.csv (one\n"
+        "row per candidate), best.json and best_model.npz (the best configuration refitted\n"
+        "on the whole training set), and prints the best configuration and its test score.",
+        epilog=_SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", metavar="CONFIG", help="sweep configuration (.toml, or .yaml "
+                   "with PyYAML)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="parallel fits on this machine, in joblib processes; -1 = every "
+                   "core (default: 1; with --dask-scheduler, every worker)")
+    p.add_argument("--dask-scheduler", metavar="ADDRESS", default=None,
+                   help="run the fits on the dask.distributed cluster at ADDRESS, e.g. "
+                   "tcp://10.0.0.5:8786 (needs nnscratch[dask])")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="output folder (default: a new folder runs/sweep-<time>)")
+    _add_data_dir(p)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the folds, the random search and every fit (overrides "
+                   "the configuration's seed; default 0)")
+    p.set_defaults(func=cmd_sweep)
+
+
 def build_parser():
     """The argument parser of the ``nnscratch`` command."""
-    from .experiment import DEFAULTS, RECIPES
-
     parser = _Parser(prog="nnscratch", description="Neural networks from scratch in NumPy: "
                      "train the blog's MNIST network, evaluate it, use it on your images.")
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_train_parser(sub)
 
-    d = DEFAULTS
-    p = sub.add_parser("train", help="train a network (default: the blog's MNIST experiment)",
-                       description="Train a network and write model.npz, metrics.json and "
-                       "history.csv into a run folder. Defaults are the blog's experiment; "
-                       "--recipe best is our >= 98.6%% recipe. Options override the recipe.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(RECIPES), default="blog",
-                   help="named configuration to start from")
-    _add_data_options(p)
-    p.add_argument("--hidden", type=_sizes, default=None, metavar="N,N",
-                   help=f"hidden layer widths (blog: {','.join(map(str, d['hidden']))})")
-    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "identity"],
-                   default=None, help=f"hidden activation (blog: {d['activation']})")
-    p.add_argument("--epochs", type=_non_negative_int, default=None,
-                   help=f"passes over the training data (blog: {d['epochs']})")
-    p.add_argument("--batch-size", type=_positive_int, default=None,
-                   help=f"minibatch size (blog: {d['batch_size']})")
-    p.add_argument("--lr", type=_positive_float, default=None,
-                   help=f"learning rate (blog: {d['lr']})")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default=None,
-                   help="optimizer (blog: sgd)")
-    p.add_argument("--momentum", type=_fraction, default=None,
-                   help="SGD momentum, Nesterov when > 0 (blog: 0)")
-    p.add_argument("--weight-decay", type=_non_negative_float, default=None,
-                   help="L2 penalty for sgd/adam, decoupled decay for adamw (blog: 0)")
-    p.add_argument("--dropout", type=_fraction, default=None,
-                   help="dropout rate after each hidden layer (blog: 0)")
-    p.add_argument("--schedule", choices=["constant", "step", "cosine"], default=None,
-                   help="learning-rate schedule (blog: constant)")
-    p.add_argument("--warmup", type=_non_negative_int, default=None,
-                   help="linear warm-up epochs for the cosine schedule (blog: 0)")
-    p.add_argument("--init", choices=["normal", "he", "glorot"], default=None,
-                   help="weight initialiser (blog: normal, N(0, 1/fan_in))")
-    p.add_argument("--val-split", type=_fraction, default=None,
-                   help="fraction of the training data held out for validation (blog: 0)")
-    p.add_argument("--patience", type=_positive_int, default=None,
-                   help="early stopping: epochs without a better validation loss (needs "
-                   "--val-split)")
-    p.add_argument("--clip", type=_positive_float, default=None,
-                   help="clip the global gradient norm to this value")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default=None,
-                   help="floating-point type (default: float32)")
-    p.add_argument("--threads", type=_positive_int, default=None,
-                   help="BLAS threads (default: all cores)")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="run folder (default: a new folder under runs/)")
-    p.add_argument("--no-bar", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("recipes", help="list the recipes, or the settings of one",
+                       description="List the named configurations of 'nnscratch train "
+                       "--recipe', or every setting of one of them.")
+    p.add_argument("name", metavar="RECIPE", nargs="?", help="a recipe to show in full")
+    p.set_defaults(func=cmd_recipes)
 
+    model_help = "a run folder written by nnscratch train, or its model.npz"
     p = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion matrix",
                        description="Evaluate a saved model on the test part of a data set "
                        "(default: the one it was trained on).")
-    p.add_argument("model", metavar="MODEL", help="a model.npz written by nnscratch train")
-    _add_data_options(p, default_hint=", or the model's own")
+    p.add_argument("model", metavar="MODEL", help=model_help)
+    _add_data_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
 
@@ -253,8 +406,9 @@ def build_parser():
                        description="Classify images of handwritten digits, prepared the way "
                        "MNIST was made: grey-scale, inverted if the background is light, "
                        "cropped to the ink, scaled into 20x20 and centred by mass in 28x28.")
-    p.add_argument("model", metavar="MODEL", help="a 784-input model.npz")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    p.add_argument("model", metavar="MODEL", help=model_help + " (784 inputs)")
+    p.add_argument("images", metavar="IMAGE", nargs="+",
+                   help="image files, or folders (every file in them)")
     p.add_argument("--json", action="store_true",
                    help='print [{"image", "digit", "probabilities"}, ...] as JSON')
     p.set_defaults(func=cmd_predict)
@@ -262,11 +416,18 @@ def build_parser():
     p = sub.add_parser("plot", help="draw the figures of a finished run",
                        description="Draw the figures of a run folder (model.npz, history.csv, "
                        "metrics.json) into RUN_DIR/figures/.")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by nnscratch train")
-    p.add_argument("--data-dir", metavar="DIR", default=None, help="folder with the MNIST files")
+    p.add_argument("run_dir", metavar="RUN", help="a run folder, or its model.npz")
+    _add_data_dir(p)
     p.add_argument("--tsne-points", type=_positive_int, default=3000,
                    help="points in the t-SNE plots (default: 3000)")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("info", help="what a model file holds: architecture, config, metrics",
+                       description="Print a model's architecture, parameter count, training "
+                       "configuration, metrics and library versions, as stored in its file.")
+    p.add_argument("model", metavar="MODEL", help=model_help)
+    p.add_argument("--json", action="store_true", help="print the stored metadata as JSON")
+    p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("reproduce", help="run the whole blog post and write a report",
                        description="Run the blog end to end (activations, regression fits, "
@@ -276,20 +437,23 @@ def build_parser():
                    help="report folder (default: reports/latest)")
     p.add_argument("--quick", action="store_true",
                    help="3 epochs and fewer t-SNE points: the whole run in well under a minute")
-    p.add_argument("--data-dir", metavar="DIR", default=None, help="folder with the MNIST files")
+    _add_data_dir(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="BLAS threads (default: all cores)")
     p.add_argument("--no-bar", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
 
-    try:
-        from . import sweep
-    except ImportError:  # pragma: no cover - the sweep module is part of the package
-        sweep = None
-    if sweep is not None:
-        sweep.register(sub)
+    _add_sweep_parser(sub)
     return parser
+
+
+def _one_line_warnings(command):
+    """A ``warnings.showwarning`` that prints ``nnscratch COMMAND: warning: ...``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"nnscratch {command}: warning: {' '.join(str(message).split())}",
+              file=sys.stderr)
+    return show
 
 
 def main(argv=None):
@@ -300,7 +464,10 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DivergenceWarning)
+            warnings.showwarning = _one_line_warnings(args.command)
+            return args.func(args)
     except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE

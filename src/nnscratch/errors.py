@@ -34,3 +34,7 @@ class DivergenceError(NNScratchError, FloatingPointError):
         self.history = history
         self.epoch = epoch
         self.batch = batch
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training is blowing up: the loss grew far past its start (but is still finite)."""

@@ -46,7 +46,7 @@ def format_report(report):
     """The evaluation as a text table."""
     d = report["dataset"]
     lines = [f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples",
-             f"accuracy: {report['accuracy']:.4f}", "",
+             f"accuracy: {100 * report['accuracy']:.2f}%", "",
              f"{'class':>8} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
     rows = [*report["per_class"].items(), ("macro", report["macro_avg"]),
             ("weighted", report["weighted_avg"])]

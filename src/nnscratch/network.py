@@ -290,19 +290,71 @@ class NeuralNetwork:
             return loss_fn.loss_from_log_probs(self.head.activation.log_output, y_true)
         return loss_fn.loss_from_logits(self.head.z, y_true)
 
+    def train_batch(self, x, y, loss_fn, *, grad_scale=1.0):
+        """One training step's forward and backward pass on a validated batch.
+
+        Runs :meth:`forward` in training mode (dropout on) and :meth:`backprop`; every
+        parameter's gradient, times ``grad_scale``, is left in :meth:`gradients`.
+
+        Parameters
+        ----------
+        x : ndarray, shape (B, input_size), the network's dtype
+        y : ndarray, shape (B, output_size) or (B,) integer labels
+        loss_fn : Loss
+        grad_scale : float
+            See :meth:`backprop`.
+
+        Returns
+        -------
+        loss : float
+            The batch's mean loss.
+        grad_size : float
+            The mean absolute gradient at the output layer, ``mean |dL/dz|`` (the blog's
+            ``avg_grad``).
+        """
+        loss, _ = self.backprop(loss_fn, self._forward(x, training=True), y,
+                                grad_scale=grad_scale)
+        return loss, float(np.abs(self.output_grad).sum()) / self.output_grad.size
+
     def loss(self, X, y, loss_fn):
         """Mean loss on a whole data set ``(X, y)``, in evaluation mode and in chunks."""
         loss_fn = get_loss(loss_fn)
         X = check_features(X, self)
-        return self._dataset_loss(loss_fn, X, check_targets(y, self, loss_fn, len(X)))
+        return self.evaluate(X, check_targets(y, self, loss_fn, len(X)), loss_fn)[0]
 
-    def _dataset_loss(self, loss_fn, X, y):
-        """:meth:`loss` without validation (the training loop evaluates every epoch)."""
-        total = 0.0
+    def evaluate(self, X, y, loss_fn):
+        """Mean loss and score on a validated data set, in evaluation mode and in chunks.
+
+        The training loop calls it every epoch, so it does not check its input again: ``X``
+        and ``y`` are as :func:`~nnscratch.validation.check_features` and
+        :func:`~nnscratch.validation.check_targets` return them.
+
+        Returns
+        -------
+        loss : float
+        score : float
+            Accuracy for a softmax or sigmoid head; the coefficient of determination R^2
+            (averaged over the outputs, as scikit-learn's ``r2_score``) otherwise.
+        """
+        total, hits, squares = 0.0, 0, 0.0
         for i in range(0, len(X), _CHUNK):
             xb, yb = X[i:i + _CHUNK], y[i:i + _CHUNK]
-            total += self._loss_of(loss_fn, self._forward(xb), yb) * len(xb)
-        return total / len(X)
+            out = self._forward(xb)
+            total += self._loss_of(loss_fn, out, yb) * len(xb)
+            if isinstance(self.head.activation, Softmax):
+                labels = yb if yb.ndim == 1 else np.argmax(yb, axis=1)
+                hits += int(np.count_nonzero(np.argmax(out, axis=1) == labels))
+            elif isinstance(self.head.activation, Sigmoid):
+                hits += int(np.count_nonzero((out >= 0.5) == (yb >= 0.5))) / out.shape[1]
+            else:
+                squares += np.sum((out - yb) ** 2, axis=0, dtype=np.float64)
+        if isinstance(self.head.activation, (Softmax, Sigmoid)):
+            score = hits / len(X)
+        else:
+            spread = np.sum((y - y.mean(axis=0)) ** 2, axis=0, dtype=np.float64)
+            r2 = 1 - squares / np.where(spread > 0, spread, 1)
+            score = float(np.mean(np.where(spread > 0, r2, 0.0)))
+        return total / len(X), float(score)
 
     # --- inference ----------------------------------------------------------------------
     def _output(self, X):

@@ -11,16 +11,7 @@ import math
 
 import numpy as np
 
-
-def _check_rate(name, value, low=0.0, high=math.inf, low_inclusive=True):
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and value < high
-    ok = ok and (value >= low if low_inclusive else value > low)
-    if not ok:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}), "
-                         f"got {value!r}")
-    return float(value)
+from .validation import check_fraction, check_number, check_positive
 
 
 class Optimizer:
@@ -29,7 +20,7 @@ class Optimizer:
     name = "optimizer"
 
     def __init__(self, lr):
-        self.lr = _check_rate("lr", lr, low=0.0, low_inclusive=False)
+        self.lr = check_positive(lr, "lr")
         self.state = None  # per-parameter state, created on the first step
 
     def step(self, params, grads):
@@ -52,9 +43,9 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
-        self.momentum = _check_rate("momentum", momentum, high=1.0)
+        self.momentum = check_fraction(momentum, "momentum")
         self.nesterov = bool(nesterov)
-        self.weight_decay = _check_rate("weight_decay", weight_decay)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
 
@@ -103,10 +94,10 @@ class Adam(Optimizer):
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_rate("betas[0]", betas[0], high=1.0),
-                      _check_rate("betas[1]", betas[1], high=1.0))
-        self.eps = _check_rate("eps", eps)
-        self.weight_decay = _check_rate("weight_decay", weight_decay)
+        self.betas = (check_fraction(betas[0], "betas[0]"),
+                      check_fraction(betas[1], "betas[1]"))
+        self.eps = check_number(eps, "eps", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         self.t = 0
 
     def step(self, params, grads):

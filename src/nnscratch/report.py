@@ -8,15 +8,16 @@ draws the figures of an existing run folder.
 
 import base64
 import html
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .data import REGRESSION_FUNCTIONS, load_dataset
-from .experiment import fit_regression, make_config, read_history_csv, run_training, versions
+from .experiment import fit_regression, run_training
 from .files import write_text
+from .recipes import make_config
+from .runs import read_run, versions
 
 #: The blog's published MNIST accuracies (784-32-32-10, 40 epochs, blog split).
 BLOG_ACCURACY = {"train_accuracy": 0.9945, "test_accuracy": 0.9666}
@@ -31,20 +32,11 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0):
     Returns a dict ``{figure name: path}``.
     """
     from .plots import draw_run_figures
-    from .serialization import load
 
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run folder {run_dir} does not exist")
-    for name in ("model.npz", "history.csv", "metrics.json"):
-        if not (run_dir / name).is_file():
-            raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {name} "
-                                    "(nnscratch train writes one)")
-    model = load(run_dir / "model.npz")
-    history = read_history_csv(run_dir / "history.csv")
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    dataset = metrics.get("dataset", {})
-    data = load_dataset(dataset.get("name", "mnist"), split=dataset.get("split", "blog"),
+    model, history, metrics = read_run(run_dir)
+    config = metrics.get("config", {})
+    data = load_dataset(config.get("dataset", "mnist"), split=config.get("split", "blog"),
                         data_dir=data_dir, dtype=model.dtype, progress=False)
     return draw_run_figures(model, history, data, run_dir / "figures",
                             tsne_points=tsne_points, seed=seed)

@@ -10,18 +10,17 @@ wrong is reported as one :class:`~nnscratch.errors.ModelFormatError` naming the 
 
 import itertools
 import json
-import math
-import numbers
 import os
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .activations import ACTIVATIONS
 from .errors import ModelFormatError
 from .files import atomic_write
 from .initializers import INITIALIZERS
+from .jsonable import to_json
 from .network import NeuralNetwork
 
 FORMAT = "nnscratch-model"
@@ -155,39 +154,7 @@ def _json_dict(value, name):
         return {}
     if not isinstance(value, dict):
         raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
-    return _to_json(value, name)
-
-
-def _to_json(value, where):
-    """Recursively convert ``value`` to JSON types, naming ``where`` on failure."""
-    if value is None or isinstance(value, (bool, np.bool_)):
-        return None if value is None else bool(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        # a float32 becomes its shortest decimal (0.1, not 0.10000000149011612)
-        value = float(str(value) if isinstance(value, np.floating) else value)
-        if not math.isfinite(value):
-            raise ValueError(f"{where} is {value}; a model file stores only finite numbers "
-                             "(JSON has no NaN or infinity)")
-        return value
-    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.number)
-                                          or value.dtype == np.bool_):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_to_json(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where} has the key {key!r} ({type(key).__name__}); JSON "
-                                "keys must be str")
-            out[key] = _to_json(item, f"{where}[{key!r}]")
-        return out
-    raise TypeError(f"{where} is a {type(value).__name__}, which JSON cannot store; use "
-                    "str, bool, None, a number, a list or a dict")
+    return to_json(value, name)
 
 
 # --- loading --------------------------------------------------------------------------

@@ -12,8 +12,6 @@ Randomness follows scikit-learn: ``random_state`` is an int (reproducible fits),
 network's Generator, which then drives the initial weights, dropout and the shuffling.
 """
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
@@ -21,144 +19,124 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .activations import ACTIVATIONS
-from .experiment import build_optimizer
-from .initializers import INITIALIZERS
+from .build import build_network, build_optimizer, build_schedule
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
-from .network import NeuralNetwork
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES, get_schedule
+from .params import BY_SKLEARN_NAME, DEFAULTS, check_config
 from .training import train
-from .validation import check_fraction, check_int, check_positive
 
-#: Hidden-layer activations an estimator accepts (softmax is the classifier's head only).
-HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
+
+def _sklearn_name(name):
+    """How an estimator's messages name a configuration key: its parameter name."""
+    row = {row.name: row for row in BY_SKLEARN_NAME.values()}.get(name)
+    return row.sklearn if row else name
 
 
 class _NNEstimator(BaseEstimator):
     """What the classifier and the regressor share: hyper-parameters, fitting, predicting.
 
-    Subclasses set ``_loss`` and ``_head`` and implement ``_encode_targets``.
+    Subclasses set ``_loss`` and ``_head`` and implement ``_encode_targets``. Every
+    parameter but ``early_stopping`` is a row of :data:`nnscratch.params.PARAMS`, under its
+    scikit-learn name; ``tests/test_sklearn.py`` checks the signatures against the table.
     """
 
     _loss = None
     _head = None
 
-    def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, optimizer="sgd",
-                 learning_rate=0.05, momentum=0.0, batch_size=64, epochs=40,
-                 weight_decay=0.0, dropout=0.0, schedule="constant", warmup=0,
-                 init="normal", val_split=0.0, patience=None, clip=None, dtype="float32",
-                 random_state=None):
+    def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, solver="sgd",
+                 alpha=0.0, batch_size=64, learning_rate_init=0.05, max_iter=40,
+                 random_state=None, momentum=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
+                 schedule="constant", warmup=0, clip=None, dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
-        self.epochs = epochs
-        self.weight_decay = weight_decay
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.momentum = momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.init = init
         self.dropout = dropout
         self.schedule = schedule
         self.warmup = warmup
-        self.init = init
-        self.val_split = val_split
-        self.patience = patience
         self.clip = clip
         self.dtype = dtype
-        self.random_state = random_state
 
     # --- hyper-parameters -------------------------------------------------------------
-    def check_params(self):
-        """Validate every hyper-parameter (no data needed) and return them normalised.
+    def check_params(self, X_dtype=None, *, label=None):
+        """Validate every hyper-parameter (no data needed); return the run configuration.
 
         ``fit`` calls it; ``nnscratch sweep`` calls it on each candidate value before the
         search starts, so a typo fails at once rather than in a worker.
 
+        Parameters
+        ----------
+        X_dtype : numpy dtype, optional
+            The training data's dtype: the network's when ``dtype`` is None.
+        label : callable, optional
+            ``label(parameter)`` is how messages name a parameter (default: its name).
+
         Returns
         -------
         dict
-            The hyper-parameters, with ``hidden_layer_sizes`` as a tuple of int and
-            ``dtype`` as a ``numpy.dtype``.
+            The configuration in ``nnscratch train``'s names (:data:`nnscratch.params.PARAMS`),
+            with ``seed`` 0 (the seed of a fit comes from ``random_state``).
 
         Raises
         ------
         ValueError
             Naming the parameter, what was expected and what was given.
         """
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        if (isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__")
-                or not all(isinstance(h, numbers.Integral) and not isinstance(h, bool)
-                           and h >= 1 for h in hidden)):
-            raise ValueError("hidden_layer_sizes must be a sequence of positive integers "
-                             f"such as (64, 32), got {self.hidden_layer_sizes!r}")
-        choices = {"activation": HIDDEN_ACTIVATIONS, "optimizer": tuple(OPTIMIZERS),
-                   "schedule": SCHEDULES, "init": tuple(INITIALIZERS)}
-        for name, allowed in choices.items():
-            value = getattr(self, name)
-            if not isinstance(value, str) or value not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-        try:
-            dtype = np.dtype(self.dtype) if self.dtype is not None else None
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        epochs = check_int(self.epochs, "epochs", minimum=1)
-        warmup = check_int(self.warmup, "warmup", minimum=0)
-        if self.schedule == "cosine" and warmup >= epochs:
-            raise ValueError(f"warmup must be smaller than epochs={epochs} for the cosine "
-                             f"schedule, got {warmup!r}")
-        val_split = check_fraction(self.val_split, "val_split")
-        if self.patience is not None:
-            check_int(self.patience, "patience", minimum=1)
-            if val_split == 0:
-                raise ValueError("patience needs a validation set: set val_split > 0, got "
-                                 f"val_split={self.val_split!r}")
-        if self.clip is not None:
-            check_positive(self.clip, "clip")
-        if (not isinstance(self.weight_decay, numbers.Real) or isinstance(self.weight_decay, bool)
-                or not 0 <= self.weight_decay < np.inf):
-            raise ValueError(f"weight_decay must be a finite number >= 0, "
-                             f"got {self.weight_decay!r}")
-        params = self.get_params(deep=False)
-        params.update(
-            hidden_layer_sizes=tuple(int(h) for h in hidden), dtype=dtype, epochs=epochs,
-            warmup=warmup, val_split=val_split,
-            learning_rate=check_positive(self.learning_rate, "learning_rate"),
-            momentum=check_fraction(self.momentum, "momentum"),
-            batch_size=check_int(self.batch_size, "batch_size", minimum=1),
-            dropout=check_fraction(self.dropout, "dropout"))
-        return params
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"{(label or str)('early_stopping')} must be True or False, got "
+                             f"{self.early_stopping!r}")
+        values = {row.name: getattr(self, row.sklearn) for row in BY_SKLEARN_NAME.values()}
+        values["seed"] = 0
+        if values["dtype"] is None:
+            values["dtype"] = np.dtype(X_dtype or np.float64).name
+        elif isinstance(values["dtype"], type):
+            values["dtype"] = np.dtype(values["dtype"]).name
+        shown = label or (lambda name: name)
+        config = check_config({**DEFAULTS, **values},
+                              label=lambda name: shown(_sklearn_name(name)))
+        if not self.early_stopping:
+            config.update(val_split=0.0, patience=None)
+        elif config["val_split"] == 0 or config["patience"] is None:
+            raise ValueError("early_stopping needs validation_fraction > 0 and an integer "
+                             f"n_iter_no_change, got {self.validation_fraction!r} and "
+                             f"{self.n_iter_no_change!r}")
+        return config
 
     # --- fitting ----------------------------------------------------------------------
     def _fit(self, X, y, n_outputs, *, incremental):
         """Build the network unless continuing (``incremental``), then train it."""
-        params = self.check_params()
+        config = self.check_params(X.dtype)
         if not incremental or not hasattr(self, "network_"):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            self.network_ = NeuralNetwork.from_sizes(
-                [X.shape[1], *params["hidden_layer_sizes"], n_outputs],
-                hidden_activation=params["activation"], head_activation=self._head,
-                dtype=params["dtype"], rng=np.random.default_rng(seed), init=params["init"],
-                dropout=params["dropout"])
-            self.optimizer_ = build_optimizer(params["optimizer"], params["learning_rate"],
-                                              params["momentum"], params["weight_decay"])
-            self.loss_curve_ = []
-            self.n_iter_ = 0
+            self.network_ = build_network(config, X.shape[1], n_outputs, head=self._head,
+                                          rng=np.random.default_rng(seed))
+            self.optimizer_ = build_optimizer(config)
+            self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
         if incremental:  # one pass over the given batch, no schedule, no early stopping
-            history = train(self.network_, X, y, self._loss, 1, params["batch_size"],
+            history = train(self.network_, X, y, self._loss, 1, config["batch_size"],
                             bar=False, optimizer=self.optimizer_)
         else:
-            schedule = get_schedule(params["schedule"], epochs=params["epochs"],
-                                    warmup=params["warmup"])
-            history = train(self.network_, X, y, self._loss, params["epochs"],
-                            params["batch_size"], bar=False, optimizer=self.optimizer_,
-                            schedule=schedule, clip=params["clip"],
-                            val_split=params["val_split"], patience=params["patience"])
+            history = train(self.network_, X, y, self._loss, config["epochs"],
+                            config["batch_size"], bar=False, optimizer=self.optimizer_,
+                            schedule=build_schedule(config), clip=config["clip"],
+                            val_split=config["val_split"], patience=config["patience"])
         self.loss_curve_ = [*self.loss_curve_, *history.train_losses]
+        self.validation_scores_ = [*self.validation_scores_, *history.val_scores]
         self.n_iter_ += history.epochs
+        # as MLPClassifier: the best training loss without early stopping, else the best
+        # validation score (accuracy or R^2)
+        self.best_loss_ = None if self.early_stopping else min(self.loss_curve_, default=None)
+        self.best_validation_score_ = (max(self.validation_scores_, default=None)
+                                       if self.early_stopping else None)
         return self
 
     def _output(self, X):
@@ -168,64 +146,83 @@ class _NNEstimator(BaseEstimator):
         return self.network_.predict_proba(X) if self._head else self.network_.predict(X)
 
 
-class NNClassifier(ClassifierMixin, _NNEstimator):
-    """Multi-layer perceptron classifier trained with nnscratch (softmax + cross-entropy).
-
+_PARAMETERS_DOC = """
     Parameters
     ----------
     hidden_layer_sizes : sequence of int, default (32, 32)
-        Width of each hidden layer; ``()`` gives multinomial logistic regression.
+        Width of each hidden layer; ``()`` gives a linear model.
     activation : {"relu", "tanh", "sigmoid", "identity"}, default "relu"
         Activation of the hidden layers.
-    optimizer : {"sgd", "adam", "adamw"}, default "sgd"
+    solver : {"sgd", "adam", "adamw"}, default %(solver)r
         Update rule (PyTorch's hyper-parameter names and defaults).
-    learning_rate : float, default 0.05
-        Step size (``lr`` of the optimizer).
-    momentum : float in [0, 1), default 0.0
-        SGD only: momentum, with Nesterov's correction when > 0 (as ``nnscratch train``).
+    alpha : float, default 0.0
+        L2 penalty, PyTorch's ``weight_decay``: ``alpha * w`` is added to each gradient
+        (decoupled for ``adamw``), biases included, not divided by the batch size as in
+        scikit-learn's ``MLPClassifier``.
     batch_size : int, default 64
         Samples per gradient step.
-    epochs : int, default 40
-        Passes over the training data.
-    weight_decay : float, default 0.0
-        L2 penalty (decoupled for ``adamw``).
+    learning_rate_init : float, default %(learning_rate_init)r
+        Step size (``lr`` of the solver).
+    max_iter : int, default %(max_iter)r
+        Epochs: passes over the training data.
+    random_state : int, numpy.random.RandomState or None, default None
+        Seeds the initial weights, dropout and shuffling; an int makes ``fit``
+        reproducible.
+    momentum : float in [0, 1), default 0.0
+        SGD only: momentum, with Nesterov's correction when > 0 (as ``nnscratch train``).
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data, stop after
+        ``n_iter_no_change`` epochs without a better validation loss, keep the best weights.
+    validation_fraction : float in (0, 1), default 0.1
+        Held out when ``early_stopping``.
+    n_iter_no_change : int, default 10
+        Patience of early stopping, in epochs.
+    init : {"normal", "he", "glorot"}, default "normal"
+        Weight initialiser (``"normal"`` is the blog's ``N(0, 1/fan_in)``).
     dropout : float in [0, 1), default 0.0
         Dropout rate after each hidden layer.
     schedule : {"constant", "step", "cosine"}, default "constant"
         Learning rate per epoch.
     warmup : int, default 0
         Warm-up epochs of the cosine schedule.
-    init : {"normal", "he", "glorot"}, default "normal"
-        Weight initialiser (``"normal"`` is the blog's ``N(0, 1/fan_in)``).
-    val_split : float in [0, 1), default 0.0
-        Fraction of the training data held out to watch the validation loss.
-    patience : int, optional
-        Early stopping: stop after this many epochs without a better validation loss and
-        keep the best weights (needs ``val_split > 0``).
     clip : float, optional
         Clip the global gradient norm to this value.
-    dtype : {"float32", "float64"}, default "float32"
-        Dtype of the network's parameters and computations.
-    random_state : int, numpy.random.RandomState or None, default None
-        Seeds the initial weights, dropout and shuffling; an int makes ``fit``
-        reproducible.
+    dtype : {"float32", "float64"} or None, default None
+        Dtype of the network; None follows ``X`` (float32 data trains in float32, any other
+        in float64), as scikit-learn's estimators do.
+"""
 
+_ATTRIBUTES_DOC = """
+    network_ : NeuralNetwork
+        The trained network.
+    optimizer_ : Optimizer
+        The solver with its state (``partial_fit`` continues from it).
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    validation_scores_ : list of float
+        With ``early_stopping``: the score (%(score)s) on the held-out data after each epoch.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (None without ``early_stopping``).
+    best_loss_ : float or None
+        The smallest of ``loss_curve_`` (None with ``early_stopping``).
+    n_iter_ : int
+        Epochs run.
+"""
+
+
+class NNClassifier(ClassifierMixin, _NNEstimator):
+    """Multi-layer perceptron classifier trained with nnscratch (softmax + cross-entropy).
+
+    Takes ``MLPClassifier``'s parameter names where it has the same concept, so one swaps
+    for the other without renaming; the defaults are the blog's (``nnscratch train``).
+%(parameters)s
     Attributes
     ----------
     classes_ : ndarray, shape (n_classes,)
         The class labels (any type ``LabelEncoder`` sorts: ints, strings, ...).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, shape (n_features_in_,)
-        Only when ``X`` had string column names (a DataFrame).
-    network_ : NeuralNetwork
-        The trained network, ``n_features_in_ -> hidden_layer_sizes -> n_classes``.
-    optimizer_ : Optimizer
-        The optimizer with its state (``partial_fit`` continues from it).
-    loss_curve_ : list of float
-        Mean training loss of each epoch.
-    n_iter_ : int
-        Epochs run.
-    """
+        Only when ``X`` had string column names (a DataFrame).%(attributes)s"""
 
     _loss = CrossEntropyLoss
     _head = "softmax"
@@ -306,40 +303,31 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
 class NNRegressor(RegressorMixin, _NNEstimator):
     """Multi-layer perceptron regressor trained with nnscratch (linear head + squared error).
 
-    Parameters
-    ----------
-    Same as :class:`NNClassifier`, except the defaults ``optimizer="adam"``,
-    ``learning_rate=0.001`` and ``epochs=100``.
-
+    Takes ``MLPRegressor``'s parameter names where it has the same concept.
+%(parameters)s
     Attributes
     ----------
     n_features_in_ : int
     n_outputs_ : int
-        Number of targets (columns of ``y``; 1 for a 1-D ``y``).
-    network_ : NeuralNetwork
-        ``n_features_in_ -> hidden_layer_sizes -> n_outputs_``, no output activation.
-    optimizer_ : Optimizer
-    loss_curve_ : list of float
-        Mean training loss (mean squared error) of each epoch.
-    n_iter_ : int
-    """
+        Number of targets (columns of ``y``; 1 for a 1-D ``y``).%(attributes)s"""
 
     _loss = MeanSquaredErrorLoss
     _head = None
 
     # Why other defaults than the classifier's: plain SGD at 0.05 diverges on targets or
     # features of a large scale, while Adam's step is bounded by its learning rate.
-    def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, optimizer="adam",
-                 learning_rate=0.001, momentum=0.0, batch_size=64, epochs=100,
-                 weight_decay=0.0, dropout=0.0, schedule="constant", warmup=0,
-                 init="normal", val_split=0.0, patience=None, clip=None, dtype="float32",
-                 random_state=None):
+    def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, solver="adam",
+                 alpha=0.0, batch_size=64, learning_rate_init=0.001, max_iter=100,
+                 random_state=None, momentum=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
+                 schedule="constant", warmup=0, clip=None, dtype=None):
         super().__init__(
-            hidden_layer_sizes, activation, optimizer=optimizer, learning_rate=learning_rate,
-            momentum=momentum, batch_size=batch_size, epochs=epochs,
-            weight_decay=weight_decay, dropout=dropout, schedule=schedule, warmup=warmup,
-            init=init, val_split=val_split, patience=patience, clip=clip, dtype=dtype,
-            random_state=random_state)
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter,
+            random_state=random_state, momentum=momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            init=init, dropout=dropout, schedule=schedule, warmup=warmup, clip=clip,
+            dtype=dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -390,3 +378,11 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         1-D ``y``, else (n_samples, n_outputs)."""
         out = self._output(X).astype(np.float64, copy=False)
         return out[:, 0] if self._one_d else out
+
+
+for _estimator, _defaults, _score in ((NNClassifier, ("sgd", 0.05, 40), "accuracy"),
+                                      (NNRegressor, ("adam", 0.001, 100), "R^2")):
+    _estimator.__doc__ %= {
+        "parameters": _PARAMETERS_DOC % dict(zip(("solver", "learning_rate_init", "max_iter"),
+                                                 _defaults, strict=True)),
+        "attributes": _ATTRIBUTES_DOC % {"score": _score}}

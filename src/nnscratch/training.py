@@ -11,13 +11,14 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import tqdm
 
-from .errors import DivergenceError
+from .errors import DivergenceError, DivergenceWarning
 from .losses import get_loss
 from .network import NeuralNetwork
 from .optimizers import SGD, Optimizer, get_optimizer
@@ -42,12 +43,14 @@ class History:
     train_losses: list = field(default_factory=list)
     eval_losses: list = field(default_factory=list)
     val_losses: list = field(default_factory=list)
+    val_scores: list = field(default_factory=list)  # accuracy, or R^2 for regression
     avg_grads: list = field(default_factory=list)
     learning_rates: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
     best_epoch: int | None = None  # 1-based epoch whose weights were kept (early stopping)
     stopped_early: bool = False
     interrupted: bool = False
+    warnings: list = field(default_factory=list)  # e.g. the loss blowing up
 
     def __iter__(self):
         yield self.train_losses
@@ -60,8 +63,22 @@ class History:
 
     #: ``history.csv``'s columns and the list each comes from.
     COLUMNS: ClassVar[dict] = {"train_loss": "train_losses", "eval_loss": "eval_losses",
-                               "val_loss": "val_losses", "avg_grad": "avg_grads",
+                               "val_loss": "val_losses", "val_score": "val_scores",
+                               "avg_grad": "avg_grads",
                                "learning_rate": "learning_rates", "seconds": "epoch_seconds"}
+
+    def __repr__(self):
+        if not self.epochs:
+            return "History(0 epochs)"
+        parts = [f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}",
+                 f"train_loss {self.train_losses[0]:.4g} -> {self.train_losses[-1]:.4g}"]
+        for name, values in (("eval_loss", self.eval_losses), ("val_loss", self.val_losses)):
+            if values:
+                parts.append(f"{name} {values[-1]:.4g}")
+        if self.best_epoch is not None:
+            parts.append(f"best_epoch {self.best_epoch}")
+        parts += [flag for flag in ("stopped_early", "interrupted") if getattr(self, flag)]
+        return f"History({', '.join(parts)}; {sum(self.epoch_seconds):.1f} s)"
 
     def rows(self):
         """One dict per epoch (for ``history.csv``); missing values are None."""
@@ -126,6 +143,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     ----------
     model : NeuralNetwork
     X_train : array-like, shape (N, n_features)
+        Any layout (a DataFrame, a Fortran-ordered array, a view, a list): it is converted
+        once to a C-ordered array of the model's dtype, so every layout trains alike.
     y_train : array-like, shape (N, n_outputs), or (N,) integer labels for cross-entropy
     loss_fn : Loss class, instance or name
         E.g. ``CrossEntropyLoss`` as in the blog.
@@ -162,6 +181,11 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     ------
     DivergenceError
         When a batch's loss is not finite; ``error.history`` holds the epochs completed.
+
+    Warns
+    -----
+    DivergenceWarning
+        Once, when an epoch's training loss grows far past the first batch's.
     """
     if not isinstance(model, NeuralNetwork):
         raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
@@ -170,127 +194,212 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     optimizer = _resolve_optimizer(optimizer, learning_rate)
     schedule = get_schedule(schedule, epochs=max(epochs, 1))
-    if clip is not None:
-        clip = check_positive(clip, "clip")
+    clip = None if clip is None else check_positive(clip, "clip")
     val_split = check_fraction(val_split, "val_split")
-    if patience is not None:
-        patience = check_int(patience, "patience", minimum=1)
-        if val_split == 0:
-            raise ValueError("patience needs a validation set: set val_split > 0")
+    stopper = _EarlyStopping(patience, val_split)
     check_loss_fits_head(loss_fn, model)
     X = check_features(X_train, model, "X_train")
     y = check_targets(y_train, model, loss_fn, len(X), "y_train")
-    has_test = X_test is not None and y_test is not None
-    if has_test:
+    test = None
+    if X_test is not None and y_test is not None:
         X_test = check_features(X_test, model, "X_test")
-        y_test = check_targets(y_test, model, loss_fn, len(X_test), "y_test")
+        test = (X_test, check_targets(y_test, model, loss_fn, len(X_test), "y_test"))
     if rng is None:
         rng = model.rng if seed is None else np.random.default_rng(seed)
+    X, y, val = _hold_out(X, y, val_split, rng)
 
-    X, y, X_val, y_val = _hold_out(X, y, val_split, rng)
-
-    history = History()
-    flat_params, flat_grads = model.flat_parameters()
-    params, grads = [flat_params], [flat_grads]  # one vector each: a step is a few calls
-    # Plain SGD folds the learning rate into the output gradient: back-propagation is
-    # linear, so every gradient then comes out as lr * dL/dp and the step is one
-    # subtraction, p -= g, instead of a multiplication and a subtraction.
-    fold_lr = type(optimizer) is SGD and optimizer.plain and clip is None  # not a subclass
-    grad_scale = 1  # what the stored gradients are multiplied by (divided out at the end)
-    base_lr = optimizer.lr
-    best_loss, best_params, bad_epochs = math.inf, None, 0
-    # Each batch is gathered into these buffers: no per-epoch copy of the shuffled data set
-    # and no new (batch, features) array per step.
-    rows = min(batch_size, len(X))
-    buffers = (np.empty((rows, *X.shape[1:]), X.dtype), np.empty((rows, *y.shape[1:]), y.dtype))
-    pbar = tqdm.tqdm(total=epochs, desc="Training Progress", position=0) if bar else None
-    try:
-        # Overflow and NaN are reported once, as a DivergenceError, instead of as warnings.
-        with _stop_requested_on_sigint() as sigint, np.errstate(over="ignore",
-                                                                invalid="ignore"):
-            for epoch in range(epochs):
-                start = time.perf_counter()
-                optimizer.lr = schedule(epoch, base_lr)
-                batches = _batches(X, y, rng.permutation(len(X)), batch_size, buffers)
-                losses, grad_sizes = [], []
-                for batch, (x_batch, y_batch) in enumerate(batches, start=1):
-                    y_pred = model._forward(x_batch, training=True)
-                    grad_scale = optimizer.lr if fold_lr else 1
-                    loss, _ = model.backprop(loss_fn, y_pred, y_batch, grad_scale=grad_scale)
-                    if not math.isfinite(loss):
-                        raise DivergenceError(
-                            f"training diverged: the loss became {loss} at epoch {epoch + 1}, "
-                            f"batch {batch}; lower the learning rate (it was "
-                            f"{optimizer.lr:g}) or clip the gradients",
-                            history=history, epoch=epoch + 1, batch=batch)
-                    losses.append(loss)
-                    grad_sizes.append(float(np.abs(model.output_grad).sum())
-                                      / model.output_grad.size)
-                    if clip is not None:
-                        clip_grad_norm(grads, clip)
-                    if fold_lr:
-                        flat_params -= flat_grads  # the gradients hold lr * dL/dp
-                    else:
-                        optimizer.step(params, grads)
-                    if sigint["stop"]:  # Ctrl-C: stop after this batch
-                        history.interrupted = True
-                        break
-                if history.interrupted:
+    history, start_loss = History(), None
+    stepper = _Stepper(model, optimizer, clip)
+    batches = _Batches(X, y, batch_size)
+    with _Progress(bar, epochs) as progress, _stop_requested_on_sigint() as sigint, \
+            stepper, np.errstate(over="ignore", invalid="ignore"):
+        # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            stepper.start_epoch(schedule(epoch, stepper.base_lr))
+            losses, grad_sizes = [], []
+            for batch, (x_batch, y_batch) in enumerate(batches.shuffled(rng), start=1):
+                loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
+                                                    grad_scale=stepper.grad_scale)
+                _check_finite(loss, epoch + 1, batch, optimizer.lr, history)
+                losses.append(loss)
+                grad_sizes.append(grad_size)
+                stepper.step()
+                if sigint["stop"]:  # Ctrl-C: stop after this batch
+                    history.interrupted = True
                     break
-
-                history.train_losses.append(float(np.mean(losses)))
-                history.avg_grads.append(float(np.mean(grad_sizes)))
-                history.learning_rates.append(optimizer.lr)
-                eval_loss = model._dataset_loss(loss_fn, X_test, y_test) if has_test else None
-                if has_test:
-                    history.eval_losses.append(eval_loss)
-                if X_val is not None:
-                    history.val_losses.append(model._dataset_loss(loss_fn, X_val, y_val))
-                    if history.val_losses[-1] < best_loss:
-                        best_loss, bad_epochs = history.val_losses[-1], 0
-                        history.best_epoch = epoch + 1
-                        best_params = [p.copy() for p in params]
-                    else:
-                        bad_epochs += 1
-                history.epoch_seconds.append(time.perf_counter() - start)
-                if pbar is not None:
-                    pbar.update(1)
-                    pbar.set_postfix(train_loss=history.train_losses[-1], eval_loss=eval_loss,
-                                     avg_grad=history.avg_grads[-1])
-                if patience is not None and bad_epochs >= patience:
-                    history.stopped_early = True
-                    break
-    finally:
-        if pbar is not None:
-            pbar.close()
-        if grad_scale != 1:  # leave the true gradients of the last batch
-            flat_grads /= grad_scale
-        optimizer.lr = base_lr
-    if patience is not None and best_params is not None:
-        for p, best in zip(params, best_params, strict=True):
-            p[...] = best
+            if history.interrupted:
+                break
+            _record_epoch(history, model, loss_fn, losses, grad_sizes, optimizer.lr, test, val)
+            start_loss = losses[0] if start_loss is None else start_loss
+            _warn_if_blowing_up(history, start_loss, optimizer.lr)
+            history.epoch_seconds.append(time.perf_counter() - start)
+            progress.update(history)
+            if stopper.update(history, stepper.params):
+                break
+    stopper.restore(stepper.params)
     return history
 
 
+def _record_epoch(history, model, loss_fn, losses, grad_sizes, lr, test, val):
+    """Append the epoch's training loss, gradient size, rate and evaluations to ``history``."""
+    history.train_losses.append(float(np.mean(losses)))
+    history.avg_grads.append(float(np.mean(grad_sizes)))
+    history.learning_rates.append(lr)
+    if test is not None:
+        history.eval_losses.append(model.evaluate(*test, loss_fn)[0])
+    if val is not None:
+        val_loss, val_score = model.evaluate(*val, loss_fn)
+        history.val_losses.append(val_loss)
+        history.val_scores.append(val_score)
+
+
+def _check_finite(loss, epoch, batch, lr, history):
+    """Raise a DivergenceError when a batch's loss is NaN or infinite."""
+    if not math.isfinite(loss):
+        raise DivergenceError(
+            f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
+            f"lower the learning rate (it was {lr:g}) or clip the gradients",
+            history=history, epoch=epoch, batch=batch)
+
+
+#: An epoch whose mean training loss exceeds the first batch's this many times is blowing up.
+BLOW_UP_FACTOR = 10.0
+
+
+def _warn_if_blowing_up(history, start_loss, lr):
+    """Warn once when an epoch's loss has grown far past the first batch's (still finite)."""
+    if history.warnings or not history.train_losses[-1] > BLOW_UP_FACTOR * start_loss:
+        return
+    message = (f"the training loss grew from {start_loss:.3g} (first batch) to "
+               f"{history.train_losses[-1]:.3g} (epoch {history.epochs}): the training is "
+               f"blowing up; lower the learning rate (it is {lr:g}) or clip the gradients")
+    history.warnings.append(message)
+    warnings.warn(message, DivergenceWarning, stacklevel=3)
+
+
+class _Stepper:
+    """Applies the optimizer after each batch, over one flat vector of every parameter.
+
+    Plain SGD folds the learning rate into the output gradient: back-propagation is linear,
+    so every gradient then comes out as ``lr * dL/dp`` and the step is one subtraction,
+    ``p -= g``, instead of a multiplication and a subtraction. On exit the stored gradients
+    are divided back to ``dL/dp`` and the optimizer's base rate is restored.
+    """
+
+    def __init__(self, model, optimizer, clip):
+        flat_params, flat_grads = model.flat_parameters()
+        self.params, self.grads = [flat_params], [flat_grads]
+        self.optimizer, self.clip, self.base_lr = optimizer, clip, optimizer.lr
+        # type(...) is SGD: not a subclass, whose step may differ
+        self.fold = type(optimizer) is SGD and optimizer.plain and clip is None
+        self.grad_scale = 1  # what the stored gradients are multiplied by
+
+    def start_epoch(self, lr):
+        self.optimizer.lr = lr
+        self.grad_scale = lr if self.fold else 1
+
+    def step(self):
+        if self.clip is not None:
+            clip_grad_norm(self.grads, self.clip)
+        if self.fold:
+            self.params[0] -= self.grads[0]  # the gradients hold lr * dL/dp
+        else:
+            self.optimizer.step(self.params, self.grads)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.grad_scale != 1:  # leave the true gradients of the last batch
+            self.grads[0] /= self.grad_scale
+        self.optimizer.lr = self.base_lr
+
+
+class _EarlyStopping:
+    """Tracks the best validation loss; with ``patience``, stops and keeps the best weights."""
+
+    def __init__(self, patience, val_split):
+        if patience is not None:
+            patience = check_int(patience, "patience", minimum=1)
+            if val_split == 0:
+                raise ValueError("patience needs a validation set: set val_split > 0")
+        self.patience, self.best_loss, self.best_params, self.bad_epochs = \
+            patience, math.inf, None, 0
+
+    def update(self, history, params):
+        """Note the epoch's validation loss; True when training should stop."""
+        if not history.val_losses:
+            return False
+        if history.val_losses[-1] < self.best_loss:
+            self.best_loss, self.bad_epochs = history.val_losses[-1], 0
+            history.best_epoch = history.epochs
+            if self.patience is not None:
+                self.best_params = [p.copy() for p in params]
+        else:
+            self.bad_epochs += 1
+        history.stopped_early = self.patience is not None and self.bad_epochs >= self.patience
+        return history.stopped_early
+
+    def restore(self, params):
+        """Put the best weights back (with ``patience``)."""
+        if self.best_params is not None:
+            for p, best in zip(params, self.best_params, strict=True):
+                p[...] = best
+
+
+class _Progress:
+    """The tqdm bar of :func:`train` (or nothing with ``bar=False``)."""
+
+    def __init__(self, bar, epochs):
+        self.pbar = tqdm.tqdm(total=epochs, desc="Training Progress", position=0) \
+            if bar else None
+
+    def update(self, history):
+        if self.pbar is not None:
+            self.pbar.update(1)
+            self.pbar.set_postfix(train_loss=history.train_losses[-1],
+                                  eval_loss=history.eval_losses[-1] if history.eval_losses
+                                  else None, avg_grad=history.avg_grads[-1])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pbar is not None:
+            self.pbar.close()
+
+
 def _hold_out(X, y, val_split, rng):
-    """Split a seeded random ``val_split`` of the rows off: ``(X, y, X_val, y_val)``."""
+    """Split a seeded random ``val_split`` of the rows off: ``(X, y, (X_val, y_val) or None)``."""
     if not val_split:
-        return X, y, None, None
+        return X, y, None
     order = rng.permutation(len(X))
     n_val = max(1, round(val_split * len(X)))
     if n_val >= len(X):
         raise ValueError(f"val_split={val_split} leaves no training data from {len(X)} "
                          "samples")
-    return X[order[n_val:]], y[order[n_val:]], X[order[:n_val]], y[order[:n_val]]
+    return X[order[n_val:]], y[order[n_val:]], (X[order[:n_val]], y[order[:n_val]])
 
 
-def _batches(X, y, order, batch_size, buffers):
-    """Yield the minibatches of ``X, y`` in ``order``, each gathered into ``buffers``."""
-    x_buffer, y_buffer = buffers
-    for i in range(0, len(X), batch_size):
-        idx = order[i:i + batch_size]
-        yield (X.take(idx, axis=0, out=x_buffer[:len(idx)], mode="clip"),
-               y.take(idx, axis=0, out=y_buffer[:len(idx)], mode="clip"))
+class _Batches:
+    """The minibatches of ``X, y``, each gathered into buffers allocated once: no per-epoch
+    copy of the shuffled data set and no new ``(batch, features)`` array per step."""
+
+    def __init__(self, X, y, batch_size):
+        self.X, self.y, self.batch_size = X, y, batch_size
+        rows = min(batch_size, len(X))
+        self.x_buffer = np.empty((rows, *X.shape[1:]), X.dtype)
+        self.y_buffer = np.empty((rows, *y.shape[1:]), y.dtype)
+
+    def shuffled(self, rng):
+        """Yield ``(x, y)`` batches in a fresh random order drawn from ``rng``."""
+        order = rng.permutation(len(self.X))
+        for i in range(0, len(self.X), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            # mode="clip": "raise" would buffer the output (the indices are in range anyway)
+            yield (self.X.take(idx, axis=0, out=self.x_buffer[:len(idx)], mode="clip"),
+                   self.y.take(idx, axis=0, out=self.y_buffer[:len(idx)], mode="clip"))
 
 
 def accuracy(model, X, y_true):

@@ -11,7 +11,12 @@ import numpy as np
 
 
 def check_array(X, name, *, ndim=None, dtype=None, finite=True):
-    """Return ``X`` as a non-empty numeric ndarray (cast to ``dtype`` if given)."""
+    """Return ``X`` as a non-empty numeric ndarray (cast to ``dtype`` if given), C-ordered.
+
+    Whatever array-like arrives (a DataFrame, a Fortran-ordered array, a strided view, a
+    list) leaves in the layout the batch gathers want: rows contiguous in memory. An array
+    that already is C-ordered with that dtype is returned as it is, without a copy.
+    """
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(X).__name__}")
     try:
@@ -28,8 +33,7 @@ def check_array(X, name, *, ndim=None, dtype=None, finite=True):
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
-    if dtype is not None:
-        arr = arr.astype(dtype, copy=False)
+    arr = np.asarray(arr, dtype=dtype, order="C")
     # min and max propagate NaN and show infinities, without a boolean copy of a big X
     if finite and np.issubdtype(arr.dtype, np.floating) \
             and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
@@ -91,24 +95,73 @@ def check_loss_fits_head(loss_fn, model):
                          f"network's head is {head!r}; use head_activation=Sigmoid")
 
 
+def describe_range(low=-math.inf, high=math.inf, *, low_open=False, high_open=False,
+                   integer=False):
+    """What a number must be, in words: ``"a positive finite number"``, ``"a number in [0, 1)"``."""
+    if integer:
+        return f"an integer >= {low}" if high == math.inf else f"an integer in [{low}, {high}]"
+    if high == math.inf:
+        if low == 0:
+            return "a positive finite number" if low_open else "a finite number >= 0"
+        if low == -math.inf:
+            return "a finite number"
+        return f"a finite number {'>' if low_open else '>='} {low:g}"
+    return f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def in_range(value, low=-math.inf, high=math.inf, *, low_open=False, high_open=False,
+             integer=False):
+    """True when ``value`` is a number (an integer if ``integer``; never a bool) in the range."""
+    kind = numbers.Integral if integer else numbers.Real
+    if not isinstance(value, kind) or isinstance(value, (bool, np.bool_)):
+        return False
+    if not math.isfinite(value):
+        return False
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    return bool(above and below)
+
+
+def check_number(value, name, low=-math.inf, high=math.inf, *, low_open=False,
+                 high_open=False, integer=False):
+    """``value`` as an int or float in the given range, else a ValueError naming ``name``."""
+    if not in_range(value, low, high, low_open=low_open, high_open=high_open,
+                    integer=integer):
+        expected = describe_range(low, high, low_open=low_open, high_open=high_open,
+                                  integer=integer)
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
 def check_int(value, name, *, minimum):
     """An integer ``>= minimum`` (bools refused)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_number(value, name, minimum, integer=True)
 
 
 def check_positive(value, name):
     """A positive finite number."""
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+    return check_number(value, name, 0, low_open=True)
 
 
 def check_fraction(value, name):
     """A number in [0, 1)."""
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not 0 <= value < 1):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return check_number(value, name, 0, 1, high_open=True)
+
+
+def check_choice(value, name, choices):
+    """One of ``choices`` (compared as given; the message lists them in their order)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_float_dtype(dtype, name="dtype"):
+    """``np.dtype(dtype)`` when it is float32 or float64, else a ValueError naming ``name``."""
+    try:
+        # np.dtype(None) is float64: refuse None explicitly.
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.type not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {dtype!r}")
+    return dt

@@ -1,16 +1,14 @@
-"""Data sets: MNIST (IDX files, checksums, download, splits), digits and the regression targets."""
+"""Data sets: MNIST (IDX files, checksums, download, splits), digits and the regression targets.
 
-from nnscratch.data.datasets import (
-    DATASETS,
-    REGRESSION_FUNCTIONS,
-    Dataset,
-    load_dataset,
-    load_digits,
-    one_hot,
-    regression_data,
-)
-from nnscratch.data.idx import parse_idx, read_idx
-from nnscratch.data.mnist import (
+One module each: :mod:`.datasets` (the container), :mod:`.idx` (the file format),
+:mod:`.mnist`, :mod:`.digits`, :mod:`.regression`, and :mod:`.catalog` (by name).
+"""
+
+from .catalog import DATASETS, SPLITS, load_dataset
+from .datasets import Dataset, one_hot
+from .digits import load_digits
+from .idx import parse_idx, read_idx
+from .mnist import (
     ENV_VAR,
     MNIST_FILES,
     MNIST_MD5,
@@ -21,6 +19,7 @@ from nnscratch.data.mnist import (
     load_mnist,
     mnist_cache_dir,
 )
+from .regression import REGRESSION_FUNCTIONS, regression_data
 
 __all__ = [
     "DATASETS",
@@ -29,6 +28,7 @@ __all__ = [
     "MNIST_MD5",
     "MNIST_MIRRORS",
     "REGRESSION_FUNCTIONS",
+    "SPLITS",
     "Dataset",
     "clear_cache",
     "download_mnist",

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nnscratch.data.datasets import Dataset, check_float_dtype
-from nnscratch.data.idx import GZIP_MAGIC, check_md5, decompress, parse_idx, read_bytes
-from nnscratch.errors import DataFormatError, DataUnavailableError
-from nnscratch.files import write_bytes
+from ..errors import DataFormatError, DataUnavailableError
+from ..files import write_bytes
+from ..validation import check_float_dtype
+from .datasets import Dataset
+from .idx import GZIP_MAGIC, check_md5, decompress, parse_idx, read_bytes
 
 #: The four MNIST files, by base name (without ``.gz``): train images, train labels,
 #: test images, test labels.

@@ -1,0 +1,40 @@
+"""What a configuration builds: the network, its optimizer and its learning-rate schedule.
+
+A configuration is a dict with one value per row of :data:`nnscratch.params.PARAMS`, as
+:func:`nnscratch.recipes.make_config` and the estimators produce it; ``nnscratch train``,
+the estimators and the sweeps all build through these three functions.
+"""
+
+import numpy as np
+
+from .network import NeuralNetwork
+from .optimizers import get_optimizer
+from .schedules import get_schedule
+
+
+def build_network(config, n_inputs, n_outputs, *, head=None, rng=None):
+    """The network ``n_inputs -> config["hidden"] -> n_outputs`` with ``head`` on the output.
+
+    ``rng`` (a Generator) defaults to one seeded with ``config["seed"]``.
+    """
+    if rng is None:
+        rng = np.random.default_rng(config["seed"])
+    return NeuralNetwork.from_sizes(
+        [n_inputs, *config["hidden"], n_outputs], hidden_activation=config["activation"],
+        head_activation=head, dtype=config["dtype"], rng=rng, init=config["init"],
+        dropout=config["dropout"])
+
+
+def build_optimizer(config):
+    """The configured optimizer, with PyTorch's names and defaults; SGD with momentum is
+    Nesterov's."""
+    kwargs = {"weight_decay": float(config["weight_decay"])}
+    if config["optimizer"] == "sgd":
+        kwargs.update(momentum=config["momentum"], nesterov=config["momentum"] > 0)
+    return get_optimizer(config["optimizer"], lr=config["lr"], **kwargs)
+
+
+def build_schedule(config):
+    """The configured learning rate per epoch."""
+    return get_schedule(config["schedule"], epochs=max(config["epochs"], 1),
+                        warmup=config["warmup"])

@@ -1,0 +1,253 @@
+"""The hyper-parameters of a training run: one table, and the checks that come from it.
+
+Each :class:`Param` row names a hyper-parameter once: its name in a run configuration and on
+the command line (``lr``, ``--lr``), its scikit-learn name (``learning_rate_init``), its kind,
+default, range or choices (read from the registries of activations, optimizers, schedules and
+initialisers) and its help text. From this table come the ``nnscratch train`` options, the
+checks of :func:`check_config`, the keys a recipe or a sweep may set, the estimators'
+parameter names, and the ``config`` stored in ``model.npz`` and ``metrics.json``.
+
+Adding a hyper-parameter is adding a row here and writing the code that uses it.
+"""
+
+import difflib
+import math
+from dataclasses import dataclass
+
+from .activations import ACTIVATIONS
+from .data.catalog import DATASETS, SPLITS
+from .initializers import INITIALIZERS
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+from .validation import check_number, describe_range, in_range
+
+_SAME = object()  # "the estimator's default is the table's"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyper-parameter.
+
+    Parameters
+    ----------
+    name : str
+        Its name in a configuration; the command-line flag is ``--name`` with dashes.
+    kind : {"int", "float", "choice", "sizes", "bool"}
+    default
+        The blog's value (what ``nnscratch train`` uses without a recipe).
+    help : str
+        One line for ``--help``.
+    sklearn : str or None
+        The estimators' parameter name (scikit-learn's name where ``MLPClassifier`` has the
+        same concept); None for options of a run that an estimator does not take.
+    choices : tuple, optional
+        Allowed values of a ``"choice"``.
+    low, high, low_open, high_open
+        The range of an ``"int"`` or ``"float"``.
+    optional : bool
+        None is allowed and means "off".
+    sklearn_default
+        The estimators' default where it differs from ``default``.
+    """
+
+    name: str
+    kind: str
+    default: object
+    help: str
+    sklearn: str | None = None
+    choices: tuple | None = None
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    optional: bool = False
+    sklearn_default: object = _SAME
+
+    @property
+    def flag(self):
+        """The command-line option, e.g. ``--batch-size``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def estimator_default(self):
+        """The default of the estimators' parameter."""
+        return self.default if self.sklearn_default is _SAME else self.sklearn_default
+
+    @property
+    def expected(self):
+        """What a valid value is, in words."""
+        if self.kind == "choice":
+            text = f"one of {list(self.choices)}"
+        elif self.kind == "sizes":
+            text = "a sequence of positive integers such as (64, 32)"
+        elif self.kind == "bool":
+            text = "True or False"
+        else:
+            text = describe_range(self.low, self.high, low_open=self.low_open,
+                                  high_open=self.high_open, integer=self.kind == "int")
+        return f"{text} or None" if self.optional else text
+
+    def check(self, value, label=None):
+        """``value`` normalised (sizes as a list of int), or a ValueError naming ``label``."""
+        label = label or self.name
+        if value is None and self.optional:
+            return None
+        if self.kind in ("int", "float"):
+            if in_range(value, self.low, self.high, low_open=self.low_open,
+                        high_open=self.high_open, integer=self.kind == "int"):
+                return check_number(value, label, self.low, self.high, low_open=self.low_open,
+                                    high_open=self.high_open, integer=self.kind == "int")
+        elif self.kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+        elif self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+        elif self.kind == "sizes":
+            sizes = _sizes(value)
+            if sizes is not None:
+                return sizes
+        raise ValueError(f"{label} must be {self.expected}, got {value!r}"
+                         f"{self.suggestion(value)}")
+
+    def suggestion(self, value):
+        """`` (did you mean 'adam'?)`` for a near miss of a choice, else ''."""
+        return _hint(value, self.choices) if self.kind == "choice" else ""
+
+    def parse(self, text):
+        """A command-line string as a value (not yet range-checked); ValueError if it is not
+        even of the right kind."""
+        if self.optional and text.lower() in ("none", "off"):
+            return None
+        if self.kind == "int":
+            return int(text)
+        if self.kind == "float":
+            return float(text)
+        if self.kind == "sizes":
+            return [int(part) for part in text.split(",")] if text.strip() else []
+        return text
+
+
+def _sizes(value):
+    """``value`` as a list of positive ints (an int is one layer), or None if it is not."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return None
+    value = list(value)
+    if not all(in_range(v, 1, integer=True) for v in value):
+        return None
+    return [int(v) for v in value]
+
+
+def _hint(value, choices):
+    """`` (did you mean 'x'?)`` when a close match exists."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices or ()], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+#: Hidden-layer activations (softmax is a classifier's output only).
+HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
+
+#: Every hyper-parameter of a training run, in the order ``--help`` shows them.
+PARAMS = (
+    # the data
+    Param("dataset", "choice", "mnist", "data set", choices=DATASETS),
+    Param("split", "choice", "blog", "'blog': 80/20 of all the data as in the post (MNIST "
+          "56,000/14,000); 'standard': the published split (MNIST 60,000/10,000)",
+          choices=SPLITS),
+    # the network
+    Param("hidden", "sizes", [32, 32], "hidden layer widths, e.g. 32,32 (an empty string: "
+          "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(32, 32)),
+    Param("activation", "choice", "relu", "activation of the hidden layers",
+          sklearn="activation", choices=HIDDEN_ACTIVATIONS),
+    Param("init", "choice", "normal", "weight initialiser ('normal' is the blog's "
+          "N(0, 1/fan_in))", sklearn="init", choices=tuple(INITIALIZERS)),
+    Param("dropout", "float", 0.0, "dropout rate after each hidden layer", sklearn="dropout",
+          low=0, high=1, high_open=True),
+    Param("dtype", "choice", "float32", "floating-point type of the weights and arithmetic",
+          sklearn="dtype", choices=("float32", "float64"), sklearn_default=None),
+    # the training
+    Param("epochs", "int", 40, "passes over the training data", sklearn="max_iter", low=0),
+    Param("batch_size", "int", 64, "samples per gradient step", sklearn="batch_size", low=1),
+    Param("optimizer", "choice", "sgd", "update rule (PyTorch's names and defaults)",
+          sklearn="solver", choices=tuple(OPTIMIZERS)),
+    Param("lr", "float", 0.05, "learning rate", sklearn="learning_rate_init", low=0,
+          low_open=True),
+    Param("momentum", "float", 0.0, "SGD momentum (Nesterov's when > 0)", sklearn="momentum",
+          low=0, high=1, high_open=True),
+    Param("weight_decay", "float", 0.0, "L2 penalty for sgd and adam, decoupled decay for "
+          "adamw", sklearn="alpha", low=0),
+    Param("schedule", "choice", "constant", "learning rate per epoch: constant, step (x0.1 "
+          "every 10 epochs) or cosine", sklearn="schedule", choices=SCHEDULES),
+    Param("warmup", "int", 0, "linear warm-up epochs before the cosine decay",
+          sklearn="warmup", low=0),
+    Param("clip", "float", None, "clip the global gradient norm to this value",
+          sklearn="clip", low=0, low_open=True, optional=True),
+    Param("val_split", "float", 0.0, "fraction of the training data held out for "
+          "validation", sklearn="validation_fraction", low=0, high=1, high_open=True,
+          sklearn_default=0.1),
+    Param("patience", "int", None, "early stopping: epochs without a better validation loss "
+          "(needs a validation split)", sklearn="n_iter_no_change", low=1, optional=True,
+          sklearn_default=10),
+    Param("seed", "int", 0, "random seed of the weights, dropout, shuffling and splits",
+          sklearn="random_state", low=0, sklearn_default=None),
+)
+
+#: The rows by name.
+BY_NAME = {p.name: p for p in PARAMS}
+#: The blog's configuration: every row's default.
+DEFAULTS = {p.name: p.default for p in PARAMS}
+#: The rows an estimator takes, by their scikit-learn name.
+BY_SKLEARN_NAME = {p.sklearn: p for p in PARAMS if p.sklearn}
+
+
+def flag(name):
+    """The command-line flag of a configuration key (``val_split`` -> ``--val-split``)."""
+    return BY_NAME[name].flag
+
+
+def check_config(config, *, label=None, origin=None):
+    """Check every value of a full configuration and how they combine; return it normalised.
+
+    Parameters
+    ----------
+    config : dict
+        One value per row of :data:`PARAMS` (e.g. from :func:`nnscratch.recipes.make_config`).
+    label : callable, optional
+        ``label(name)`` is how messages name a key: the flag on the command line
+        (:func:`flag`), the scikit-learn name in an estimator. Default: the key itself.
+    origin : dict, optional
+        ``{name: "--recipe best"}`` for values the user did not give, so a message can say
+        where a bad combination came from.
+
+    Raises
+    ------
+    ValueError
+        An unknown key or a bad value, naming it, what was expected and what was given.
+    """
+    label = label or (lambda name: name)
+    origin = origin or {}
+    unknown = sorted(set(config) - set(BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown configuration key {unknown[0]!r}"
+                         f"{_hint(unknown[0], BY_NAME)}; expected some of {list(BY_NAME)}")
+    checked = {name: BY_NAME[name].check(config.get(name, BY_NAME[name].default),
+                                         label(name))
+               for name in BY_NAME}
+
+    def said(name):  # "--warmup 1 (from --recipe best)"
+        value = checked[name]
+        shown = ",".join(map(str, value)) if isinstance(value, list) else value
+        where = f" (from {origin[name]})" if name in origin else ""
+        return f"{label(name)} {shown}{where}"
+
+    if checked["schedule"] == "cosine" and checked["warmup"] >= max(checked["epochs"], 1):
+        raise ValueError(f"{said('warmup')} needs more {label('epochs')}: with "
+                         f"{said('epochs')} no epoch is left for the cosine decay; set "
+                         f"{label('warmup')} 0 or {label('epochs')} {checked['warmup'] + 1} "
+                         "or more")
+    if checked["patience"] is not None and checked["val_split"] == 0:
+        raise ValueError(f"{said('patience')} needs a validation set: set {label('val_split')}"
+                         f" > 0, or turn early stopping off with {label('patience')} none")
+    return checked
