@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .build import build_network, build_optimizer, build_schedule
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
-from .params import BY_SKLEARN_NAME, DEFAULTS, check_config
+from .params import BY_NAME, BY_SKLEARN_NAME, DEFAULTS, check_config
 from .training import train
 
 
@@ -101,11 +101,16 @@ class _NNEstimator(BaseEstimator):
         elif isinstance(values["dtype"], type):
             values["dtype"] = np.dtype(values["dtype"]).name
         shown = label or (lambda name: name)
-        config = check_config({**DEFAULTS, **values},
-                              label=lambda name: shown(_sklearn_name(name)))
-        if not self.early_stopping:
-            config.update(val_split=0.0, patience=None)
-        elif config["val_split"] == 0 or config["patience"] is None:
+
+        def named(name):
+            return shown(_sklearn_name(name))
+
+        if not self.early_stopping:  # checked, then unused (as in MLPClassifier)
+            for name in ("val_split", "patience"):
+                BY_NAME[name].check(values[name], named(name))
+            values.update(val_split=0.0, patience=None)
+        config = check_config({**DEFAULTS, **values}, label=named)
+        if self.early_stopping and config["patience"] is None:
             raise ValueError("early_stopping needs validation_fraction > 0 and an integer "
                              f"n_iter_no_change, got {self.validation_fraction!r} and "
                              f"{self.n_iter_no_change!r}")
