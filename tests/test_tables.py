@@ -269,6 +269,13 @@ def test_nan_target_for_regression(tmp_path):
         load_table(path)
 
 
+def test_nan_label_for_classification(tmp_path):
+    """NaN is no class label either."""
+    path = write(tmp_path, table(["a", "y"], [(1, 0.5), (2, "nan"), (3, 1)]))
+    with pytest.raises(DataFormatError, match=r"line 3, column 'y': nan is not a valid class"):
+        load_table(path, task="classification")
+
+
 def test_missing_target_column_suggests_close_names(tmp_path):
     """An unknown target lists the columns and suggests the closest."""
     path = labelled_csv(tmp_path, ["a", "b"] * 5)
