@@ -11,7 +11,9 @@ class NNScratchError(Exception):
 
 
 class DataFormatError(NNScratchError, ValueError):
-    """A data file is corrupt: wrong magic number, dimensions, size or compression."""
+    """A data file is corrupt or unusable: wrong magic number, dimensions, size or
+    compression of an IDX file; a user's table with a missing column, a non-numeric or empty
+    cell, ragged rows, one class only, or too few rows to split."""
 
 
 class ChecksumError(DataFormatError):

@@ -1,7 +1,9 @@
-"""Data sets: MNIST (IDX files, checksums, download, splits), digits and the regression targets.
+"""Data sets: MNIST (IDX files, checksums, download, splits), digits, the regression targets,
+and a user's own tables (CSV or .npz).
 
 One module each: :mod:`.datasets` (the container), :mod:`.idx` (the file format),
-:mod:`.mnist`, :mod:`.digits`, :mod:`.regression`, and :mod:`.catalog` (by name).
+:mod:`.mnist`, :mod:`.digits`, :mod:`.regression`, :mod:`.tables` (the user's files) and
+:mod:`.catalog` (by name).
 """
 
 from .catalog import DATASETS, SPLITS, load_dataset
@@ -20,25 +22,37 @@ from .mnist import (
     mnist_cache_dir,
 )
 from .regression import REGRESSION_FUNCTIONS, regression_data
+from .tables import (
+    MAX_AUTO_CLASSES,
+    TASKS,
+    load_features,
+    load_table,
+    write_predictions,
+)
 
 __all__ = [
     "DATASETS",
     "ENV_VAR",
+    "MAX_AUTO_CLASSES",
     "MNIST_FILES",
     "MNIST_MD5",
     "MNIST_MIRRORS",
     "REGRESSION_FUNCTIONS",
     "SPLITS",
+    "TASKS",
     "Dataset",
     "clear_cache",
     "download_mnist",
     "find_mnist",
     "load_dataset",
     "load_digits",
+    "load_features",
     "load_mnist",
+    "load_table",
     "mnist_cache_dir",
     "one_hot",
     "parse_idx",
     "read_idx",
     "regression_data",
+    "write_predictions",
 ]

@@ -23,6 +23,14 @@ class Dataset:
         Number of classes; ``None`` for regression.
     feature_shape : tuple of int or None
         Shape of one sample as an image, e.g. ``(28, 28)``; ``None`` if not an image.
+    feature_names : tuple of str or None
+        Name of each feature column (a user's CSV table); ``None`` if the columns are unnamed.
+    classes : tuple or None
+        The original label of each class index ``0..n_classes-1`` (str, int, float or bool),
+        so predictions can be written back in the user's labels; ``None`` when the labels
+        are the class indices themselves (MNIST, digits) or for regression.
+    target : str or None
+        Name of the target column a table was loaded with; ``None`` otherwise.
     """
 
     X_train: np.ndarray
@@ -33,6 +41,9 @@ class Dataset:
     split: str
     n_classes: int | None = None
     feature_shape: tuple | None = None
+    feature_names: tuple | None = None
+    classes: tuple | None = None
+    target: str | None = None
 
     def __post_init__(self):
         for part in ("train", "test"):
@@ -48,6 +59,17 @@ class Dataset:
                 f"X_train has {self.X_train.shape[1]} features but X_test has "
                 f"{self.X_test.shape[1]}"
             )
+        if self.feature_names is not None and len(self.feature_names) != self.n_features:
+            raise ValueError(f"feature_names has {len(self.feature_names)} names but X has "
+                             f"{self.n_features} features")
+        if self.classes is not None and len(self.classes) != self.n_classes:
+            raise ValueError(f"classes has {len(self.classes)} labels but n_classes is "
+                             f"{self.n_classes}")
+
+    @property
+    def task(self):
+        """``"classification"`` if the data set has classes, else ``"regression"``."""
+        return "regression" if self.n_classes is None else "classification"
 
     @property
     def n_features(self):
