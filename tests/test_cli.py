@@ -28,7 +28,7 @@ def test_train_writes_the_run_folder(digits_run):
                 "seconds", "config", "dataset"):
         assert key in metrics
     assert metrics["config"]["hidden"] == [32, 32] and metrics["config"]["batch_size"] == 64
-    assert metrics["dataset"] == {"name": "digits", "split": "80/20",
+    assert metrics["dataset"] == {"name": "digits", "split": "80/20", "task": "classification",
                                   "sizes": {"train": 1437, "test": 360}}
     assert metrics["epochs"] == 30 and metrics["test_accuracy"] > 0.9
     lines = (digits_run / "history.csv").read_text().splitlines()
@@ -116,7 +116,8 @@ def test_blog_network_three_epochs_on_the_standard_split(mnist_model):
     """Integration on the real data: the blog network, 3 epochs, test accuracy >= 94%."""
     metrics = json.loads((mnist_model.parent / "metrics.json").read_text())
     assert metrics["dataset"] == {"name": "mnist", "split": "standard",
-                                  "sizes": {"train": 60000, "test": 10000}}
+                                  "sizes": {"train": 60000, "test": 10000},
+                                  "task": "classification"}
     assert metrics["config"]["hidden"] == [32, 32] and metrics["epochs"] == 3
     assert metrics["test_accuracy"] >= 0.94
 
@@ -162,7 +163,8 @@ def test_predict_text_shows_top3(mnist_model, tmp_path, capsys):
      "--patience 4 (from --recipe best) needs a validation set: set --val-split > 0"),
     (["evaluate", "missing.npz"], "MODEL missing.npz does not exist; give a run folder or "
      "its model.npz"),
-    (["predict", "MODEL"], "the following arguments are required: IMAGE"),
+    (["predict", "MODEL"], "give IMAGE files (or folders) to classify, or --csv FILE, not "
+     "neither"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     """Each mistake: exit status 2, one line on stderr naming the problem, no traceback."""

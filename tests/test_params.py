@@ -60,8 +60,10 @@ def test_every_row_is_accepted_in_a_sweep_config():
     """Each row is a sweep key: a top-level one (data, seed) or an option of [fixed]."""
     for row in PARAMS:
         value = DEFAULTS[row.name]
-        if row.name in ("dataset", "split", "seed"):
-            raw = {"dataset": "digits", row.name: value, "grid": {"lr": [0.1]}}
+        if row.sklearn is None or row.name == "seed":  # the data, and the sweep's seed
+            raw = {"dataset": "digits", "grid": {"lr": [0.1]}}
+            if value is not None:
+                raw[row.name] = value
             if row.name == "dataset":
                 raw["dataset"] = "digits"  # MNIST, the default, also parses; digits is small
         else:
@@ -88,7 +90,8 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
                 "activation": "tanh", "init": "glorot", "dropout": 0.1, "dtype": "float64",
                 "epochs": 3, "batch_size": 50, "optimizer": "sgd", "lr": 0.02,
                 "momentum": 0.5, "weight_decay": 0.001, "schedule": "cosine", "warmup": 1,
-                "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog"}
+                "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
+                "data": None, "target": None, "task": "auto"}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
     assert config == expected
 

@@ -82,19 +82,27 @@ def cmd_train(args):
     from .runs import check_out_dir, new_run_dir
 
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
+    if overrides.get("data"):  # evaluate and predict find the table from any folder
+        overrides["data"] = str(Path(overrides["data"]).resolve())
     config = make_config(args.recipe, label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
     else:
-        out_dir = new_run_dir(label=config["dataset"])
+        out_dir = new_run_dir(label=Path(config["data"]).stem if config["data"]
+                              else config["dataset"])
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=_bar(args),
                               replace=args.force)
     m = result.metrics
     status = " (interrupted: model and history so far were saved)" if m["interrupted"] else ""
-    print(f"Train accuracy: {_percent(m['train_accuracy'])}\nTest accuracy: "
-          f"{_percent(m['test_accuracy'])}\nEpochs: {m['epochs']} in {m['seconds']:.1f} s"
-          f"{status}\nSaved to {out_dir}/")
+    if "test_accuracy" in m:
+        scores = (f"Train accuracy: {_percent(m['train_accuracy'])}\n"
+                  f"Test accuracy: {_percent(m['test_accuracy'])}")
+    else:
+        scores = (f"Train MSE: {m['train_loss']:.4g} (R^2 {m['train_r2']:.4f})\n"
+                  f"Test MSE: {m['test_loss']:.4g} (R^2 {m['test_r2']:.4f})")
+    print(f"{scores}\nEpochs: {m['epochs']} in {m['seconds']:.1f} s{status}\n"
+          f"Saved to {out_dir}/")
     return EXIT_INTERRUPTED if m["interrupted"] else 0
 
 
@@ -127,10 +135,14 @@ def _load_model(path):
 
 
 def _dataset_for(model, args):
-    """The data set named on the command line, else the one the model was trained on."""
+    """The data set named on the command line, else the one the model was trained on (a
+    user's table is read again, with the same split)."""
     from .data import load_dataset
+    from .experiment import load_data
 
     config = model.metadata.get("config", {})
+    if config.get("data") and not args.dataset:
+        return load_data(config)
     name = args.dataset or config.get("dataset", "mnist")
     split = args.split or config.get("split", "blog")
     return load_dataset(name, split=split, data_dir=args.data_dir, dtype=model.dtype,
@@ -139,11 +151,36 @@ def _dataset_for(model, args):
 
 def cmd_evaluate(args):
     """``nnscratch evaluate``."""
-    from .evaluation import evaluate_classifier, format_report
+    from .evaluation import evaluate_classifier, evaluate_regressor, format_report
 
     model = _load_model(args.model)
-    report = evaluate_classifier(model, _dataset_for(model, args))
+    data = _dataset_for(model, args)
+    evaluate = evaluate_classifier if data.n_classes else evaluate_regressor
+    report = evaluate(model, data)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _predict_table(model, args):
+    """``predict MODEL --csv FILE``: a predictions CSV in the user's labels."""
+    from .data import load_features, write_predictions
+
+    described = model.metadata.get("metrics", {}).get("dataset", {})
+    X, _ = load_features(args.csv, feature_names=described.get("feature_names"),
+                         n_features=model.input_size, target=described.get("target"),
+                         dtype=model.dtype)
+    out = Path(args.out) if args.out else Path(args.csv).with_name(
+        f"{Path(args.csv).stem}-predictions.csv")
+    if out.exists() and not args.force:
+        raise FileExistsError(f"--out {out} exists; choose another file or add --force")
+    classes = described.get("classes")
+    if model.is_classifier():
+        outputs = model.predict_proba(X)
+        classes = classes or list(range(model.output_size))
+    else:
+        outputs, classes = model.predict(X), None
+    write_predictions(out, outputs, classes=classes, target=described.get("target"))
+    print(f"{len(X):,} predictions written to {out}")
     return 0
 
 
@@ -169,7 +206,12 @@ def cmd_predict(args):
 
     from .images import ImageError, preprocess
 
+    if bool(args.csv) == bool(args.images):
+        raise ValueError("give IMAGE files (or folders) to classify, or --csv FILE, "
+                         f"not {'both' if args.csv else 'neither'}")
     model = _load_model(args.model)
+    if args.csv:
+        return _predict_table(model, args)
     if model.input_size != 784:
         raise ValueError(f"MODEL {args.model} expects {model.input_size} inputs; predict needs "
                          "a 784-input MNIST model (28x28 images)")
@@ -222,16 +264,15 @@ def cmd_info(args):
         return 0
     sizes = meta["sizes"]
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-    print(f"{path}\n  architecture  {'-'.join(map(str, sizes))}, hidden "
+    print(f"{path}\n  architecture    {'-'.join(map(str, sizes))}, hidden "
           f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
           f"dropout {meta['dropout']:g}, init {meta['init']}\n"
-          f"  parameters    {n_params:,}")
+          f"  parameters      {n_params:,}")
     config, metrics = meta.get("config", {}), meta.get("metrics", {})
     if config:
-        print("  config        " + " ".join(
-            f"{flag(k) if k in BY_NAME else k}="
-            f"{','.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in config.items()))
+        print("  config          " + " ".join(
+            f"{flag(k) if k in BY_NAME else '--' + k} {_shown(v)}"
+            for k, v in config.items() if v is not None))
     shown = {k: v for k, v in metrics.items() if k != "versions"}
     for key, value in shown.items():
         if key.endswith("accuracy") and isinstance(value, float):
@@ -240,9 +281,9 @@ def cmd_info(args):
             value = f"{value:.4g}"
         elif isinstance(value, (dict, list)):
             value = json.dumps(value)
-        print(f"  {key:<13} {value}")
+        print(f"  {key:<15} {value}")
     versions = metrics.get("versions") or {"nnscratch": meta["nnscratch_version"]}
-    print("  versions      " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print("  versions        " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return 0
 
 
@@ -288,7 +329,7 @@ def _option_help(row):
 
     by_recipe = "".join(f"; --recipe {name}: {_shown(values[row.name])}"
                         for name, values in RECIPES.items() if row.name in values)
-    off = "; 'none' turns it off" if row.optional else ""
+    off = "; 'none' turns it off" if row.optional and by_recipe else ""
     text = f"{row.help} (default: {_shown(row.default)}{by_recipe}{off})"
     return text.replace("%", "%%")  # argparse formats help strings with %
 
@@ -320,7 +361,8 @@ def _add_train_parser(sub):
     p.add_argument("--recipe", choices=list(RECIPES), default="blog",
                    help="named configuration to start from (default: blog)")
     for row in PARAMS:
-        metavar = {"int": "N", "float": "X", "sizes": "N,N"}.get(row.kind)
+        metavar = {"int": "N", "float": "X", "sizes": "N,N", "text": row.name.upper()}.get(
+            row.kind)
         p.add_argument(row.flag, type=_option_type(row), default=argparse.SUPPRESS,
                        choices=row.choices, metavar=metavar, help=_option_help(row))
     _add_data_dir(p)
@@ -407,10 +449,17 @@ def build_parser():
                        "MNIST was made: grey-scale, inverted if the background is light, "
                        "cropped to the ink, scaled into 20x20 and centred by mass in 28x28.")
     p.add_argument("model", metavar="MODEL", help=model_help + " (784 inputs)")
-    p.add_argument("images", metavar="IMAGE", nargs="+",
+    p.add_argument("images", metavar="IMAGE", nargs="*",
                    help="image files, or folders (every file in them)")
     p.add_argument("--json", action="store_true",
                    help='print [{"image", "digit", "probabilities"}, ...] as JSON')
+    p.add_argument("--csv", metavar="FILE", default=None,
+                   help="predict every row of a CSV table with the columns the model was "
+                   "trained on (nnscratch train --data), instead of images")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="where --csv writes its predictions (default: FILE-predictions.csv "
+                   "beside it)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("plot", help="draw the figures of a finished run",

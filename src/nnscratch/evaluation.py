@@ -1,4 +1,5 @@
-"""Evaluating a trained classifier: accuracy, per-class scores and the confusion matrix.
+"""Evaluating a trained network: a classifier's accuracy, per-class scores and confusion
+matrix; a regressor's mean squared error and R^2.
 
 The numbers come from :mod:`sklearn.metrics`; this module only gathers and formats them.
 """
@@ -42,9 +43,23 @@ def evaluate_classifier(model, data):
     }
 
 
+def evaluate_regressor(model, data):
+    """Mean squared error and R^2 of ``model`` on the test part of ``data``, per output."""
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    y_true = data.y_test.reshape(len(data.y_test), -1)
+    y_pred = model.predict(data.X_test).reshape(len(y_true), -1)
+    return {"dataset": {"name": data.name, "split": data.split, "n_test": len(y_true)},
+            "mse": float(mean_squared_error(y_true, y_pred)),
+            "r2": float(r2_score(y_true, y_pred))}
+
+
 def format_report(report):
     """The evaluation as a text table."""
     d = report["dataset"]
+    if "mse" in report:
+        return (f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples\n"
+                f"mean squared error: {report['mse']:.4g}\nR^2: {report['r2']:.4f}")
     lines = [f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples",
              f"accuracy: {100 * report['accuracy']:.2f}%", "",
              f"{'class':>8} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import build_network, build_optimizer, build_schedule
-from .data import clear_cache, load_dataset, regression_data
+from .data import clear_cache, load_dataset, load_table, regression_data
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
 from .recipes import REGRESSION_RECIPES, make_config
@@ -69,13 +69,13 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     RunResult
     """
     if data is None:
-        data = load_dataset(config["dataset"], split=config["split"], data_dir=data_dir,
-                            dtype=config["dtype"], progress=bar)
-        clear_cache()  # this process loads the data once: free the parsed files
-    model = build_network(config, data.n_features, data.n_classes, head="softmax")
+        data = load_data(config, data_dir=data_dir, progress=bar)
+    head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
+    model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
+                          head=head)
     log(f"{data.summary()}\n{model}")
     start = time.perf_counter()
-    history = train(model, data.X_train, data.y_train, CrossEntropyLoss, config["epochs"],
+    history = train(model, data.X_train, data.y_train, loss, config["epochs"],
                     config["batch_size"], X_test=data.X_test, y_test=data.y_test, bar=bar,
                     optimizer=build_optimizer(config), schedule=build_schedule(config),
                     clip=config["clip"], val_split=config["val_split"],
@@ -86,7 +86,7 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         "epochs": history.epochs, "seconds": round(seconds, 3),
         "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
         "interrupted": history.interrupted, "warnings": history.warnings, "config": config,
-        "dataset": {"name": data.name, "split": data.split, "sizes": data.sizes},
+        "dataset": describe_data(data),
         "versions": versions(),
     })
     if out_dir is not None:
@@ -94,11 +94,46 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     return RunResult(model, history, metrics, None if out_dir is None else Path(out_dir))
 
 
+def load_data(config, *, data_dir=None, progress=True):
+    """The data a configuration names: the user's table (``data``) or a named data set."""
+    if config.get("data"):
+        return load_table(config["data"], target=config["target"], task=config["task"],
+                          seed=config["seed"], dtype=config["dtype"])
+    data = load_dataset(config["dataset"], split=config["split"], data_dir=data_dir,
+                        dtype=config["dtype"], progress=progress)
+    clear_cache()  # this process loads the data once: free the parsed files
+    return data
+
+
+def describe_data(data):
+    """What ``metrics.json`` records of the data: name, split, sizes, and for a user's table
+    what predicting on new rows needs (feature names, classes, target)."""
+    described = {"name": data.name, "split": data.split, "sizes": data.sizes,
+                 "task": data.task}
+    for key in ("feature_names", "classes", "target"):
+        if getattr(data, key) is not None:
+            described[key] = list(getattr(data, key)) if key != "target" else data.target
+    return described
+
+
 def evaluate_metrics(model, data):
-    """Accuracy and mean cross-entropy on both parts of ``data``."""
+    """Accuracy and mean cross-entropy on both parts of ``data`` (mean squared error and
+    R^2 for regression)."""
     metrics = {}
     for part in ("train", "test"):
         X, y = getattr(data, f"X_{part}"), getattr(data, f"y_{part}")
-        metrics[f"{part}_accuracy"] = model.score(X, y)
-        metrics[f"{part}_loss"] = model.loss(X, y, CrossEntropyLoss)
+        if data.n_classes:
+            metrics[f"{part}_accuracy"] = model.score(X, y)
+            metrics[f"{part}_loss"] = model.loss(X, y, CrossEntropyLoss)
+        else:
+            metrics[f"{part}_loss"], metrics[f"{part}_r2"] = model.evaluate(
+                *_checked(model, X, y), MeanSquaredErrorLoss)
     return metrics
+
+
+def _checked(model, X, y):
+    """``X, y`` validated for ``model`` (for :meth:`NeuralNetwork.evaluate`)."""
+    from .validation import check_features, check_targets
+
+    X = check_features(X, model)
+    return X, check_targets(y, model, MeanSquaredErrorLoss, len(X))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
 from .data.catalog import DATASETS, SPLITS
+from .data.tables import TASKS
 from .initializers import INITIALIZERS
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -32,7 +33,7 @@ class Param:
     ----------
     name : str
         Its name in a configuration; the command-line flag is ``--name`` with dashes.
-    kind : {"int", "float", "choice", "sizes", "bool"}
+    kind : {"int", "float", "choice", "sizes", "bool", "text"}
     default
         The blog's value (what ``nnscratch train`` uses without a recipe).
     help : str
@@ -82,6 +83,8 @@ class Param:
             text = "a sequence of positive integers such as (64, 32)"
         elif self.kind == "bool":
             text = "True or False"
+        elif self.kind == "text":
+            text = "a non-empty string"
         else:
             text = describe_range(self.low, self.high, low_open=self.low_open,
                                   high_open=self.high_open, integer=self.kind == "int")
@@ -102,6 +105,9 @@ class Param:
                 return value
         elif self.kind == "bool":
             if isinstance(value, bool):
+                return value
+        elif self.kind == "text":
+            if isinstance(value, str) and value:
                 return value
         elif self.kind == "sizes":
             sizes = _sizes(value)
@@ -156,6 +162,13 @@ PARAMS = (
     Param("split", "choice", "blog", "'blog': 80/20 of all the data as in the post (MNIST "
           "56,000/14,000); 'standard': the published split (MNIST 60,000/10,000)",
           choices=SPLITS),
+    Param("data", "text", None, "your own table instead of --dataset: a .csv with a header "
+          "row, or an .npz with arrays X and y (80/20 split, stratified, by --seed)",
+          optional=True),
+    Param("target", "text", None, "the CSV column to predict (none: the last column)",
+          optional=True),
+    Param("task", "choice", "auto", "what --data's target is: 'auto' decides from it (text "
+          "or <= 20 whole-number values: classification)", choices=TASKS),
     # the network
     Param("hidden", "sizes", [32, 32], "hidden layer widths, e.g. 32,32 (an empty string: "
           "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(32, 32)),
@@ -247,6 +260,9 @@ def check_config(config, *, label=None, origin=None):
                          f"{said('epochs')} no epoch is left for the cosine decay; set "
                          f"{label('warmup')} 0 or {label('epochs')} {checked['warmup'] + 1} "
                          "or more")
+    if checked["data"] is None and (checked["target"] is not None or checked["task"] != "auto"):
+        given = "target" if checked["target"] is not None else "task"
+        raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)")
     if checked["patience"] is not None and checked["val_split"] == 0:
         raise ValueError(f"{said('patience')} needs a validation set: set {label('val_split')}"
                          f" > 0, or turn early stopping off with {label('patience')} none")

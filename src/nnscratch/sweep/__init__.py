@@ -93,7 +93,7 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
     """
     from sklearn.metrics import get_scorer
 
-    from ..data import load_dataset
+    from ..data import load_dataset, load_table
     from ..jsonable import to_json
 
     if not isinstance(config, SweepConfig):
@@ -104,8 +104,11 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
         raise ValueError(f"jobs must be a non-zero integer (-1 = every core), got {jobs!r}")
     with parallel_backend(dask_scheduler, jobs, log) as n_jobs:  # connect first: fail fast
         if data is None:
-            data = load_dataset(config.dataset, split=config.split, data_dir=data_dir,
-                                dtype=config.fixed.get("dtype", "float32"), progress=False)
+            dtype = config.fixed.get("dtype") or "float32"
+            data = (load_table(config.data, target=config.target, task=config.task,
+                               seed=config.seed, dtype=dtype) if config.data else
+                    load_dataset(config.dataset, split=config.split, data_dir=data_dir,
+                                 dtype=dtype, progress=False))
         search, n_candidates, scheme, X, y = make_search(config, data, n_jobs)
         n_splits = search.cv.get_n_splits()
         log(f"sweep: {data.summary()}"

@@ -7,15 +7,17 @@ import warnings
 import numpy as np
 from sklearn.model_selection import (
     GridSearchCV,
+    KFold,
     ParameterGrid,
     RandomizedSearchCV,
+    ShuffleSplit,
     StratifiedKFold,
     StratifiedShuffleSplit,
     train_test_split,
 )
 
 from ..errors import DivergenceWarning
-from ..sklearn import NNClassifier
+from ..sklearn import NNClassifier, NNRegressor
 from .spec import search_space
 
 _CONNECT_TIMEOUT = "10s"  # how long to try to reach a Dask scheduler
@@ -54,17 +56,21 @@ class _RandomSearch(_KeepsFitErrors, RandomizedSearchCV):
 def make_search(config, data, n_jobs):
     """The scikit-learn search object, its number of candidates, the scheme and the data."""
     X, y = data.X_train, data.y_train
+    classify = data.n_classes is not None  # a user's table may be a regression
     if config.train_samples is not None and config.train_samples < len(X):
-        X, _, y, _ = train_test_split(X, y, train_size=config.train_samples, stratify=y,
+        X, _, y, _ = train_test_split(X, y, train_size=config.train_samples,
+                                      stratify=y if classify else None,
                                       random_state=config.seed)
     if config.cv is not None:
-        splitter = StratifiedKFold(config.cv, shuffle=True, random_state=config.seed)
+        folds = StratifiedKFold if classify else KFold
+        splitter = folds(config.cv, shuffle=True, random_state=config.seed)
         scheme = f"{config.cv}-fold cv"
     else:
-        splitter = StratifiedShuffleSplit(1, test_size=config.val_split,
-                                          random_state=config.seed)
+        holdout = StratifiedShuffleSplit if classify else ShuffleSplit
+        splitter = holdout(1, test_size=config.val_split, random_state=config.seed)
         scheme = f"{config.val_split:g} hold-out"
-    estimator = NNClassifier(**{"random_state": config.seed, **config.fixed})
+    Estimator = NNClassifier if classify else NNRegressor
+    estimator = Estimator(**{"random_state": config.seed, **config.fixed})
     common = {"scoring": config.metric, "cv": splitter, "refit": True,
               "error_score": np.nan, "n_jobs": n_jobs}
     if config.search == "grid":

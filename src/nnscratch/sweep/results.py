@@ -77,7 +77,8 @@ def failures(rows, names):
 def train_config(estimator, config):
     """The ``nnscratch train`` configuration of a fitted estimator (to rerun it by hand)."""
     params = estimator.check_params(np.float32)
-    return {**params, "dataset": config.dataset, "split": config.split, "seed": config.seed}
+    return {**params, "dataset": config.dataset, "split": config.split, "data": config.data,
+            "target": config.target, "task": config.task, "seed": config.seed}
 
 
 def config_json(config):
@@ -86,7 +87,8 @@ def config_json(config):
     def named(table):
         return {config.names.get(k, k): to_json(v) for k, v in table.items()}
 
-    return {"dataset": config.dataset, "split": config.split, "search": config.search,
+    return {"dataset": config.dataset, "split": config.split, "data": config.data,
+            "target": config.target, "task": config.task, "search": config.search,
             "n_iter": config.n_iter, "metric": config.metric, "cv": config.cv,
             "val_split": config.val_split, "train_samples": config.train_samples,
             "seed": config.seed, "fixed": named(config.fixed), "grid": named(config.grid)}
