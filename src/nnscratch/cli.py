@@ -146,11 +146,17 @@ def cmd_predict(args):
 
 def cmd_plot(args):
     """``nnscratch plot``."""
+    from .plots import RUN_FIGURES
     from .report import plot_run
 
-    paths = plot_run(args.run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points)
-    for name, path in paths.items():
-        print(f"{name}: {path}")
+    skipped = {}
+    paths = plot_run(args.run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points,
+                     on_skip=skipped.__setitem__)
+    for name in RUN_FIGURES:
+        if name in paths:
+            print(f"{name}: {paths[name]}")
+        elif name in skipped:
+            print(f"{name}: not drawn: {skipped[name]}")
     return 0
 
 

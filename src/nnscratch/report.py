@@ -25,10 +25,12 @@ BLOG_ACCURACY = {"train_accuracy": 0.9945, "test_accuracy": 0.9666}
 BLOG_REGRESSION_MSE = {"x^2": 0.057, "|x|": 0.0065, "3 sin x": 0.10}
 
 
-def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0):
+def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0, on_skip=None):
     """Draw the figures of a finished ``nnscratch train`` run into ``RUN_DIR/figures/``.
 
-    Returns a dict ``{figure name: path}``.
+    Returns a dict ``{figure name: path}``. A figure the run cannot make (a t-SNE of a
+    network that maps every input to one point, ...) is skipped and reported as
+    ``on_skip(name, reason)`` (see :func:`~nnscratch.plots.draw_run_figures`).
     """
     from .plots import draw_run_figures
     from .serialization import load
@@ -47,7 +49,7 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0):
     data = load_dataset(dataset.get("name", "mnist"), split=dataset.get("split", "blog"),
                         data_dir=data_dir, dtype=model.dtype, progress=False)
     return draw_run_figures(model, history, data, run_dir / "figures",
-                            tsne_points=tsne_points, seed=seed)
+                            tsne_points=tsne_points, seed=seed, on_skip=on_skip)
 
 
 def fit_regressions(seed=0):
@@ -81,7 +83,7 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
 
     ``quick`` trains MNIST for 3 epochs and embeds 500 points in the t-SNE plots.
     Returns ``{"markdown": path, "html": path, "metrics": dict, "fits": [(name, mse)],
-    "figures": dict}``.
+    "figures": dict, "skipped": {figure name: reason}}``.
     """
     from .plots import draw_run_figures, plot_activations, plot_regression_fits, save_figure
 
@@ -90,8 +92,12 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     config = make_config("blog", seed=seed, epochs=3 if quick else None)
     tsne_points = 500 if quick else 3000
     steps = _Steps(5, log)
-    figures = {}
+    figures, skipped = {}, {}
     start = time.perf_counter()
+
+    def skip(name, reason):
+        skipped[name] = reason
+        log(f"    {name}: not drawn: {reason}", flush=True)
 
     figures["activations"] = steps.run("activation functions", lambda: save_figure(
         plot_activations(), figures_dir / "activations.png"))
@@ -107,11 +113,12 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     figures.update(steps.run("figures (samples, losses, t-SNE, misclassified, confusion, "
                              "weights)", lambda: draw_run_figures(
                                  run.model, run.history, data, figures_dir,
-                                 tsne_points=tsne_points, seed=seed)))
+                                 tsne_points=tsne_points, seed=seed, on_skip=skip)))
     total = time.perf_counter() - start
 
     context = {"metrics": run.metrics, "fits": [(f[0], f[4]) for f in fits], "config": config,
                "quick": quick, "seed": seed, "steps": steps.times, "total": total,
+               "skipped": skipped,
                "figures": {k: Path(v).relative_to(out_dir).as_posix()
                            for k, v in figures.items()},
                "versions": versions(), "dataset": run.metrics["dataset"]}
@@ -120,7 +127,7 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     write_text(md_path, markdown)
     write_text(html_path, render_html(context, out_dir))
     return {"markdown": md_path, "html": html_path, "metrics": run.metrics,
-            "fits": context["fits"], "figures": figures}
+            "fits": context["fits"], "figures": figures, "skipped": skipped}
 
 
 FIGURE_CAPTIONS = [
@@ -189,6 +196,8 @@ def render_markdown(ctx):
     for key, caption in FIGURE_CAPTIONS:
         if key in ctx["figures"]:
             lines += [f"### {caption}", "", f"![{caption}]({ctx['figures'][key]})", ""]
+        elif key in ctx["skipped"]:
+            lines += [f"### {caption}", "", f"Not drawn: {ctx['skipped'][key]}.", ""]
     return "\n".join(lines)
 
 
@@ -213,5 +222,7 @@ def render_html(ctx, out_dir):
             data = base64.b64encode((Path(out_dir) / ctx["figures"][key]).read_bytes())
             parts.append(f"<h3>{e(caption)}</h3><img alt='{e(caption)}' "
                          f"src='data:image/png;base64,{data.decode('ascii')}'>")
+        elif key in ctx["skipped"]:
+            parts.append(f"<h3>{e(caption)}</h3><p>Not drawn: {e(ctx['skipped'][key])}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
