@@ -1,11 +1,14 @@
 """``nnscratch reproduce --quick``: the whole post in under a minute, and a faithful report."""
 
 import json
+import math
 import re
 
 import pytest
 
 from nnscratch.cli import main
+from nnscratch.data import REGRESSION_FUNCTIONS, regression_data
+from nnscratch.experiment import REGRESSION_RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +54,43 @@ def test_report_states_seed_split_versions_and_times(quick_report):
     fits = re.findall(r"\| MSE of the (.+?) fit \| ([\d.]+) \|", markdown)
     assert [name for name, _ in fits] == ["x^2", "\\|x\\|", "3 sin x"]  # pipes escaped
     assert all(float(mse) < 0.5 for _, mse in fits)
+
+
+def _regression_batches():
+    """How many batches the reproduction's regression fits train."""
+    r = REGRESSION_RECIPES["blog"]
+    return sum(r["epochs"]
+               * math.ceil(len(regression_data(name)[0]) / r["batch_size"])
+               for name in REGRESSION_FUNCTIONS)
+
+
+def test_ctrl_c_during_the_mnist_training_stops_without_a_report(tmp_path, ctrl_c_at_batch,
+                                                                 capsys):
+    """Ctrl-C in the MNIST training: the run so far is saved, marked interrupted; no
+    figures of it, no report; the terminal says after how many epochs; exit status 130."""
+    batches = ctrl_c_at_batch(_regression_batches() + 30)  # 30 batches into MNIST
+    out = tmp_path / "report"
+    assert main(["reproduce", "--quick", "--no-bar", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert len(batches) == _regression_batches() + 30  # stopped after that batch
+    metrics = json.loads((out / "mnist-run" / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and metrics["epochs"] == 0
+    assert captured.err.strip() == (
+        "nnscratch reproduce: interrupted, no report written: MNIST training stopped after 0 "
+        f"of 3 epochs; the run so far is saved in {out / 'mnist-run'} ('nnscratch plot "
+        f"{out / 'mnist-run'}' draws its figures)")
+    assert "Report:" not in captured.out and "MNIST train accuracy" not in captured.out
+    assert not (out / "report.md").exists() and not (out / "report.html").exists()
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "activations.png", "regression.png"]  # drawn before the training, nothing after
+
+
+def test_ctrl_c_during_the_regression_fits_stops_at_once(tmp_path, ctrl_c_at_batch, capsys):
+    """Ctrl-C in a regression fit: that batch finishes, nothing else runs; exit status 130."""
+    batches = ctrl_c_at_batch(10)
+    out = tmp_path / "report"
+    assert main(["reproduce", "--quick", "--no-bar", "--out", str(out)]) == 130
+    assert len(batches) == 10
+    assert capsys.readouterr().err.strip() == (
+        "nnscratch reproduce: interrupted, no report written: the x^2 fit was interrupted")
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["activations.png"]

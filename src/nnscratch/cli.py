@@ -164,9 +164,14 @@ def cmd_reproduce(args):
     """``nnscratch reproduce``."""
     from .report import reproduce
 
-    with _threads(args):
-        report = reproduce(args.out, quick=args.quick, data_dir=args.data_dir, seed=args.seed,
-                           bar=not args.no_bar)
+    try:
+        with _threads(args):
+            report = reproduce(args.out, quick=args.quick, data_dir=args.data_dir,
+                               seed=args.seed, bar=not args.no_bar)
+    except KeyboardInterrupt as exc:  # an interrupted reproduction is no reproduction
+        detail = f": {exc}" if str(exc) else ""
+        print(f"nnscratch reproduce: interrupted, no report written{detail}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     m = report["metrics"]
     print(f"MNIST train accuracy {m['train_accuracy']:.2%}, test accuracy "
           f"{m['test_accuracy']:.2%} (blog: 99.45%, 96.66%)")

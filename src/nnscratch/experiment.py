@@ -65,7 +65,7 @@ REGRESSION_RECIPES = {
 def fit_regression(name, recipe="blog", seed=0):
     """Fit one of the blog's functions (``"x^2"``, ``"|x|"``, ``"3 sin x"``) on its 100 points.
 
-    Returns ``(model, X, y, mse)``.
+    Returns ``(model, X, y, mse)``. Ctrl-C raises ``KeyboardInterrupt`` (after the batch).
     """
     if recipe not in REGRESSION_RECIPES:
         raise ValueError(f"recipe must be one of {sorted(REGRESSION_RECIPES)}, got {recipe!r}")
@@ -73,9 +73,11 @@ def fit_regression(name, recipe="blog", seed=0):
     X, y = regression_data(name)
     model = NeuralNetwork.from_sizes([1, *r["hidden"], 1], hidden_activation=r["activation"],
                                      seed=seed)
-    train(model, X, y, MeanSquaredErrorLoss, r["epochs"], r["batch_size"], r["lr"],
-          optimizer=r["optimizer"], schedule=get_schedule(r["schedule"], epochs=r["epochs"]),
-          bar=False)
+    history = train(model, X, y, MeanSquaredErrorLoss, r["epochs"], r["batch_size"], r["lr"],
+                    optimizer=r["optimizer"],
+                    schedule=get_schedule(r["schedule"], epochs=r["epochs"]), bar=False)
+    if history.interrupted:  # Ctrl-C: a fit stopped midway is not the recipe's fit
+        raise KeyboardInterrupt(f"the {name} fit was interrupted")
     return model, X, y, model.loss(X, y, MeanSquaredErrorLoss)
 
 

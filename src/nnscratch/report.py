@@ -2,8 +2,9 @@
 
 :func:`reproduce` draws the activation functions, fits the three regression functions, runs
 the MNIST experiment with the blog's configuration and split, draws every figure, and
-writes ``report.md`` and a self-contained ``report.html`` (figures embedded). :func:`plot_run`
-draws the figures of an existing run folder.
+writes ``report.md`` and a self-contained ``report.html`` (figures embedded). A reproduction
+interrupted by Ctrl-C writes no report. :func:`plot_run` draws the figures of an existing run
+folder.
 """
 
 import base64
@@ -84,6 +85,10 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     ``quick`` trains MNIST for 3 epochs and embeds 500 points in the t-SNE plots.
     Returns ``{"markdown": path, "html": path, "metrics": dict, "fits": [(name, mse)],
     "figures": dict, "skipped": {figure name: reason}}``.
+
+    Raises ``KeyboardInterrupt`` on Ctrl-C, and writes no report: during the MNIST training
+    the first Ctrl-C stops after the current batch, the run so far is saved in
+    ``out_dir/mnist-run`` (marked interrupted), and the message says after how many epochs.
     """
     from .plots import draw_run_figures, plot_activations, plot_regression_fits, save_figure
 
@@ -94,6 +99,16 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
     steps = _Steps(5, log)
     figures, skipped = {}, {}
     start = time.perf_counter()
+
+    def train_mnist():
+        run = run_training(config, data=data, out_dir=out_dir / "mnist-run", bar=bar,
+                           log=lambda *a, **k: None)
+        if run.metrics["interrupted"]:
+            raise KeyboardInterrupt(
+                f"MNIST training stopped after {run.metrics['epochs']} of {config['epochs']} "
+                f"epochs; the run so far is saved in {run.out_dir} ('nnscratch plot "
+                f"{run.out_dir}' draws its figures)")
+        return run
 
     def skip(name, reason):
         skipped[name] = reason
@@ -107,9 +122,7 @@ def reproduce(out_dir="reports/latest", *, quick=False, data_dir=None, seed=0, b
                                         figures_dir / "regression.png")
     data = steps.run("MNIST data (blog split)", lambda: load_dataset(
         "mnist", split="blog", data_dir=data_dir, dtype=config["dtype"], progress=bar))
-    run = steps.run(f"MNIST training, 784-32-32-10, {config['epochs']} epochs",
-                    lambda: run_training(config, data=data, out_dir=out_dir / "mnist-run",
-                                         bar=bar, log=lambda *a, **k: None))
+    run = steps.run(f"MNIST training, 784-32-32-10, {config['epochs']} epochs", train_mnist)
     figures.update(steps.run("figures (samples, losses, t-SNE, misclassified, confusion, "
                              "weights)", lambda: draw_run_figures(
                                  run.model, run.history, data, figures_dir,
