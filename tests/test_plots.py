@@ -235,6 +235,25 @@ def test_plot_tsne_is_seeded(data, trained):
         {str(c): int(counts[c]) for c in np.flatnonzero(counts)}
 
 
+@pytest.mark.parametrize("layer", [-1, -2])
+def test_plot_tsne_is_scikit_learns_map_of_the_layer(data, trained, layer):
+    """The points drawn are scikit-learn's t-SNE of the layer's raw output, exactly: centring
+    and scaling by a power of two (what keeps huge outputs in range) change nothing."""
+    from sklearn.manifold import TSNE
+
+    model, _ = trained
+    ax = plot_tsne(model, data.X_test, data.y_test, layer=layer, n_points=120, seed=3,
+                   perplexity=10, max_iter=250).axes[0]
+    drawn = np.concatenate([c.get_offsets().data for c in ax.collections])
+    idx = np.sort(np.random.default_rng(3).choice(len(data.X_test), 120, replace=False))
+    reference = TSNE(n_components=2, perplexity=10, init="pca", max_iter=250,
+                     random_state=3).fit_transform(
+        model.representation(data.X_test[idx], layer).astype(np.float64))
+    order = np.concatenate([np.flatnonzero(data.y_test[idx] == int(c.get_label()))
+                            for c in ax.collections])
+    np.testing.assert_allclose(drawn, reference[order], rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"layer": 3}, r"layer must be an integer in \[-3, 2\].*got 3"),
     ({"layer": -4}, r"layer must be an integer in \[-3, 2\].*got -4"),

@@ -408,10 +408,11 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
     features = _finite_output(model, lambda: model.representation(X[idx], layer),
                               f"the output of {where}")  # (n, sizes[layer])
     # Why centre and scale: t-SNE sees each point's distances relative to its own bandwidth
-    # (found from the perplexity), and starts from a centred PCA scaled to a fixed spread,
-    # so neither changes the map. Scaling keeps the squared distances, which scikit-learn
-    # casts to float32, finite; and identical points, whose PCA has no spread (scikit-learn
-    # divides by it and crashes on the NaNs), are caught here.
+    # (found from the perplexity), and starts from a centred PCA scaled to a fixed spread, so
+    # neither changes the map; a power of two scales exactly, so the map is the very same
+    # one (t-SNE is chaotic: scaling by 1/0.9 can move whole clusters). It keeps the squared
+    # distances, which scikit-learn casts to float32, finite; and identical points, whose
+    # PCA has no spread (scikit-learn divides by it and crashes on the NaNs), are caught here.
     centred = features.astype(np.float64) - features.mean(axis=0, dtype=np.float64)
     spread = float(np.max(np.abs(centred)))
     if spread == 0:
@@ -420,7 +421,7 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
             "nothing to embed")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=max_iter,
                 random_state=seed)
-    embedding = tsne.fit_transform(centred / spread)  # (n, 2)
+    embedding = tsne.fit_transform(np.ldexp(centred, -np.frexp(spread)[1]))  # (n, 2)
 
     fig = _figure(9, 7.5)
     ax = fig.subplots()
