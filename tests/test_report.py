@@ -1,6 +1,7 @@
 """``nnscratch reproduce --quick``: the whole post in under a minute, and a faithful report."""
 
 import contextlib
+import html
 import io
 import json
 import math
@@ -142,3 +143,27 @@ def test_ctrl_c_during_the_regression_fits_stops_at_once(tmp_path, ctrl_c_at_bat
     assert capsys.readouterr().err.strip() == (
         "nnscratch reproduce: interrupted, no report written: the x^2 fit was interrupted")
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["activations.png"]
+
+
+def test_report_says_which_figures_were_not_drawn_and_why(tmp_path):
+    """A skipped figure: its caption and the reason in report.md and report.html, no image."""
+    from nnscratch.report import render_html, render_markdown
+
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "samples.png").write_bytes(b"\x89PNG fake")
+    reason = "no t-SNE of the output layer (layer -1): its output is the same for all 500 points"
+    ctx = {"metrics": {"train_accuracy": 0.1, "test_accuracy": 0.1, "test_loss": 20.0},
+           "config": {"hidden": [32, 32], "activation": "relu", "epochs": 3,
+                      "batch_size": 64, "lr": 100.0, "dtype": "float32"},
+           "dataset": {"split": "blog", "sizes": {"train": 56000, "test": 14000}},
+           "regression_mses": {"x^2": [0.1, 0.2, 0.3, 0.4, 0.5]},
+           "regression_seeds": [0, 1, 2, 3, 4], "quick": True, "seed": 0, "steps": {},
+           "total": 1.0, "versions": {}, "figures": {"samples": "figures/samples.png"},
+           "skipped": {"tsne_output": reason}}
+    markdown = render_markdown(ctx)
+    caption = "t-SNE of the network's 10-dimensional output (test set)"
+    assert f"### {caption}\n\nNot drawn: {reason}.\n" in markdown
+    assert markdown.count("![") == 1  # only the samples figure
+    page = render_html(ctx, tmp_path)
+    assert f"<h3>{html.escape(caption)}</h3><p>Not drawn: {reason}.</p>" in page
+    assert page.count("<img") == 1
