@@ -42,3 +42,28 @@ def digits():
 
     data = load_digits()
     return data.data / 16.0, data.target
+
+
+@pytest.fixture
+def ctrl_c_at_batch(monkeypatch):
+    """``arm(n) -> batches``: SIGINT, as a user's Ctrl-C, is sent from inside the ``n``-th
+    call of ``NeuralNetwork.backprop`` (one per batch, counted from ``arm``); ``batches`` grows
+    by one per call."""
+    import signal
+
+    from nnscratch import NeuralNetwork
+
+    def arm(n):
+        batches = []
+        original = NeuralNetwork.backprop
+
+        def backprop(self, *args, **kwargs):
+            batches.append(1)
+            if len(batches) == n:
+                signal.raise_signal(signal.SIGINT)
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(NeuralNetwork, "backprop", backprop)
+        return batches
+
+    return arm

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nnscratch.cli import main
+from nnscratch.plots import RUN_FIGURES
 from nnscratch.serialization import load
 
 
@@ -81,6 +82,31 @@ def test_plot_draws_the_run_figures(digits_run, capsys):
     assert main(["plot", str(digits_run), "--tsne-points", "200"]) == 0
     pngs = sorted(p.name for p in (digits_run / "figures").glob("*.png"))
     assert {"losses.png", "tsne_output.png", "confusion_matrix.png"} <= set(pngs)
+
+
+def test_plot_of_a_blown_up_run_skips_only_what_it_cannot_draw(tmp_path):
+    """``train --lr 100`` blows the network up: every input gets the same output. ``plot``
+    then writes the five figures that can be drawn and says in one line each why the two
+    t-SNE maps are not; exit 0, nothing on stderr. In a subprocess: t-SNE used to segfault."""
+    run = tmp_path / "huge"
+    assert main(["train", "--dataset", "digits", "--lr", "100", "--epochs", "2", "--no-bar",
+                 "--out", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["test_accuracy"] < 0.2
+    result = subprocess.run([sys.executable, "-m", "nnscratch.cli", "plot", str(run),
+                             "--tsne-points", "200"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(RUN_FIGURES)  # one line each
+    skipped = [line for line in lines if ": not drawn: " in line]
+    assert [line.split(":")[0] for line in skipped] == ["tsne_output", "tsne_hidden"]
+    assert all("its output is the same for all 200 points" in line for line in skipped)
+    drawn = [name for name in RUN_FIGURES if name not in ("tsne_output", "tsne_hidden")]
+    assert sorted(p.name for p in (run / "figures").iterdir()) == \
+        sorted(RUN_FIGURES[name] for name in drawn)
+    for name in drawn:
+        assert f"{name}: {run / 'figures' / RUN_FIGURES[name]}" in lines
 
 
 def _mnist_pngs(tmp_path, invert):

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from nnscratch import CrossEntropyLoss, History, NeuralNetwork, train
+from nnscratch import CrossEntropyLoss, DegenerateDataError, History, NeuralNetwork, train
 from nnscratch.data import Dataset, load_digits
 from nnscratch.plots import (
     RUN_FIGURES,
@@ -235,6 +235,25 @@ def test_plot_tsne_is_seeded(data, trained):
         {str(c): int(counts[c]) for c in np.flatnonzero(counts)}
 
 
+@pytest.mark.parametrize("layer", [-1, -2])
+def test_plot_tsne_is_scikit_learns_map_of_the_layer(data, trained, layer):
+    """The points drawn are scikit-learn's t-SNE of the layer's raw output, exactly: centring
+    and scaling by a power of two (what keeps huge outputs in range) change nothing."""
+    from sklearn.manifold import TSNE
+
+    model, _ = trained
+    ax = plot_tsne(model, data.X_test, data.y_test, layer=layer, n_points=120, seed=3,
+                   perplexity=10, max_iter=250).axes[0]
+    drawn = np.concatenate([c.get_offsets().data for c in ax.collections])
+    idx = np.sort(np.random.default_rng(3).choice(len(data.X_test), 120, replace=False))
+    reference = TSNE(n_components=2, perplexity=10, init="pca", max_iter=250,
+                     random_state=3).fit_transform(
+        model.representation(data.X_test[idx], layer).astype(np.float64))
+    order = np.concatenate([np.flatnonzero(data.y_test[idx] == int(c.get_label()))
+                            for c in ax.collections])
+    np.testing.assert_allclose(drawn, reference[order], rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"layer": 3}, r"layer must be an integer in \[-3, 2\].*got 3"),
     ({"layer": -4}, r"layer must be an integer in \[-3, 2\].*got -4"),
@@ -404,3 +423,87 @@ def test_draw_run_figures_rejects_bad_input_before_writing(tmp_path, trained):
     with pytest.raises(ValueError, match="history has no epochs"):
         draw_run_figures(model, History(), digits, tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+# --- degenerate runs: what a blown-up network gives (a segfault in t-SNE, once) -------------
+# A network whose output is the same for every input is tested end to end, in a subprocess,
+# in tests/test_cli.py: before the fix t-SNE crashed the interpreter on it.
+def scaled(model, factor):
+    """A copy of ``model`` with every weight multiplied by ``factor``."""
+    big = model.copy()
+    for layer in big.dense_layers:
+        layer.weights *= factor
+    return big
+
+
+@pytest.mark.parametrize("layer", [-1, -2])
+def test_plot_tsne_of_huge_activations(tmp_path, data, trained, layer):
+    """Weights x 1e10: hidden outputs near 1e22, whose squared distances overflow float32;
+    the map is drawn all the same, without a warning, and shows the classes."""
+    model = scaled(trained[0], 1e10)
+    features = model.representation(data.X_test, layer)
+    assert np.isfinite(features).all() and np.abs(features).max() > (1e18 if layer == -2 else 0)
+    fig = plot_tsne(model, data.X_test, data.y_test, layer=layer, n_points=200)
+    assert_renders(fig, tmp_path / "tsne.png")
+
+
+def test_draw_run_figures_skips_what_an_overflowing_network_cannot_make(tmp_path, data,
+                                                                        trained):
+    """Weights x 1e20 overflow float32 in the forward pass: the figures that need its output
+    are skipped, each reported once, in one line; the others are written; no warning."""
+    model, history = trained
+    big = scaled(model, 1e20)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert not np.isfinite(big.predict_proba(data.X_test)).any()
+    skipped = []
+    paths = draw_run_figures(big, history, data, tmp_path, tsne_points=100,
+                             on_skip=lambda name, reason: skipped.append((name, reason)))
+    assert list(paths) == ["samples", "losses", "first_layer_weights"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths.values())
+    assert [name for name, _ in skipped] == [
+        "tsne_output", "tsne_hidden", "misclassified", "confusion_matrix"]
+    for name, reason in skipped:
+        assert "\n" not in reason and "is not finite for" in reason, (name, reason)
+        assert "overflows float32" in reason
+    for path in paths.values():
+        with Image.open(path) as image:
+            assert np.asarray(image.convert("L"), dtype=np.float64).std() > STD_FLOOR
+
+
+def test_draw_run_figures_warns_about_a_skipped_figure_by_default(tmp_path, data, trained):
+    """Without on_skip, each skipped figure is a RuntimeWarning naming it."""
+    model, history = trained
+    with pytest.warns(RuntimeWarning) as record:
+        paths = draw_run_figures(scaled(model, 1e20), history, data, tmp_path,
+                                 tsne_points=100)
+    messages = [str(w.message) for w in record]
+    assert [m.split(":")[0] for m in messages] == [
+        "tsne_output not drawn", "tsne_hidden not drawn", "misclassified not drawn",
+        "confusion_matrix not drawn"]
+    assert all("not finite" in m for m in messages)
+    assert set(paths) == {"samples", "losses", "first_layer_weights"}
+
+
+def test_plots_of_an_overflowing_network_raise_degenerate_data_error(data, trained):
+    """The public plot functions refuse it with a ValueError subclass, not NumPy warnings."""
+    big = scaled(trained[0], 1e20)
+    with pytest.raises(DegenerateDataError, match=r"the network's output is not finite for "
+                                                  r"360 of 360 samples"):
+        plot_misclassified(big, data.X_test, data.y_test, image_shape=(8, 8))
+    with pytest.raises(ValueError, match=r"output of the last hidden layer \(layer -2\) is "
+                                         r"not finite"):
+        plot_tsne(big, data.X_test, data.y_test, layer=-2, n_points=100)
+
+
+def test_one_prediction_for_everything_is_still_drawn(tmp_path, data, trained):
+    """All predictions one class (zero weights): the confusion matrix and the misclassified
+    digits are drawn; only the t-SNE maps, of identical points, are skipped."""
+    model, history = trained
+    flat = scaled(model, 0.0)
+    assert len(np.unique(flat.predict(data.X_test))) == 1
+    skipped = {}
+    paths = draw_run_figures(flat, history, data, tmp_path, tsne_points=100,
+                             on_skip=skipped.__setitem__)
+    assert set(skipped) == {"tsne_output", "tsne_hidden"}
+    assert "its output is the same for all 100 points" in skipped["tsne_output"]
+    assert set(paths) == set(RUN_FIGURES) - set(skipped)

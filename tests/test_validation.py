@@ -172,24 +172,9 @@ def test_divergence_stops_at_once_with_the_history(rng):
     assert isinstance(error, FloatingPointError)
 
 
-def _ctrl_c_at_batch(monkeypatch, n):
-    """Send SIGINT from inside the ``n``-th batch's backprop; returns the list of batches."""
-    batches = []
-    original = NeuralNetwork.backprop
-
-    def backprop(self, *args, **kwargs):
-        batches.append(1)
-        if len(batches) == n:
-            signal.raise_signal(signal.SIGINT)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(NeuralNetwork, "backprop", backprop)
-    return batches
-
-
-def test_ctrl_c_stops_after_the_current_batch(net, data, monkeypatch):
+def test_ctrl_c_stops_after_the_current_batch(net, data, ctrl_c_at_batch):
     """SIGINT during training: the batch finishes, training returns, marked interrupted."""
-    batches = _ctrl_c_at_batch(monkeypatch, 4)
+    batches = ctrl_c_at_batch(4)
     before = [p.copy() for p in net.parameters()]
     history = _train(net, *data, epochs=5, batch_size=2)
     assert history.interrupted and len(batches) == 4 and history.epochs == 0
@@ -197,13 +182,13 @@ def test_ctrl_c_stops_after_the_current_batch(net, data, monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
-def test_interrupted_cli_run_is_saved(tmp_path, monkeypatch, capsys):
+def test_interrupted_cli_run_is_saved(tmp_path, ctrl_c_at_batch, capsys):
     """From the CLI, Ctrl-C saves the model and history so far, marked as interrupted."""
     import json
 
     from nnscratch.cli import main
 
-    _ctrl_c_at_batch(monkeypatch, 30)
+    ctrl_c_at_batch(30)
     code = main(["train", "--dataset", "digits", "--epochs", "50", "--no-bar", "--out",
                  str(tmp_path / "run")])
     assert code == 130

@@ -11,6 +11,7 @@ from .errors import (
                      ChecksumError,
                      DataFormatError,
                      DataUnavailableError,
+                     DegenerateDataError,
                      DivergenceError,
                      ModelFormatError,
                      NNScratchError,
@@ -26,10 +27,10 @@ from .training import History, accuracy, clip_grad_norm, train
 
 __all__ = [
     "SGD", "Activation", "Adam", "AdamW", "BinaryCrossEntropyLoss", "ChecksumError",
-    "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DivergenceError",
-    "Dropout", "History", "Identity", "Layer", "Loss", "MeanSquaredErrorLoss",
-    "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer", "Relu", "Sigmoid",
-    "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__", "accuracy",
-    "check_gradients", "clip_grad_norm", "get_activation", "get_loss", "get_optimizer",
-    "get_schedule", "load", "read_metadata", "save", "train",
+    "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DegenerateDataError",
+    "DivergenceError", "Dropout", "History", "Identity", "Layer", "Loss",
+    "MeanSquaredErrorLoss", "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer",
+    "Relu", "Sigmoid", "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__",
+    "accuracy", "check_gradients", "clip_grad_norm", "get_activation", "get_loss",
+    "get_optimizer", "get_schedule", "load", "read_metadata", "save", "train",
 ]

@@ -241,14 +241,20 @@ def cmd_predict(args):
 
 def cmd_plot(args):
     """``nnscratch plot``."""
+    from .plots import RUN_FIGURES
     from .report import plot_run
 
     run_dir = Path(args.run_dir)
     if run_dir.is_file():  # a run's model.npz stands for its folder
         run_dir = run_dir.parent
-    paths = plot_run(run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points)
-    for name, path in paths.items():
-        print(f"{name}: {path}")
+    skipped = {}
+    paths = plot_run(run_dir, data_dir=args.data_dir, tsne_points=args.tsne_points,
+                     on_skip=skipped.__setitem__)
+    for name in RUN_FIGURES:
+        if name in paths:
+            print(f"{name}: {paths[name]}")
+        elif name in skipped:
+            print(f"{name}: not drawn: {skipped[name]}")
     return 0
 
 
@@ -301,16 +307,27 @@ def cmd_sweep(args):
 
 def cmd_reproduce(args):
     """``nnscratch reproduce``."""
-    from .report import reproduce
+    from statistics import median
 
-    with _threads(args):
-        report = reproduce(args.out, quick=args.quick, data_dir=args.data_dir, seed=args.seed,
-                           bar=not args.no_bar)
+    from .report import BLOG_ACCURACY, BLOG_REGRESSION_MSE, reproduce
+
+    try:
+        with _threads(args):
+            report = reproduce(args.out, quick=args.quick, data_dir=args.data_dir,
+                               seed=args.seed, bar=_bar(args))
+    except KeyboardInterrupt as exc:  # an interrupted reproduction is no reproduction
+        detail = f": {exc}" if str(exc) else ""
+        print(f"nnscratch reproduce: interrupted, no report written{detail}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     m = report["metrics"]
-    print(f"MNIST train accuracy {m['train_accuracy']:.2%}, test accuracy "
-          f"{m['test_accuracy']:.2%} (blog: 99.45%, 96.66%)")
-    for name, mse in report["fits"]:
-        print(f"MSE of the {name} fit: {mse:.4f}")
+    print(f"MNIST train accuracy {_percent(m['train_accuracy'])}, test accuracy "
+          f"{_percent(m['test_accuracy'])} (blog: {_percent(BLOG_ACCURACY['train_accuracy'])}, "
+          f"{_percent(BLOG_ACCURACY['test_accuracy'])})")
+    seeds = report["regression_seeds"]
+    for name, mses in report["regression_mses"].items():
+        print(f"MSE of the {name} fit: {median(mses):.4f} (median of seeds {seeds[0]}-"
+              f"{seeds[-1]}, range {min(mses):.4f}–{max(mses):.4f}; the blog code's 5-seed "
+              f"median: {BLOG_REGRESSION_MSE[name]:.4f})")
     print(f"Report: {report['markdown']}\n        {report['html']}")
     return 0
 

@@ -28,6 +28,11 @@ class ModelFormatError(NNScratchError, ValueError):
     """A file is not a valid nnscratch model (or was written by an incompatible version)."""
 
 
+class DegenerateDataError(NNScratchError, ValueError):
+    """The data cannot make a figure: a t-SNE of points that are all the same, or the
+    predictions of a network whose output is not finite (its forward pass overflows)."""
+
+
 class DivergenceError(NNScratchError, FloatingPointError):
     """Training produced a non-finite loss; ``history`` holds the epochs completed so far."""
 

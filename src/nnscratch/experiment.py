@@ -21,15 +21,18 @@ from .training import History, train
 def fit_regression(name, recipe="blog", seed=0):
     """Fit one of the blog's functions (``"x^2"``, ``"|x|"``, ``"3 sin x"``) on its 100 points.
 
-    Returns ``(model, X, y, mse)``.
+    Returns ``(model, X, y, mse)``. Ctrl-C raises ``KeyboardInterrupt`` (after the batch).
     """
     if recipe not in REGRESSION_RECIPES:
         raise ValueError(f"recipe must be one of {sorted(REGRESSION_RECIPES)}, got {recipe!r}")
     config = {**make_config(), **REGRESSION_RECIPES[recipe], "seed": seed}
     X, y = regression_data(name)
     model = build_network(config, 1, 1)
-    train(model, X, y, MeanSquaredErrorLoss, config["epochs"], config["batch_size"],
-          optimizer=build_optimizer(config), schedule=build_schedule(config), bar=False)
+    history = train(model, X, y, MeanSquaredErrorLoss, config["epochs"], config["batch_size"],
+                    optimizer=build_optimizer(config), schedule=build_schedule(config),
+                    bar=False)
+    if history.interrupted:  # Ctrl-C: a fit stopped midway is not the recipe's fit
+        raise KeyboardInterrupt(f"the {name} fit was interrupted")
     return model, X, y, model.loss(X, y, MeanSquaredErrorLoss)
 
 

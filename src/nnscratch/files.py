@@ -3,11 +3,17 @@
 Everything nnscratch writes goes through :func:`atomic_write`: the bytes go to a temporary
 file in the destination's folder, are flushed to disk, and only then renamed over the
 destination. A crash, a full disk or an exception midway leaves the previous file intact.
+
+Permissions are those any other program would give the file: a new file gets
+``0o666 & ~umask`` (the kernel applies the umask, as for ``open(path, "w")``); a file that is
+replaced keeps its permission bits, as ``cp`` onto an existing file, ``sed -i`` and editors that
+save by renaming do. Owner and group are the writer's, as for any new file.
 """
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 
@@ -28,16 +34,20 @@ def atomic_write(path, mode="wb", encoding=None):
     ------
     file object
         Write to it; if the ``with`` block raises, the destination is untouched and the
-        temporary file is removed.
+        temporary file is removed. The file written has the permissions described in the
+        module docstring (new: ``0o666 & ~umask``; replaced: the old file's).
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    keep = _mode_to_keep(path)
+    fd, tmp = _create_temporary(path)
     try:
         kwargs = {} if mode == "wb" else {"encoding": encoding or "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as f:
+            if keep is not None:
+                os.chmod(tmp, keep)
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -46,6 +56,31 @@ def atomic_write(path, mode="wb", encoding=None):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _mode_to_keep(path):
+    """The permission bits of the regular file at ``path``, or None if there is none."""
+    try:
+        st = os.stat(path)  # follows a symbolic link: the file the user sees
+    except FileNotFoundError:
+        return None
+    # set-user/group-ID and sticky bits are not carried over to new contents
+    return stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else None
+
+
+def _create_temporary(path):
+    """A new, empty file ``.NAME.RANDOM.tmp`` next to ``path``: ``(fd, temporary path)``.
+
+    Not ``tempfile.mkstemp``: it creates files with mode 0600 whatever the umask, and the
+    rename hands that mode on to the destination.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp  # the kernel applies the umask
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
 
 
 def write_bytes(path, data):

@@ -7,11 +7,16 @@ notebook and on a headless machine (PNG output always goes through Agg). Nothing
 the network's math; models are only asked through their public methods (``predict``,
 ``predict_proba``, ``representation``, ``dense_layers``). :func:`save_figure` writes a
 figure atomically; :func:`draw_run_figures` writes every figure of an MNIST run.
+
+A figure that the data cannot make (a t-SNE of points that are all the same, the predictions
+of a network whose forward pass overflows) is refused with a
+:class:`~nnscratch.errors.DegenerateDataError`; :func:`draw_run_figures` skips it and says so.
 """
 
 import io
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .activations import Relu, Sigmoid, Tanh
+from .errors import DegenerateDataError
 from .files import write_bytes
 from .losses import MeanSquaredErrorLoss
 from .training import History
@@ -79,6 +85,23 @@ def _labels(y, name, n_samples):
     if not (np.issubdtype(y.dtype, np.integer) or np.array_equal(y, np.round(y))):
         raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
     return y.astype(np.int64)
+
+
+def _finite_output(model, compute, what):
+    """``compute()``, a forward pass of ``model``, refused unless every value is finite.
+
+    NumPy's overflow warnings are silenced here and reported once, as the error.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = compute()  # (N, width)
+    finite = np.isfinite(out).all(axis=1)
+    if not finite.all():
+        largest = max(float(np.max(np.abs(layer.weights))) for layer in model.dense_layers)
+        raise DegenerateDataError(
+            f"{what} is not finite for {np.sum(~finite):,} of {len(out):,} samples: the "
+            f"forward pass overflows {np.dtype(model.dtype).name} (largest |weight| "
+            f"{largest:.3g})")
+    return out
 
 
 def _show_image(ax, image, title, **imshow_kw):
@@ -358,6 +381,9 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
     ValueError
         If ``layer`` is not a dense layer of ``model``, ``X`` or ``y`` do not fit the
         model, or ``n_points`` / ``perplexity`` are out of range.
+    DegenerateDataError
+        A ``ValueError``: the layer's output is not finite, or it is the same for every
+        point embedded (a network that training blew up), so there is nothing to embed.
     """
     from sklearn.manifold import TSNE  # slow import; only this figure needs it
 
@@ -378,10 +404,24 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
                          f"({n}), got {perplexity:g}")
     rng = np.random.default_rng(seed)
     idx = np.arange(n) if n == len(X) else np.sort(rng.choice(len(X), size=n, replace=False))
-    features = model.representation(X[idx], layer)  # (n, sizes[layer])
+    where = f"the {_layer_description(model, layer)} (layer {layer})"
+    features = _finite_output(model, lambda: model.representation(X[idx], layer),
+                              f"the output of {where}")  # (n, sizes[layer])
+    # Why centre and scale: t-SNE sees each point's distances relative to its own bandwidth
+    # (found from the perplexity), and starts from a centred PCA scaled to a fixed spread, so
+    # neither changes the map; a power of two scales exactly, so the map is the very same
+    # one (t-SNE is chaotic: scaling by 1/0.9 can move whole clusters). It keeps the squared
+    # distances, which scikit-learn casts to float32, finite; and identical points, whose
+    # PCA has no spread (scikit-learn divides by it and crashes on the NaNs), are caught here.
+    centred = features.astype(np.float64) - features.mean(axis=0, dtype=np.float64)
+    spread = float(np.max(np.abs(centred)))
+    if spread == 0:
+        raise DegenerateDataError(
+            f"no t-SNE of {where}: its output is the same for all {n:,} points, so there is "
+            "nothing to embed")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=max_iter,
                 random_state=seed)
-    embedding = tsne.fit_transform(features.astype(np.float64))  # (n, 2)
+    embedding = tsne.fit_transform(np.ldexp(centred, -np.frexp(spread)[1]))  # (n, 2)
 
     fig = _figure(9, 7.5)
     ax = fig.subplots()
@@ -423,13 +463,16 @@ def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
     ValueError
         If ``image_shape`` does not multiply to ``model.input_size``, the model is not a
         classifier, or ``X`` / ``y`` do not fit it.
+    DegenerateDataError
+        A ``ValueError``: the network's output is not finite (its forward pass overflows).
     """
     shape = _check_image_shape(image_shape, model.input_size, "the network's input_size")
     n = check_int(n, "n", minimum=1)
     X = check_array(X, "X", ndim=2)
     y = _labels(y, "y", len(X))
-    proba = model.predict_proba(X)  # (N, K)
-    pred = model.predict(X)         # (N,)
+    proba = _finite_output(model, lambda: model.predict_proba(X),
+                           "the network's output")  # (N, K)
+    pred = model.predict(X)  # (N,)
     wrong = np.flatnonzero(pred != y)
     if not len(wrong):
         fig = _figure(6, 2)
@@ -513,10 +556,14 @@ def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
     ValueError
         If ``image_shape`` does not multiply to ``model.input_size`` or ``n`` is not a
         positive integer.
+    DegenerateDataError
+        A ``ValueError``: the weights are not finite.
     """
     shape = _check_image_shape(image_shape, model.input_size, "the network's input_size")
     n = check_int(n, "n", minimum=1)
     weights = np.asarray(model.dense_layers[0].weights)  # (input_size, fan_out)
+    if not np.isfinite(weights).all():
+        raise DegenerateDataError("the first layer's weights contain NaN or infinity")
     n = min(n, weights.shape[1])
     shown = weights[:, :n]
     limit = float(np.max(np.abs(shown))) or 1.0
@@ -573,7 +620,14 @@ def save_figure(fig, path, *, dpi=100):
     return path
 
 
-def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed=0):
+def _checked_predict(model, X):
+    """``model.predict(X)``, refused if the network's output is not finite."""
+    _finite_output(model, lambda: model.predict_proba(X), "the network's output")
+    return model.predict(X)
+
+
+def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed=0,
+                     on_skip=None):
     """Write every figure of a classification run into ``out_dir``.
 
     Parameters
@@ -592,12 +646,18 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
         Test points in each t-SNE map.
     seed : int
         Seed of the sample choice and of t-SNE.
+    on_skip : callable, optional
+        Called as ``on_skip(name, reason)`` for each figure the run cannot make (a
+        :class:`~nnscratch.errors.DegenerateDataError`: a t-SNE of a layer whose output is
+        the same for every input, the predictions of a network whose forward pass
+        overflows); that figure is not written and the others are. Default: a
+        ``RuntimeWarning`` per skipped figure.
 
     Returns
     -------
     dict of str to pathlib.Path
         Name -> file written, in the order of :data:`RUN_FIGURES`. ``tsne_hidden`` is left
-        out for a network without a hidden layer.
+        out for a network without a hidden layer, and so is each skipped figure.
 
     Raises
     ------
@@ -628,10 +688,21 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
                                          n_points=tsne_points, seed=seed),
         "misclassified": lambda: plot_misclassified(model, X_test, y_test,
                                                     image_shape=shape),
-        "confusion_matrix": lambda: plot_confusion_matrix(y_test, model.predict(X_test)),
+        "confusion_matrix": lambda: plot_confusion_matrix(y_test,
+                                                          _checked_predict(model, X_test)),
         "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
     }
     if len(model.dense_layers) < 2:
         del draw["tsne_hidden"]
-    return {name: save_figure(make(), out_dir / RUN_FIGURES[name])
-            for name, make in draw.items()}
+    written = {}
+    for name, make in draw.items():
+        try:
+            fig = make()
+        except DegenerateDataError as exc:
+            if on_skip is None:
+                warnings.warn(f"{name} not drawn: {exc}", RuntimeWarning, stacklevel=2)
+            else:
+                on_skip(name, str(exc))
+            continue
+        written[name] = save_figure(fig, out_dir / RUN_FIGURES[name])
+    return written
