@@ -131,6 +131,12 @@ class Param:
             return float(text)
         if self.kind == "sizes":
             return [int(part) for part in text.split(",")] if text.strip() else []
+        if self.kind == "bool":
+            words = {"true": True, "yes": True, "1": True, "false": False, "no": False,
+                     "0": False}
+            if text.lower() not in words:
+                raise ValueError(text)
+            return words[text.lower()]
         return text
 
 
