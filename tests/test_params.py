@@ -81,7 +81,7 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
     argv = ["train", "--dataset", "digits", "--no-bar", "--out", str(tmp_path / "r"),
             "--hidden", "12,7", "--activation", "tanh", "--init", "glorot", "--dropout", "0.1",
             "--dtype", "float64", "--epochs", "3", "--batch-size", "50", "--optimizer", "sgd",
-            "--lr", "0.02", "--momentum", "0.5", "--weight-decay", "0.001", "--schedule",
+            "--lr", "0.02", "--momentum", "0.5", "--nesterov", "false", "--weight-decay", "0.001", "--schedule",
             "cosine", "--warmup", "1", "--clip", "5", "--val-split", "0.2", "--patience",
             "2", "--seed", "4", "--split", "standard"]
     assert main(argv) == 0
@@ -89,7 +89,7 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
     expected = {"dataset": "digits", "split": "standard", "hidden": [12, 7],
                 "activation": "tanh", "init": "glorot", "dropout": 0.1, "dtype": "float64",
                 "epochs": 3, "batch_size": 50, "optimizer": "sgd", "lr": 0.02,
-                "momentum": 0.5, "weight_decay": 0.001, "schedule": "cosine", "warmup": 1,
+                "momentum": 0.5, "nesterov": False, "weight_decay": 0.001, "schedule": "cosine", "warmup": 1,
                 "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
                 "data": None, "target": None, "task": "auto"}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
@@ -143,3 +143,15 @@ def test_parser_builds_without_importing_the_engine_twice():
         assert flags.count(row.flag) == 1
         action = next(a for a in train._actions if row.flag in a.option_strings)
         assert tuple(action.choices or ()) == tuple(row.choices or ())
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_nesterov_reaches_the_optimizer_from_every_entry_point(nesterov):
+    """The row added last: config, estimator and builder agree."""
+    from nnscratch.build import build_optimizer
+
+    config = make_config(optimizer="sgd", momentum=0.9, nesterov=nesterov)
+    assert build_optimizer(config).nesterov is nesterov
+    clf = NNClassifier(momentum=0.9, nesterovs_momentum=nesterov, max_iter=1)
+    assert clf.fit(np.eye(4), [0, 1, 0, 1]).optimizer_.nesterov is nesterov
+    assert build_optimizer(make_config(nesterov=nesterov)).nesterov is False  # no momentum

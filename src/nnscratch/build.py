@@ -26,11 +26,11 @@ def build_network(config, n_inputs, n_outputs, *, head=None, rng=None):
 
 
 def build_optimizer(config):
-    """The configured optimizer, with PyTorch's names and defaults; SGD with momentum is
-    Nesterov's."""
+    """The configured optimizer, with PyTorch's names and defaults."""
     kwargs = {"weight_decay": float(config["weight_decay"])}
     if config["optimizer"] == "sgd":
-        kwargs.update(momentum=config["momentum"], nesterov=config["momentum"] > 0)
+        kwargs.update(momentum=config["momentum"],
+                      nesterov=config["nesterov"] and config["momentum"] > 0)
     return get_optimizer(config["optimizer"], lr=config["lr"], **kwargs)
 
 

@@ -44,7 +44,8 @@ class _NNEstimator(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, solver="sgd",
                  alpha=0.0, batch_size=64, learning_rate_init=0.05, max_iter=40,
-                 random_state=None, momentum=0.0, early_stopping=False,
+                 random_state=None, momentum=0.0, nesterovs_momentum=True,
+                 early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
                  schedule="constant", warmup=0, clip=None, dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -56,6 +57,7 @@ class _NNEstimator(BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -174,7 +176,9 @@ _PARAMETERS_DOC = """
         Seeds the initial weights, dropout and shuffling; an int makes ``fit``
         reproducible.
     momentum : float in [0, 1), default 0.0
-        SGD only: momentum, with Nesterov's correction when > 0 (as ``nnscratch train``).
+        SGD only: momentum.
+    nesterovs_momentum : bool, default True
+        SGD with momentum only: Nesterov's correction (as ``nnscratch train``).
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the training data, stop after
         ``n_iter_no_change`` epochs without a better validation loss, keep the best weights.
@@ -323,13 +327,15 @@ class NNRegressor(RegressorMixin, _NNEstimator):
     # features of a large scale, while Adam's step is bounded by its learning rate.
     def __init__(self, hidden_layer_sizes=(32, 32), activation="relu", *, solver="adam",
                  alpha=0.0, batch_size=64, learning_rate_init=0.001, max_iter=100,
-                 random_state=None, momentum=0.0, early_stopping=False,
+                 random_state=None, momentum=0.0, nesterovs_momentum=True,
+                 early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
                  schedule="constant", warmup=0, clip=None, dtype=None):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter,
-            random_state=random_state, momentum=momentum, early_stopping=early_stopping,
+            random_state=random_state, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             init=init, dropout=dropout, schedule=schedule, warmup=warmup, clip=clip,
             dtype=dtype)
