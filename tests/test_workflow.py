@@ -190,3 +190,18 @@ def test_digits_are_not_called_the_blog_split():
 
     for split in ("blog", "standard"):
         assert "digits (80/20 split)" in load_dataset("digits", split=split).summary()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", *DIGITS, "--val-split", "0.9999"],
+     "--val-split=0.9999 leaves no training data from 1437 samples"),
+    (["train", "--no-bar", "--data-dir", "no-such-folder"],
+     "--data-dir no-such-folder does not exist"),
+    (["sweep", "no.toml", "--jobs", "0"], "sweep configuration no.toml not found"),
+])
+def test_messages_name_the_flag_the_user_typed(argv, message, tmp_path, monkeypatch, capsys):
+    """An error about an option names it as typed: --val-split, not val_split."""
+    monkeypatch.chdir(tmp_path)
+    status, _, err = _run([*argv, "--out", str(tmp_path / "r")] if argv[0] == "train" else argv,
+                          capsys)
+    assert status == 2 and message in err and "val_split" not in err and "data_dir" not in err

@@ -8,6 +8,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -522,6 +523,22 @@ def _one_line_warnings(command):
     return show
 
 
+def _as_flags(message, parser, command):
+    """An error from the library, in the command line's words: the argument names of the
+    options the user typed become their flags (``val_split`` -> ``--val-split``)."""
+    sub = parser._subparsers._group_actions[0].choices[command]  # argparse keeps no public map
+    for action in sub._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        option = action.option_strings[-1]
+        if "_" in action.dest:  # unmistakable: data_dir, val_split, batch_size
+            message = re.sub(rf"(?<![\w-]){action.dest}\b", option, message)
+        else:  # a plain word (jobs, seed): only as the subject of the message, or as name=
+            message = re.sub(rf"^{action.dest}(?= must\b)|(?<![\w-]){action.dest}(?==)",
+                             option, message)
+    return message
+
+
 def main(argv=None):
     """Run the command line; return the exit status."""
     parser = build_parser()
@@ -542,7 +559,8 @@ def main(argv=None):
         message = str(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
             message = f"{message}: {exc.filename}"
-        print(f"nnscratch {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+        message = _as_flags(" ".join(message.split()), parser, args.command)
+        print(f"nnscratch {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"nnscratch {args.command}: interrupted", file=sys.stderr)
