@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from nnscratch.errors import DivergenceWarning
 from nnscratch.training import History
 
 DIGITS = ["--dataset", "digits", "--no-bar"]
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _run(argv, capsys):
@@ -197,7 +199,8 @@ def test_digits_are_not_called_the_blog_split():
      "--val-split=0.9999 leaves no training data from 1437 samples"),
     (["train", "--no-bar", "--data-dir", "no-such-folder"],
      "--data-dir no-such-folder does not exist"),
-    (["sweep", "no.toml", "--jobs", "0"], "sweep configuration no.toml not found"),
+    (["sweep", str(EXAMPLES / "sweep_digits.toml"), "--jobs", "0"],
+     "--jobs must be a non-zero integer (-1 = every core), got 0"),
 ])
 def test_messages_name_the_flag_the_user_typed(argv, message, tmp_path, monkeypatch, capsys):
     """An error about an option names it as typed: --val-split, not val_split."""
