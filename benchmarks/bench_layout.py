@@ -72,9 +72,10 @@ def main():
     args = parser.parse_args()
     data = load_mnist("standard", data_dir=DATA_DIR, progress=False)
     X, y = data.X_train[:args.rows], data.y_train[:args.rows]
+    kernels = sorted({f"{i.get('internal_api')} {i.get('architecture')}"
+                      for i in threadpool_info()})
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"numpy {np.__version__}, {args.threads} BLAS thread(s), "
-          f"{[i.get('internal_api') + ' ' + str(i.get('architecture')) for i in threadpool_info()]}")
+          f"numpy {np.__version__}, {args.threads} BLAS thread(s), {kernels}")
     print(f"{args.rows:,} x 784, blog network, 1 epoch, median of {args.repeats}\n")
     print(f"{'input':<22} {'path':<14} {'seconds':>8} {'ratio':>6} {'copy MB':>8}")
     with threadpool_limits(args.threads):
