@@ -36,6 +36,7 @@ from .results import (
     format_params,
     format_table,
     results_rows,
+    score,
     train_config,
     write_results,
 )
@@ -135,9 +136,9 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
         log(f"{n_failed} of {len(rows)} candidates failed to fit (score NaN): see "
             "results.csv")
     log(f"best configuration: {format_params(best_params)}")
-    spread = f" +/- {best_std:.4f}" if n_splits > 1 else ""
-    log(f"best {config.metric}: {best_score:.4f}{spread} ({scheme}); "
-        f"test {config.metric} of the refitted model: {test_score:.4f} "
+    spread = f" +/- {score(best_std, config.metric)}" if n_splits > 1 else ""
+    log(f"best {config.metric}: {score(best_score, config.metric)}{spread} ({scheme}); "
+        f"test {config.metric} of the refitted model: {score(test_score, config.metric)} "
         f"({len(data.X_test):,} test samples)")
     log(f"{len(rows)} candidates in {seconds:.1f} s")
 

@@ -40,6 +40,11 @@ def _number(value):
     return value if math.isfinite(value) else None
 
 
+def score(value, metric):
+    """A score as printed: accuracies in percent with two decimals, as everywhere else."""
+    return f"{100 * value:.2f}%" if metric.endswith("accuracy") else f"{value:.4f}"
+
+
 def format_params(params):
     """``name=value`` pairs in the configuration's order, values as JSON."""
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in params.items())
@@ -49,8 +54,8 @@ def format_table(rows, metric, names, limit=20):
     """The candidates as an aligned text table (the best ``limit`` of them)."""
     header = ["rank", f"mean {metric}", "std", *names, "fit s"]
     body = [[str(r["rank"]),
-             "failed" if r[f"mean_{metric}"] is None else f"{r[f'mean_{metric}']:.4f}",
-             "" if r[f"std_{metric}"] is None else f"{r[f'std_{metric}']:.4f}",
+             "failed" if r[f"mean_{metric}"] is None else score(r[f"mean_{metric}"], metric),
+             "" if r[f"std_{metric}"] is None else score(r[f"std_{metric}"], metric),
              *(_cell(r[n]) for n in names), f"{r['mean_fit_seconds']:.2f}"]
             for r in rows[:limit]]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
