@@ -156,3 +156,12 @@ def test_nesterov_reaches_the_optimizer_from_every_entry_point(nesterov):
     clf = NNClassifier(momentum=0.9, nesterovs_momentum=nesterov, max_iter=1)
     assert clf.fit(np.eye(4), [0, 1, 0, 1]).optimizer_.nesterov is nesterov
     assert build_optimizer(make_config(nesterov=nesterov)).nesterov is False  # no momentum
+
+
+def test_docs_map_every_estimator_parameter_to_its_option():
+    """docs/sklearn.md has one mapping row per table row with a scikit-learn name."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "sklearn.md").read_text()
+    for row in BY_SKLEARN_NAME.values():
+        assert f"| `{row.flag}` | `{row.sklearn}` |" in doc, row.name
