@@ -149,7 +149,7 @@ class _NNEstimator(BaseEstimator):
     def _output(self, X):
         """The network's output ``(n_samples, n_outputs)`` for validated ``X``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=("float64", "float32"))
+        X = validate_data(self, X, reset=False, dtype=("float64", "float32"), order="C")
         return self.network_.predict_proba(X) if self._head else self.network_.predict(X)
 
 
@@ -243,7 +243,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, reset=True, dtype=("float64", "float32"))
+        X, y = validate_data(self, X, y, reset=True, dtype=("float64", "float32"), order="C")
         y = self._set_classes(y)
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; y "
@@ -267,7 +267,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         self
         """
         first = not hasattr(self, "network_")
-        X, y = validate_data(self, X, y, reset=first, dtype=("float64", "float32"))
+        X, y = validate_data(self, X, y, reset=first, dtype=("float64", "float32"), order="C")
         check_classification_targets(y)
         if first:
             if classes is None:
@@ -354,7 +354,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         self
         """
         X, y = validate_data(self, X, y, reset=True, multi_output=True, y_numeric=True,
-                             dtype=("float64", "float32"))
+                             dtype=("float64", "float32"), order="C")
         y = self._targets(y, first=True)
         return self._fit(X, y, self.n_outputs_, incremental=False)
 
@@ -367,7 +367,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         """
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True,
-                             dtype=("float64", "float32"))
+                             dtype=("float64", "float32"), order="C")
         y = self._targets(y, first=first)
         return self._fit(X, y, self.n_outputs_, incremental=True)
 
