@@ -126,7 +126,7 @@ def test_recipes_command_lists_a_recipes_settings(capsys):
     out = capsys.readouterr().out
     for name, value in RECIPES["best"].items():
         shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        assert any(line.split()[:2] == [BY_NAME[name].flag, shown] and "(recipe)" in line
+        assert any(line.split()[:2] == [BY_NAME[name].flag, shown] and "set by the recipe" in line
                    for line in out.splitlines()), name
     assert main(["recipes"]) == 0
     listing = capsys.readouterr().out

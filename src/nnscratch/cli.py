@@ -119,8 +119,8 @@ def cmd_recipes(args):
         if not args.name:
             continue
         for key, value, differs in recipe_settings(name):
-            shown = ",".join(map(str, value)) if isinstance(value, list) else value
-            print(f"  {flag(key):<15} {shown}{'   (recipe)' if differs else ''}")
+            print(f"  {flag(key):<15} {_shown(value):<12}{'  set by the recipe' if differs else ''}"
+                  .rstrip())
     if not args.name:
         print("\n'nnscratch recipes NAME' lists a recipe's settings; options given to "
               "'nnscratch train --recipe NAME' override them.")
