@@ -258,7 +258,7 @@ def test_unreadable_files(tmp_path, rng):
     write_bytes(noise, rng.integers(0, 256, size=1000, dtype=np.uint8).tobytes())
     text = tmp_path / "notes.txt"
     write_bytes(text, b"not a picture of a digit\n")
-    whole = _save(tmp_path / "whole.png", Image.fromarray(np.eye(64, dtype=np.uint8)), "PNG")
+    whole = _save(tmp_path / "whole.png", Image.fromarray(np.eye(64, dtype=np.uint8) * 255), "PNG")
     cut = tmp_path / "cut.png"
     write_bytes(cut, whole.read_bytes()[:60])
     folder = tmp_path / "pictures.png"
