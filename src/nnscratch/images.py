@@ -211,7 +211,8 @@ def _paper(img):
     fit = np.full_like(values, np.median(values))
     for _ in range(FIT_ROUNDS):
         near = _near(values, fit)
-        new = design @ np.linalg.lstsq(design[near], values[near], rcond=None)[0]
+        a, b = design[near], values[near]  # least squares by its normal equations: (T, T)
+        new = design @ np.linalg.lstsq(a.T @ a, a.T @ b, rcond=None)[0]
         done = np.allclose(new, fit, rtol=0, atol=FLAT)
         fit = new
         if done:
@@ -433,3 +434,4 @@ def preprocess(paths):
         except ImageError as exc:
             raise ImageError(f"{path}: {exc}") from None
     return rows
+
