@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from nnscratch import CrossEntropyLoss, NeuralNetwork, NNScratchError, Relu, Softmax, train
 from nnscratch.data import load_mnist
 from nnscratch.files import write_bytes
-from nnscratch.images import ImageError, load_image, mnist_like, preprocess
+from nnscratch.images import ImageError, load_image, mnist_like, preprocess, save_prepared
 
 STYLES = ["white-on-black", "black-on-white"]
 
@@ -255,6 +255,47 @@ def test_a_lone_stroke_across_the_page_is_a_one():
     gray[:, 59:62] = 0.1
     h, w = _ink_box(mnist_like(gray).reshape(28, 28), 0.1)
     assert h == 20 and w <= 2
+
+
+# --- saving the prepared inputs --------------------------------------------------------------
+def test_save_prepared_writes_what_the_network_sees(test_digits, tmp_path):
+    """28x28 8-bit PNGs of the rows (white ink on black), named after the sources."""
+    paths = _pictures(tmp_path / "in", test_digits[:3], "black-on-white")
+    X = preprocess(paths)
+    written = save_prepared(X, paths, tmp_path / "out")
+    assert written == [tmp_path / "out" / f"{p.stem}-28x28.png" for p in paths]
+    for row, path in zip(X, written, strict=True):
+        with Image.open(path) as image:
+            assert image.mode == "L" and image.size == (28, 28)
+            np.testing.assert_array_equal(np.asarray(image),
+                                          np.round(row.reshape(28, 28) * 255))
+
+
+def test_save_prepared_never_overwrites_a_source(tmp_path):
+    """Sources sharing a stem get numbered names; a source in the folder is left alone."""
+    rows = np.zeros((3, 784))
+    rows[:, 406] = 1.0
+    out = tmp_path / "out"
+    clash = _save(out / "3-28x28.png", Image.new("L", (5, 5), 200), "PNG")
+    sources = [tmp_path / "a" / "3.png", tmp_path / "b" / "3.jpg", clash]
+    written = save_prepared(rows, sources, out)
+    assert [p.name for p in written] == ["3-2-28x28.png", "3-3-28x28.png",
+                                         "3-28x28-28x28.png"]
+    with Image.open(clash) as image:
+        assert image.size == (5, 5)
+
+
+def test_save_prepared_rejects_bad_input(tmp_path):
+    """Wrong widths, counts or pixel values, or a file for the folder: ValueError."""
+    file = _save(tmp_path / "f.png", Image.new("L", (5, 5)), "PNG")
+    cases = [((np.zeros((1, 10)), ["a.png"], tmp_path), "rows must have 784 pixels"),
+             ((np.zeros((1, 784)), ["a.png", "b.png"], tmp_path),
+              "sources names 2 images but rows holds 1"),
+             ((np.full((1, 784), 2.0), ["a.png"], tmp_path), r"pixels in \[0, 1\]"),
+             ((np.zeros((1, 784)), ["a.png"], file), "folder must be a folder, got the file")]
+    for args, message in cases:
+        with pytest.raises(ValueError, match=message):
+            save_prepared(*args)
 
 
 # --- the recipe ------------------------------------------------------------------------------

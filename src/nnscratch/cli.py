@@ -122,9 +122,12 @@ def cmd_predict(args):
     """``nnscratch predict``."""
     import numpy as np
 
-    from .images import preprocess
+    from .images import preprocess, save_prepared
     from .serialization import load
 
+    folder = args.save_prepared
+    if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+        raise ValueError(f"--save-prepared: expected a folder, got the file {folder}")
     model = load(args.model)
     if model.input_size != 784:
         raise ValueError(f"{args.model} expects {model.input_size} inputs; predict needs a "
@@ -134,6 +137,9 @@ def cmd_predict(args):
     results = [{"image": str(path), "digit": int(np.argmax(p)),
                 "probabilities": [round(float(v), 6) for v in p]}
                for path, p in zip(args.images, proba, strict=True)]
+    if folder is not None:
+        for r, path in zip(results, save_prepared(X, args.images, folder), strict=True):
+            r["prepared"] = str(path)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -141,6 +147,9 @@ def cmd_predict(args):
             top = np.argsort(r["probabilities"])[::-1][:3]
             alternatives = ", ".join(f"{d}: {r['probabilities'][d]:.1%}" for d in top)
             print(f"{r['image']}: {r['digit']}  ({alternatives})")
+        if folder is not None:
+            print("Prepared 28x28 inputs, as the network sees them: "
+                  + ", ".join(r["prepared"] for r in results))
     return 0
 
 
@@ -250,13 +259,17 @@ def build_parser():
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify digit images (PNG, JPEG, ...)",
-                       description="Classify images of handwritten digits, prepared the way "
-                       "MNIST was made: grey-scale, inverted if the background is light, "
-                       "cropped to the ink, scaled into 20x20 and centred by mass in 28x28.")
+                       description="Classify images of handwritten digits (photos of paper "
+                       "too), prepared the way MNIST was made: the paper and its lighting "
+                       "removed, light ink on black, cropped to the digit's strokes, scaled "
+                       "into 20x20 and centred by mass in 28x28.")
     p.add_argument("model", metavar="MODEL", help="a 784-input model.npz")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
     p.add_argument("--json", action="store_true",
                    help='print [{"image", "digit", "probabilities"}, ...] as JSON')
+    p.add_argument("--save-prepared", metavar="DIR", default=None,
+                   help="also write each prepared input as DIR/<image name>-28x28.png (white "
+                   "ink on black, as the network sees it)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("plot", help="draw the figures of a finished run",

@@ -4,10 +4,12 @@
 :func:`mnist_like` finds the digit in it (a photo of paper: uneven light, noise, JPEG, ruled
 lines) and applies the MNIST recipe (light ink on black, the digit scaled into a 20x20 box
 keeping its aspect ratio, its centre of mass at pixel (14, 14) of a 28x28 field);
-:func:`preprocess` does both for a list of files, giving rows the trained networks accept.
+:func:`preprocess` does both for a list of files, giving rows the trained networks accept;
+:func:`save_prepared` writes those rows back as 28x28 PNGs to look at.
 The image processing itself is scipy.ndimage's and scikit-image's.
 """
 
+import io
 import os
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.transform import hough_line
 
 from .errors import NNScratchError
+from .files import write_bytes
 from .validation import check_array
 
 SIDE = 28  # MNIST images are SIDE x SIDE
@@ -435,3 +438,57 @@ def preprocess(paths):
             raise ImageError(f"{path}: {exc}") from None
     return rows
 
+
+def save_prepared(rows, sources, folder):
+    """Write prepared inputs as 28x28 PNGs (white ink on black, as the network sees them).
+
+    Parameters
+    ----------
+    rows : array-like of shape (n_images, 784)
+        Pixels in [0, 1], e.g. from :func:`preprocess`.
+    sources : sequence of (str or os.PathLike), length n_images
+        The images the rows were prepared from. Each PNG is named after its source,
+        ``<stem>-28x28.png``, with a number added (``<stem>-2-28x28.png``) where two sources
+        share a stem; a source is never overwritten.
+    folder : str or os.PathLike
+        Where to write the PNGs; created if missing. Each file is written atomically.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, one per row, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` is not ``(n_images, 784)`` pixels in [0, 1], ``sources`` does not hold
+        ``n_images`` paths, or ``folder`` is an existing file.
+    """
+    rows = check_array(rows, "rows", ndim=2)
+    if rows.shape[1] != SIDE * SIDE:
+        raise ValueError(f"rows must have {SIDE * SIDE} pixels (28x28) each, got "
+                         f"{rows.shape[1]}")
+    if rows.min() < 0 or rows.max() > 1:
+        raise ValueError(f"rows must hold pixels in [0, 1], got values from {rows.min():g} "
+                         f"to {rows.max():g}")
+    sources = [Path(source) for source in sources]
+    if len(sources) != len(rows):
+        raise ValueError(f"sources names {len(sources)} images but rows holds {len(rows)}; "
+                         "expected one source per row")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder must be a folder, got the file {folder}")
+    taken = {source.resolve() for source in sources}
+    written = []
+    for row, source in zip(rows, sources, strict=True):
+        path, number = folder / f"{source.stem}-28x28.png", 1
+        while path.resolve() in taken:
+            number += 1
+            path = folder / f"{source.stem}-{number}-28x28.png"
+        taken.add(path.resolve())
+        pixels = np.round(row.reshape(SIDE, SIDE) * 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "PNG")
+        write_bytes(path, buffer.getvalue())
+        written.append(path)
+    return written
