@@ -268,8 +268,9 @@ def build_parser():
     p.add_argument("--json", action="store_true",
                    help='print [{"image", "digit", "probabilities"}, ...] as JSON')
     p.add_argument("--save-prepared", metavar="DIR", default=None,
-                   help="also write each prepared input as DIR/<image name>-28x28.png (white "
-                   "ink on black, as the network sees it)")
+                   help="also write each prepared input (white ink on black, as the network "
+                   "sees it) as DIR/<stem>-28x28.png, <stem> being the image's name without "
+                   "its extension")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("plot", help="draw the figures of a finished run",
