@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,6 +168,31 @@ def test_predict_text_shows_top3(mnist_model, tmp_path, capsys):
     assert main(["predict", str(mnist_model), paths[7]]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{paths[7]}: ") and line.count("%") == 3
+
+
+def test_predict_save_prepared(mnist_model, tmp_path, capsys):
+    """``--save-prepared DIR``: each prepared input as DIR/<stem>-28x28.png, and where."""
+    from PIL import Image
+
+    from nnscratch.images import preprocess
+
+    paths = _mnist_pngs(tmp_path, True)[0][:2]
+    out = tmp_path / "prepared"
+    expected = [out / f"{Path(p).stem}-28x28.png" for p in paths]
+    assert main(["predict", str(mnist_model), *paths, "--save-prepared", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("Prepared 28x28 inputs") and all(str(p) in last for p in expected)
+    for row, path in zip(preprocess(paths), expected, strict=True):
+        with Image.open(path) as image:  # white ink on black, as the network sees it
+            np.testing.assert_array_equal(np.asarray(image), np.round(row.reshape(28, 28) * 255))
+    assert main(["predict", str(mnist_model), *paths, "--json", "--save-prepared",
+                 str(out)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["prepared"] for r in results] == [str(p) for p in expected]
+    assert run_cli(["predict", str(mnist_model), paths[0], "--save-prepared", paths[1]]) == 2
+    err = capsys.readouterr().err
+    assert f"--save-prepared: expected a folder, got the file {paths[1]}" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from nnscratch import CrossEntropyLoss, NeuralNetwork, NNScratchError, Relu, Softmax, train
 from nnscratch.data import load_mnist
 from nnscratch.files import write_bytes
-from nnscratch.images import ImageError, load_image, mnist_like, preprocess
+from nnscratch.images import ImageError, load_image, mnist_like, preprocess, save_prepared
 
 STYLES = ["white-on-black", "black-on-white"]
 
@@ -109,6 +109,193 @@ def test_remade_mnist_images_match_the_originals(mnist, model):
     remade = np.stack([mnist_like(x.reshape(28, 28)) for x in X])
     assert np.abs(remade - X).mean() < 0.01
     assert model.score(remade, y) >= model.score(X, y) - 0.01
+
+
+# --- photos of paper -------------------------------------------------------------------------
+# MNIST digits drawn as dark ink on paper at a few hundred pixels, then photographed badly.
+PHOTOS = {
+    "shadow": "light falling from 0.95 to 0.35 across the page, a soft shadow taking 45% of it "
+              "over half the page, the dark table along the left edge",
+    "noise": "Gaussian sensor noise of standard deviation 0.12",
+    "jpeg": "a gradient, noise 0.03 and JPEG at quality 35",
+    "small": "a digit 80 pixels high somewhere on an 800x600 page, noise 0.08",
+    "colour": "blue (even digits) or red (odd digits) ink, JPEG at quality 85",
+    "lined": "ruled blue lines every 30 pixels and a red margin line",
+}
+
+
+def _photo(pixels, kind, k, rng):
+    """MNIST ``pixels`` (digit ``k``) as ink in an RGB photo with the ``kind`` of defect.
+
+    Returns the picture, the format to save it in and the save options.
+    """
+    h, w, size, noise, fmt, options = 300, 360, 220, 0.02, "PNG", {}
+    ink, paper = np.array([0.12, 0.12, 0.15]), np.array([0.96, 0.95, 0.92])
+    if kind == "small":
+        h, w, size, noise = 600, 800, 80, 0.08
+    y, x = np.mgrid[0:h, 0:w] / w
+    light = np.full((h, w), 0.95)
+    if kind == "shadow":
+        edge = (0.8 * x - 0.6 * y - 0.05 + 0.1 * (k % 3)) / 0.04  # the shadow's soft edge
+        light = (0.35 + 0.6 * (0.6 * x + 0.4 * y) / 0.93) * (1 - 0.45 / (1 + np.exp(-edge)))
+    elif kind == "noise":
+        noise = 0.12
+    elif kind == "jpeg":
+        light, noise, fmt, options = 0.75 + 0.2 * x, 0.03, "JPEG", {"quality": 35}
+    elif kind == "colour":
+        ink = np.array([0.15, 0.25, 0.75] if k % 2 == 0 else [0.8, 0.12, 0.1])
+        fmt, options = "JPEG", {"quality": 85}
+    page = np.broadcast_to(paper, (h, w, 3)).copy()
+    if kind == "lined":
+        for row in range(18, h, 30):
+            page[row:row + 2] = [0.6, 0.72, 0.92]
+        page[:, 40:42] = [0.9, 0.45, 0.45]
+    alpha = Image.fromarray(pixels).resize((size, size), Image.Resampling.BICUBIC)
+    alpha = np.clip(np.asarray(alpha, dtype=np.float64) / 255, 0, 1)[..., None]  # (size, size, 1)
+    top = int(rng.integers(0, h - size + 1))
+    left = int(rng.integers(40 if kind == "shadow" else 0, w - size + 1))
+    spot = page[top:top + size, left:left + size]
+    page[top:top + size, left:left + size] = spot * (1 - alpha) + ink * alpha
+    if kind == "shadow":
+        page[:, :22 + 4 * (k % 3)] = [0.25, 0.18, 0.12]  # the table
+    page = page * light[..., None] + rng.normal(0, noise, page.shape)  # (h, w, 3)
+    page = np.round(np.clip(page, 0, 1) * 255).astype(np.uint8)
+    return Image.fromarray(page), fmt, options
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory, test_digits):
+    """A photo of every digit with every defect, as files: {(kind, digit): path}."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(2024)
+    paths = {}
+    for kind in PHOTOS:
+        for k, pixels in enumerate(test_digits):
+            image, fmt, options = _photo(pixels, kind, k, rng)
+            name = f"{kind}-{k}.{'jpg' if fmt == 'JPEG' else 'png'}"
+            paths[kind, k] = _save(folder / name, image, fmt, **options)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def prepared_photos(photos):
+    """The photos through ``preprocess``: {(kind, digit): 784 pixels}."""
+    return dict(zip(photos, preprocess(list(photos.values())), strict=True))
+
+
+@pytest.mark.parametrize("kind", PHOTOS)
+def test_photos_prepare_like_the_clean_digit(prepared_photos, test_digits, kind):
+    """Each photo's 28x28 correlates >= 0.7 with its clean MNIST digit's, >= 0.85 on average.
+
+    The clean digit is the MNIST image itself through the same recipe. Measured: the worst
+    photo 0.81, the averages per defect 0.90-0.96. The floors leave room for other JPEG
+    codecs and still fail the recipe before photos were handled: it averaged 0.16-0.28 on
+    every defect but coloured ink (0.92, its paper being even and clean).
+    """
+    corr = [np.corrcoef(prepared_photos[kind, k], mnist_like(pixels / 255))[0, 1]
+            for k, pixels in enumerate(test_digits)]
+    assert min(corr) >= 0.7 and np.mean(corr) >= 0.85, np.round(corr, 2).tolist()
+
+
+def test_network_reads_the_photos(model, prepared_photos, test_digits):
+    """At least 90% of the photos are read right (of the digits read right as MNIST images).
+
+    Measured: 54 of 54 (the network misreads the clean 5, and its photos alike); the recipe
+    before photos were handled read 15 of the 54.
+    """
+    readable = np.flatnonzero(model.predict(test_digits.reshape(10, 784) / 255)
+                              == np.arange(10))
+    assert len(readable) >= 8  # a network trained for 3 epochs reads most of them
+    keys = [(kind, k) for kind in PHOTOS for k in readable]
+    predicted = model.predict(np.stack([prepared_photos[key] for key in keys]))
+    right = predicted == np.array([k for _, k in keys])
+    assert right.mean() >= 0.9, [key for key, ok in zip(keys, right, strict=True) if not ok]
+
+
+def test_a_12_megapixel_photo_reads_like_a_small_one(test_digits, rng):
+    """A 4000x3000 photo, averaged down to 1024x768 first, gives what the 360x300 one gives.
+
+    Not the same pixels: the strokes' edges differ at the two resolutions (measured: a
+    correlation of 0.92; 0.87-0.96 over the ten digits).
+    """
+    image, _, _ = _photo(test_digits[3], "jpeg", 3, rng)
+    small = np.asarray(image.convert("L"), dtype=np.float32) / 255  # (300, 360)
+    big = np.asarray(Image.fromarray(small).resize((4000, 3000), Image.Resampling.BILINEAR))
+    assert np.corrcoef(mnist_like(big), mnist_like(small))[0, 1] >= 0.85
+
+
+@pytest.mark.parametrize("page", ["white", "noise", "shadow", "jpeg", "lined", "table"])
+def test_blank_page_is_an_error_naming_the_file(tmp_path, page):
+    """Paper with no digit (noisy, shadowed, JPEG, ruled, beside the table): "no ink found"."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:600, 0:800] / 800
+    gray, noise = np.full((600, 800), 0.93), 0.02
+    if page in ("noise", "jpeg"):
+        noise = 0.1
+    elif page == "shadow":
+        gray = (0.35 + 0.6 * x) * (1 - 0.45 / (1 + np.exp(-(0.8 * x - 0.6 * y) / 0.04)))
+    elif page == "lined":
+        gray[18::30] = gray[19::30] = 0.7
+        gray[:, 60:62] = 0.6
+    elif page == "table":
+        gray[:, :80] = 0.2
+    gray = np.clip(gray + rng.normal(0, noise, gray.shape), 0, 1)
+    picture = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    if page == "jpeg":
+        path = _save(tmp_path / "jpeg.jpg", picture, "JPEG", quality=30)
+    else:
+        path = _save(tmp_path / f"{page}.png", picture, "PNG")
+    with pytest.raises(ImageError, match=rf"{page}\.(png|jpg): no ink found: nothing stands"):
+        preprocess([path])
+
+
+def test_a_lone_stroke_across_the_page_is_a_one():
+    """A thin bar from top to bottom is the digit (a 1), not a ruled line, when alone."""
+    gray = np.full((200, 120), 0.9)
+    gray[:, 59:62] = 0.1
+    h, w = _ink_box(mnist_like(gray).reshape(28, 28), 0.1)
+    assert h == 20 and w <= 2
+
+
+# --- saving the prepared inputs --------------------------------------------------------------
+def test_save_prepared_writes_what_the_network_sees(test_digits, tmp_path):
+    """28x28 8-bit PNGs of the rows (white ink on black), named after the sources."""
+    paths = _pictures(tmp_path / "in", test_digits[:3], "black-on-white")
+    X = preprocess(paths)
+    written = save_prepared(X, paths, tmp_path / "out")
+    assert written == [tmp_path / "out" / f"{p.stem}-28x28.png" for p in paths]
+    for row, path in zip(X, written, strict=True):
+        with Image.open(path) as image:
+            assert image.mode == "L" and image.size == (28, 28)
+            np.testing.assert_array_equal(np.asarray(image),
+                                          np.round(row.reshape(28, 28) * 255))
+
+
+def test_save_prepared_never_overwrites_a_source(tmp_path):
+    """Sources sharing a stem get numbered names; a source in the folder is left alone."""
+    rows = np.zeros((3, 784))
+    rows[:, 406] = 1.0
+    out = tmp_path / "out"
+    clash = _save(out / "3-28x28.png", Image.new("L", (5, 5), 200), "PNG")
+    sources = [tmp_path / "a" / "3.png", tmp_path / "b" / "3.jpg", clash]
+    written = save_prepared(rows, sources, out)
+    assert [p.name for p in written] == ["3-2-28x28.png", "3-3-28x28.png",
+                                         "3-28x28-28x28.png"]
+    with Image.open(clash) as image:
+        assert image.size == (5, 5)
+
+
+def test_save_prepared_rejects_bad_input(tmp_path):
+    """Wrong widths, counts or pixel values, or a file for the folder: ValueError."""
+    file = _save(tmp_path / "f.png", Image.new("L", (5, 5)), "PNG")
+    cases = [((np.zeros((1, 10)), ["a.png"], tmp_path), "rows must have 784 pixels"),
+             ((np.zeros((1, 784)), ["a.png", "b.png"], tmp_path),
+              "sources names 2 images but rows holds 1"),
+             ((np.full((1, 784), 2.0), ["a.png"], tmp_path), r"pixels in \[0, 1\]"),
+             ((np.zeros((1, 784)), ["a.png"], file), "folder must be a folder, got the file")]
+    for args, message in cases:
+        with pytest.raises(ValueError, match=message):
+            save_prepared(*args)
 
 
 # --- the recipe ------------------------------------------------------------------------------
@@ -258,7 +445,7 @@ def test_unreadable_files(tmp_path, rng):
     write_bytes(noise, rng.integers(0, 256, size=1000, dtype=np.uint8).tobytes())
     text = tmp_path / "notes.txt"
     write_bytes(text, b"not a picture of a digit\n")
-    whole = _save(tmp_path / "whole.png", Image.fromarray(np.eye(64, dtype=np.uint8)), "PNG")
+    whole = _save(tmp_path / "whole.png", Image.fromarray(np.eye(64, dtype=np.uint8) * 255), "PNG")
     cut = tmp_path / "cut.png"
     write_bytes(cut, whole.read_bytes()[:60])
     folder = tmp_path / "pictures.png"

@@ -205,18 +205,21 @@ def cmd_predict(args):
     the others are still predicted (exit status 1 at the end)."""
     import numpy as np
 
-    from .images import ImageError, preprocess
+    from .images import ImageError, preprocess, save_prepared
 
     if bool(args.csv) == bool(args.images):
         raise ValueError("give IMAGE files (or folders) to classify, or --csv FILE, "
                          f"not {'both' if args.csv else 'neither'}")
+    folder = args.save_prepared
+    if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+        raise ValueError(f"--save-prepared: expected a folder, got the file {folder}")
     model = _load_model(args.model)
     if args.csv:
         return _predict_table(model, args)
     if model.input_size != 784:
         raise ValueError(f"MODEL {args.model} expects {model.input_size} inputs; predict needs "
                          "a 784-input MNIST model (28x28 images)")
-    results, failed = [], 0
+    results, rows, failed = [], [], 0
     for path in _image_files(args.images):
         try:
             x = preprocess([path])
@@ -225,6 +228,7 @@ def cmd_predict(args):
             print(f"nnscratch predict: error: {' '.join(str(exc).split())}", file=sys.stderr)
             continue
         p = model.predict_proba(x)[0]
+        rows.append(x[0])
         result = {"image": str(path), "digit": int(np.argmax(p)),
                   "probabilities": [round(float(v), 6) for v in p]}
         results.append(result)
@@ -232,6 +236,13 @@ def cmd_predict(args):
             top = np.argsort(p)[::-1][:3]
             alternatives = ", ".join(f"{d}: {_percent(p[d])}" for d in top)
             print(f"{path}: {result['digit']}  ({alternatives})", flush=True)
+    if folder is not None and results:
+        written = save_prepared(np.array(rows), [r["image"] for r in results], folder)
+        for r, prepared in zip(results, written, strict=True):
+            r["prepared"] = str(prepared)
+        if not args.json:
+            print("Prepared 28x28 inputs, as the network sees them: "
+                  + ", ".join(r["prepared"] for r in results))
     if args.json:
         print(json.dumps(results, indent=2))
     if failed:
@@ -463,14 +474,20 @@ def build_parser():
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify digit images (PNG, JPEG, ...)",
-                       description="Classify images of handwritten digits, prepared the way "
-                       "MNIST was made: grey-scale, inverted if the background is light, "
-                       "cropped to the ink, scaled into 20x20 and centred by mass in 28x28.")
-    p.add_argument("model", metavar="MODEL", help=model_help + " (784 inputs)")
+                       description="Classify images of handwritten digits (photos of paper "
+                       "too), prepared the way MNIST was made: the paper and its lighting "
+                       "removed, light ink on black, cropped to the digit's strokes, scaled "
+                       "into 20x20 and centred by mass in 28x28. Or, with --csv, the rows of "
+                       "a table for a model trained with --data.")
+    p.add_argument("model", metavar="MODEL", help=model_help + " (784 inputs for images)")
     p.add_argument("images", metavar="IMAGE", nargs="*",
                    help="image files, or folders (every file in them)")
     p.add_argument("--json", action="store_true",
                    help='print [{"image", "digit", "probabilities"}, ...] as JSON')
+    p.add_argument("--save-prepared", metavar="DIR", default=None,
+                   help="also write each prepared input (white ink on black, as the network "
+                   "sees it) as DIR/<stem>-28x28.png, <stem> being the image's name without "
+                   "its extension")
     p.add_argument("--csv", metavar="FILE", default=None,
                    help="predict every row of a CSV table with the columns the model was "
                    "trained on (nnscratch train --data), instead of images")
