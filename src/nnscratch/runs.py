@@ -20,7 +20,7 @@ from ._version import __version__
 from .errors import NNScratchError
 from .files import write_text
 from .jsonable import to_json
-from .serialization import save
+from .serialization import load, save
 from .training import History
 
 MODEL_FILE = "model.npz"
@@ -147,8 +147,6 @@ def read_run(run_dir):
     FileNotFoundError
         Not a folder, or one of the run's files is missing.
     """
-    from .serialization import load
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder {run_dir} does not exist")
