@@ -142,8 +142,8 @@ def test_blowing_up_is_warned_with_what_to_change(digits):
     X, y = digits
     net = NeuralNetwork(64, 10, 32, 2, head_activation="softmax", seed=0)
     with pytest.warns(DivergenceWarning, match=r"the training loss grew from .* \(first "
-                      r"batch\) to .*: the training is blowing up; lower the learning rate "
-                      r"\(it is 100\) or clip the gradients") as record:
+                      r"batch\) to .*: the training is blowing up; lower the learning rate, "
+                      r"now 100, or clip the gradients") as record:
         history = train(net, X, y, CrossEntropyLoss, 3, 32, 100, bar=False)
     assert len(record) == 1 and history.warnings == [str(record[0].message)]
     net = NeuralNetwork(64, 10, 32, 2, head_activation="softmax", seed=0)
@@ -158,7 +158,7 @@ def test_cli_warns_in_one_line_when_training_blows_up(tmp_path, capsys):
                              str(tmp_path / "r")], capsys)
     assert status == 0
     assert err.startswith("nnscratch train: warning: the training loss grew from")
-    assert "lower the learning rate (it is 100)" in err
+    assert "lower the learning rate (--lr), now 100, or clip the gradients (--clip N)" in err
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["warnings"]
 
 

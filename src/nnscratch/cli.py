@@ -535,8 +535,11 @@ def build_parser():
 def _one_line_warnings(command):
     """A ``warnings.showwarning`` that prints ``nnscratch COMMAND: warning: ...``."""
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"nnscratch {command}: warning: {' '.join(str(message).split())}",
-              file=sys.stderr)
+        text = " ".join(str(message).split())
+        if command == "train":  # name the options that change it
+            text = text.replace("the learning rate,", "the learning rate (--lr),").replace(
+                "clip the gradients", "clip the gradients (--clip N)")
+        print(f"nnscratch {command}: warning: {text}", file=sys.stderr)
     return show
 
 

@@ -273,7 +273,7 @@ def _warn_if_blowing_up(history, start_loss, lr):
         return
     message = (f"the training loss grew from {start_loss:.3g} (first batch) to "
                f"{history.train_losses[-1]:.3g} (epoch {history.epochs}): the training is "
-               f"blowing up; lower the learning rate (it is {lr:g}) or clip the gradients")
+               f"blowing up; lower the learning rate, now {lr:g}, or clip the gradients")
     history.warnings.append(message)
     warnings.warn(message, DivergenceWarning, stacklevel=3)
 
