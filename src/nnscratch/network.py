@@ -68,6 +68,57 @@ class NeuralNetwork:
                        init, dropout)
         return network
 
+    @classmethod
+    def from_architecture(cls, architecture, input_shape, n_outputs, *, hidden_activation=Relu,
+                          head_activation=None, dtype=np.float32, seed=None, rng=None,
+                          init="he"):
+        """Build a network from layer descriptions, e.g. a convolutional one.
+
+        Parameters
+        ----------
+        architecture : list of dict
+            As :func:`nnscratch.architecture.parse_arch` returns them (``conv2d``,
+            ``maxpool2d``, ``dropout``, ``dense``), in order from the input; the output layer
+            of ``n_outputs`` units with ``head_activation`` is added at the end.
+        input_shape : tuple of int
+            One sample's shape: ``(n_features,)``, or ``(channels, height, width)`` for an
+            image. The network takes flat rows ``(N, prod(input_shape))`` and views them
+            with that shape first.
+        n_outputs : int
+        hidden_activation, head_activation, dtype, seed, rng, init
+            As for :meth:`from_sizes`; convolutions and dense layers use
+            ``hidden_activation``.
+
+        Raises
+        ------
+        ValueError
+            A layer that does not fit the shape it receives, naming both (a kernel larger
+            than the padded input, a pool larger than the image, a convolution of a flat
+            input).
+        """
+        network = cls.__new__(cls)
+        network._start(dtype, seed, rng, init)
+        network.architecture = [dict(layer) for layer in architecture]
+        network.input_shape = tuple(int(d) for d in input_shape)
+        network.layers = _layers_of(network.architecture, network.input_shape, n_outputs,
+                                    hidden_activation, head_activation, init, network)
+        network.sizes = None  # not a plain stack of dense layers
+        network.dropout = 0.0  # dropout is a layer of the architecture
+        network._flatten()
+        return network
+
+    def _start(self, dtype, seed, rng, init):
+        """Check and store what every network has: dtype, Generator, initialiser name."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype.name}")
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        if not isinstance(self.rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.dtype = dtype
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.metadata = {}  # filled by nnscratch.load: training config, metrics, versions
+
     def _build(self, sizes, hidden_activation, head_activation, dtype, seed, rng, init,
                dropout):
         """Validate the architecture once and create the layers."""
@@ -77,28 +128,22 @@ class NeuralNetwork:
             if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
                 raise ValueError(f"layer sizes must be positive integers, got {size!r} "
                                  f"at position {i} of {sizes}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype.name}")
         if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        self.rng = rng if rng is not None else np.random.default_rng(seed)
-        if not isinstance(self.rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self._start(dtype, seed, rng, init)
         self.sizes = [int(s) for s in sizes]
-        self.dtype = dtype
+        self.architecture = None  # a plain stack of dense layers, described by sizes
+        self.input_shape = (self.sizes[0],)
         self.layers = []
         n_layers = len(sizes) - 1
         for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
             is_head = i == n_layers - 1
             activation = head_activation if is_head else hidden_activation
             self.layers.append(Layer(fan_in, fan_out, activation, init=init, rng=self.rng,
-                                     dtype=dtype))
+                                     dtype=self.dtype))
             if dropout and not is_head:
                 self.layers.append(Dropout(dropout, rng=self.rng))
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.dropout = float(dropout)
-        self.metadata = {}  # filled by nnscratch.load: training config, metrics, versions
         self._flatten()
 
     def _flatten(self):
@@ -109,7 +154,7 @@ class NeuralNetwork:
         the step's cost. The layers' ``weights``, ``bias`` and their gradients become views
         of the vectors, with their shapes unchanged.
         """
-        arrays = [(layer, name) for layer in self.dense_layers
+        arrays = [(layer, name) for layer in self.param_layers
                   for name in ("weights", "bias")]
         total = sum(getattr(layer, name).size for layer, name in arrays)
         self._flat_params = np.empty(total, dtype=self.dtype)
@@ -136,8 +181,13 @@ class NeuralNetwork:
     # --- structure ----------------------------------------------------------------------
     @property
     def dense_layers(self):
-        """The :class:`Layer` objects (every layer that has parameters), in order."""
+        """The dense :class:`Layer` objects, in order."""
         return [layer for layer in self.layers if isinstance(layer, Layer)]
+
+    @property
+    def param_layers(self):
+        """Every layer that has parameters (dense and convolutional), in order."""
+        return [layer for layer in self.layers if layer.parameters()]
 
     @property
     def head(self):
@@ -147,8 +197,8 @@ class NeuralNetwork:
     @property
     def hidden_activation(self):
         """Name of the hidden layers' activation (None for a single-layer network)."""
-        dense = self.dense_layers
-        return dense[0].activation.name if len(dense) > 1 else None
+        learned = self.param_layers
+        return learned[0].activation.name if len(learned) > 1 else None
 
     @property
     def head_activation(self):
@@ -157,11 +207,12 @@ class NeuralNetwork:
 
     @property
     def input_size(self):
-        return self.sizes[0]
+        """Features per input row: ``prod(input_shape)``."""
+        return int(np.prod(self.input_shape))
 
     @property
     def output_size(self):
-        return self.sizes[-1]
+        return self.head.output_size
 
     def is_classifier(self):
         """True for a Softmax head, or a Sigmoid head (binary / multi-label)."""
@@ -195,13 +246,20 @@ class NeuralNetwork:
         """A deep copy whose parameters and gradients have ``dtype``."""
         network = self.copy()
         network.dtype = np.dtype(dtype)
-        for layer in network.dense_layers:
+        for layer in network.param_layers:
             for name in ("weights", "bias"):
                 setattr(layer, name, getattr(layer, name).astype(dtype))
         network._flatten()
         return network
 
     def __repr__(self):
+        if self.architecture is not None:
+            from .architecture import format_arch
+
+            shape = "x".join(map(str, self.input_shape))
+            return (f"NeuralNetwork({shape} -> {format_arch(self.architecture)} -> "
+                    f"{self.output_size}, hidden={self.hidden_activation!r}, "
+                    f"head={self.head_activation!r}, dtype={self.dtype.name})")
         sizes = "-".join(map(str, self.sizes))
         return (f"NeuralNetwork({sizes}, hidden={self.hidden_activation!r}, "
                 f"head={self.head_activation!r}, dtype={self.dtype.name}, "
@@ -422,3 +480,50 @@ class NeuralNetwork:
             raise ValueError(f"y has {len(y)} samples but X has {len(predictions)}; they "
                              "must match")
         return float(np.mean(predictions == y))
+
+
+def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network):
+    """The layers an architecture describes, each checked against the shape it receives."""
+    from .architecture import is_convolutional
+    from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+
+    shape, layers = (int(np.prod(input_shape)),), []
+
+    def add(layer):
+        nonlocal shape
+        if isinstance(layer, Layer):
+            shape = (layer.output_size,)
+        elif hasattr(layer, "output_shape"):
+            shape = layer.output_shape(shape)
+        layers.append(layer)
+
+    def flat():
+        if len(shape) > 1:
+            add(Flatten())
+
+    options = {"init": init, "rng": network.rng, "dtype": network.dtype}
+    if is_convolutional(architecture):
+        if len(input_shape) != 3:
+            raise ValueError(f"convolutions need images: an input of shape (channels, height, "
+                             f"width), got {tuple(input_shape)}")
+        add(Reshape(input_shape))
+    for i, spec in enumerate(architecture, start=1):
+        kind = spec["type"]
+        try:
+            if kind == "conv2d":
+                add(Conv2D(shape[0], spec["out"], spec["kernel"], stride=spec["stride"],
+                           padding=spec["padding"], activation=hidden, **options))
+            elif kind == "maxpool2d":
+                add(MaxPool2D(spec["size"]))
+            elif kind == "dropout":
+                add(Dropout(spec["rate"], rng=network.rng))
+            elif kind == "dense":
+                flat()
+                add(Layer(shape[0], spec["units"], hidden, **options))
+            else:
+                raise ValueError(f"unknown layer type {kind!r}")
+        except ValueError as exc:
+            raise ValueError(f"layer {i} ({kind}): {exc}") from None
+    flat()
+    add(Layer(shape[0], n_outputs, head, **options))
+    return layers

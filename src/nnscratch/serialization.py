@@ -24,8 +24,9 @@ from .jsonable import to_json
 from .network import NeuralNetwork
 
 FORMAT = "nnscratch-model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 1  # a stack of dense layers, described by sizes
+ARCHITECTURE_VERSION = 2  # any architecture (convolutions): adds architecture, input_shape
+SUPPORTED_VERSIONS = (1, 2)
 _DTYPES = ("float32", "float64")
 _REQUIRED_KEYS = ("format", "format_version", "sizes", "hidden_activation", "head_activation",
                   "dtype", "dropout", "init", "nnscratch_version", "config", "metrics")
@@ -79,8 +80,8 @@ def save(model, path, *, config=None, metrics=None):
     arrays = _model_arrays(model)
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "sizes": list(model.sizes),
+        "format_version": FORMAT_VERSION if model.architecture is None else ARCHITECTURE_VERSION,
+        "sizes": list(model.sizes or (model.input_size, model.output_size)),
         "hidden_activation": _hidden_activation_name(model),
         "head_activation": _activation_name(model.head, "the output layer"),
         "dtype": model.dtype.name,
@@ -90,6 +91,8 @@ def save(model, path, *, config=None, metrics=None):
         "config": _json_dict(config, "config"),
         "metrics": _json_dict(metrics, "metrics"),
     }
+    if model.architecture is not None:
+        meta.update(architecture=model.architecture, input_shape=list(model.input_shape))
     text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
     arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
@@ -116,8 +119,8 @@ def _activation_name(layer, where):
 
 def _hidden_activation_name(model):
     """The hidden layers' common activation name (None for a single-layer network)."""
-    dense = model.dense_layers
-    names = {_activation_name(layer, f"dense layer {i}") for i, layer in enumerate(dense[:-1])}
+    learned = model.param_layers
+    names = {_activation_name(layer, f"layer {i}") for i, layer in enumerate(learned[:-1])}
     if len(names) > 1:
         raise ValueError(f"the hidden layers have different activations {sorted(names)}; a "
                          "model file stores one hidden activation")
@@ -125,17 +128,14 @@ def _hidden_activation_name(model):
 
 
 def _model_arrays(model):
-    """``{"weights_i": (fan_in, fan_out), "bias_i": (1, fan_out)}``, checked against sizes."""
-    dense = model.dense_layers
-    if len(dense) != len(model.sizes) - 1:
-        raise ValueError(f"the model has {len(dense)} dense layers but sizes {model.sizes} "
-                         f"describe {len(model.sizes) - 1}")
+    """``{"weights_i": ..., "bias_i": ...}`` of every layer with parameters, checked against
+    the shapes the sizes or the architecture imply."""
+    expected = _expected_shapes(_network_description(model))
     arrays = {}
-    for i, layer in enumerate(dense):
-        fan_in, fan_out = model.sizes[i], model.sizes[i + 1]
-        for name, arr, shape in (("weights", layer.weights, (fan_in, fan_out)),
-                                 ("bias", layer.bias, (1, fan_out))):
-            key = f"{name}_{i}"
+    for i, layer in enumerate(model.param_layers):
+        for name in ("weights", "bias"):
+            key, arr = f"{name}_{i}", getattr(layer, name)
+            shape = expected.get(key)
             if not isinstance(arr, np.ndarray) or arr.shape != shape or arr.dtype != model.dtype:
                 got = (f"shape {arr.shape}, dtype {arr.dtype}" if isinstance(arr, np.ndarray)
                        else type(arr).__name__)
@@ -145,7 +145,46 @@ def _model_arrays(model):
                 raise ValueError(f"{key} contains NaN or infinity; a diverged model cannot "
                                  "be saved")
             arrays[key] = arr
+    if len(arrays) != len(expected):
+        raise ValueError(f"the model has {len(arrays) // 2} layers with parameters but its "
+                         f"description needs {len(expected) // 2}")
     return arrays
+
+
+def _network_description(model):
+    """What a model file stores of the architecture (the keys :func:`_network_of` reads)."""
+    described = {"sizes": list(model.sizes or (model.input_size, model.output_size)),
+                 "hidden_activation": _hidden_activation_name(model),
+                 "head_activation": _activation_name(model.head, "the output layer"),
+                 "dtype": model.dtype.name, "dropout": float(model.dropout),
+                 "init": str(model.init), "format_version": FORMAT_VERSION}
+    if model.architecture is not None:
+        described.update(format_version=ARCHITECTURE_VERSION,
+                         architecture=model.architecture, input_shape=list(model.input_shape))
+    return described
+
+
+def _network_of(meta, seed=None):
+    """A network as the metadata describes it, with fresh weights."""
+    init = meta["init"] if meta["init"] in INITIALIZERS else "normal"
+    common = {"hidden_activation": meta["hidden_activation"] or "relu",
+              "head_activation": meta["head_activation"], "dtype": np.dtype(meta["dtype"]),
+              "seed": seed, "init": init}
+    if meta["format_version"] >= ARCHITECTURE_VERSION:
+        return NeuralNetwork.from_architecture(meta["architecture"], meta["input_shape"],
+                                               meta["sizes"][-1], **common)
+    return NeuralNetwork.from_sizes(meta["sizes"], dropout=meta["dropout"], **common)
+
+
+def _expected_shapes(meta):
+    """``{"weights_i": shape, "bias_i": shape}`` of the network the metadata describes."""
+    if meta["format_version"] < ARCHITECTURE_VERSION:  # no need to build a stack of layers
+        return {f"{kind}_{i}": shape for i, (fan_in, fan_out)
+                in enumerate(itertools.pairwise(meta["sizes"]))
+                for kind, shape in (("weights", (fan_in, fan_out)), ("bias", (1, fan_out)))}
+    return {f"{kind}_{i}": getattr(layer, kind).shape
+            for i, layer in enumerate(_network_of(meta).param_layers)
+            for kind in ("weights", "bias")}
 
 
 def _json_dict(value, name):
@@ -187,13 +226,8 @@ def load(path, *, seed=None):
     """
     path = _check_path(path)
     meta, arrays = _read(path, arrays=True)
-    dtype = np.dtype(meta["dtype"])
-    model = NeuralNetwork.from_sizes(
-        meta["sizes"], hidden_activation=meta["hidden_activation"],
-        head_activation=meta["head_activation"], dtype=dtype, seed=seed,
-        init=meta["init"] if meta["init"] in INITIALIZERS else "normal",
-        dropout=meta["dropout"])
-    for i, layer in enumerate(model.dense_layers):
+    model = _network_of(meta, seed)
+    for i, layer in enumerate(model.param_layers):
         layer.weights[...] = arrays[f"weights_{i}"]
         layer.bias[...] = arrays[f"bias_{i}"]
     model.init = meta["init"]
@@ -257,8 +291,9 @@ def _read(path, *, arrays):
             meta = _parse_metadata(path, _entry(path, npz, "metadata"))
             if not arrays:
                 return meta, None
-            n_layers = len(meta["sizes"]) - 1
-            expected = {f"{kind}_{i}" for i in range(n_layers) for kind in ("weights", "bias")}
+            shapes = _expected_shapes(meta)
+            n_layers = len(shapes) // 2
+            expected = set(shapes)
             missing, extra = expected - names, names - expected - {"metadata"}
             sizes = _show(meta["sizes"], 120)
             if missing:
@@ -269,7 +304,7 @@ def _read(path, *, arrays):
                                    f"network with sizes {sizes} has only weights_i and bias_i "
                                    f"for i < {n_layers}")
             found = {name: _entry(path, npz, name) for name in sorted(expected)}
-    _check_arrays(path, meta, found)
+    _check_arrays(path, meta, found, shapes)
     return meta, found
 
 
@@ -358,25 +393,50 @@ def _parse_metadata(path, raw):
     for key in ("config", "metrics"):
         if not isinstance(meta[key], dict):
             raise _error(path, f"{key} must be a JSON object, got {_show(meta[key])}")
+    if version >= ARCHITECTURE_VERSION:
+        _check_architecture(path, meta)
     return meta
 
 
-def _check_arrays(path, meta, arrays):
-    """Every array has the shape the sizes imply, the declared dtype, and finite values."""
+def _check_architecture(path, meta):
+    """A version-2 file's ``architecture`` and ``input_shape`` build a network."""
+    from .architecture import format_arch
+
+    for key in ("architecture", "input_shape"):
+        if key not in meta:
+            raise _error(path, f"its metadata lacks the key {key!r} (format version 2)")
+    shape, layers = meta["input_shape"], meta["architecture"]
+    if not isinstance(shape, list) or not shape or not all(_is_int(d) and d >= 1
+                                                            for d in shape):
+        raise _error(path, f"input_shape must be a list of positive integers, got "
+                           f"{_show(shape)}")
+    if int(np.prod(shape)) != meta["sizes"][0]:
+        raise _error(path, f"input_shape {shape} does not hold the {meta['sizes'][0]} inputs "
+                           "of sizes[0]")
+    try:
+        format_arch(layers)
+        _network_of(meta)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise _error(path, f"its architecture {_show(layers, 120)} does not build a network "
+                           f"({_why(exc)})") from None
+
+
+def _check_arrays(path, meta, arrays, shapes):
+    """Every array has the shape the sizes (or the architecture) imply, the declared dtype,
+    and finite values."""
     dtype = np.dtype(meta["dtype"])
-    sizes = meta["sizes"]
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        for kind, shape in (("weights", (fan_in, fan_out)), ("bias", (1, fan_out))):
-            name = f"{kind}_{i}"
-            arr = arrays[name]
-            if arr.shape != shape:
-                raise _error(path, f"{name} has shape {arr.shape}, but sizes {sizes} need "
-                                   f"{shape}")
-            if arr.dtype != dtype:
-                raise _error(path, f"{name} has dtype {arr.dtype}, but the metadata "
-                                   f"declares {dtype.name}")
-            if not np.isfinite(arr).all():
-                raise _error(path, f"{name} contains NaN or infinity")
+    described = (f"sizes {meta['sizes']}" if meta["format_version"] < ARCHITECTURE_VERSION
+                 else "its architecture")
+    for name, shape in shapes.items():
+        arr = arrays[name]
+        if arr.shape != shape:
+            raise _error(path, f"{name} has shape {arr.shape}, but {described} need"
+                               f"{'s' if described.startswith('its') else ''} {shape}")
+        if arr.dtype != dtype:
+            raise _error(path, f"{name} has dtype {arr.dtype}, but the metadata declares "
+                               f"{dtype.name}")
+        if not np.isfinite(arr).all():
+            raise _error(path, f"{name} contains NaN or infinity")
 
 
 def _refuse_constant(name):
