@@ -7,18 +7,25 @@ the estimators and the sweeps all build through these three functions.
 
 import numpy as np
 
+from .architecture import parse_arch
 from .network import NeuralNetwork
 from .optimizers import get_optimizer
 from .schedules import get_schedule
 
 
-def build_network(config, n_inputs, n_outputs, *, head=None, rng=None):
-    """The network ``n_inputs -> config["hidden"] -> n_outputs`` with ``head`` on the output.
+def build_network(config, n_inputs, n_outputs, *, head=None, rng=None, input_shape=None):
+    """The network ``n_inputs -> config["hidden"] -> n_outputs`` with ``head`` on the output,
+    or the layers of ``config["arch"]`` for inputs of ``input_shape`` (e.g. ``(1, 28, 28)``).
 
     ``rng`` (a Generator) defaults to one seeded with ``config["seed"]``.
     """
     if rng is None:
         rng = np.random.default_rng(config["seed"])
+    if config.get("arch"):
+        return NeuralNetwork.from_architecture(
+            parse_arch(config["arch"]), input_shape or (n_inputs,), n_outputs,
+            hidden_activation=config["activation"], head_activation=head,
+            dtype=config["dtype"], rng=rng, init=config["init"])
     return NeuralNetwork.from_sizes(
         [n_inputs, *config["hidden"], n_outputs], hidden_activation=config["activation"],
         head_activation=head, dtype=config["dtype"], rng=rng, init=config["init"],

@@ -5,7 +5,6 @@ a bad option value, a corrupt model) end with one line on stderr and exit status
 """
 
 import argparse
-import itertools
 import json
 import os
 import re
@@ -272,20 +271,25 @@ def cmd_plot(args):
 
 def cmd_info(args):
     """``nnscratch info``: what a model file holds, without loading the data."""
+    from .architecture import format_arch
     from .runs import model_file
-    from .serialization import read_metadata
+    from .serialization import load, read_metadata
 
     path = model_file(args.model)
     meta = read_metadata(path)
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0
-    sizes = meta["sizes"]
-    n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-    print(f"{path}\n  architecture    {'-'.join(map(str, sizes))}, hidden "
+    model = load(path)
+    if model.architecture is not None:
+        layers = (f"{'x'.join(map(str, model.input_shape))} -> "
+                  f"{format_arch(model.architecture)} -> {model.output_size}")
+    else:
+        layers = "-".join(map(str, model.sizes))
+    print(f"{path}\n  architecture    {layers}, hidden "
           f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
           f"dropout {meta['dropout']:g}, init {meta['init']}\n"
-          f"  parameters      {n_params:,}")
+          f"  parameters      {model.n_parameters():,}")
     config, metrics = meta.get("config", {}), meta.get("metrics", {})
     if config:
         print("  config          " + " ".join(

@@ -75,7 +75,7 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         data = load_data(config, data_dir=data_dir, progress=bar)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
-                          head=head)
+                          head=head, input_shape=image_shape(data))
     log(f"{data.summary()}\n{model}")
     start = time.perf_counter()
     history = train(model, data.X_train, data.y_train, loss, config["epochs"],
@@ -95,6 +95,12 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     if out_dir is not None:
         write_run(out_dir, model, history, metrics, replace=replace)
     return RunResult(model, history, metrics, None if out_dir is None else Path(out_dir))
+
+
+def image_shape(data):
+    """One sample as ``(channels, height, width)`` for an image data set, else None."""
+    shape = data.feature_shape
+    return None if shape is None else (1, *shape) if len(shape) == 2 else tuple(shape)
 
 
 def load_data(config, *, data_dir=None, progress=True):

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
+from .architecture import parse_arch
 from .data.catalog import DATASETS, SPLITS
 from .data.tables import TASKS
 from .initializers import INITIALIZERS
@@ -178,6 +179,10 @@ PARAMS = (
     # the network
     Param("hidden", "sizes", [32, 32], "hidden layer widths, e.g. 32,32 (an empty string: "
           "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(32, 32)),
+    Param("arch", "text", None, "any layers, in place of the hidden sizes and dropout: "
+          "convCkK (C channels, KxK kernel; then sS for a stride, pP or 'same' for padding), "
+          "poolP, dropR, denseN, e.g. conv32k3,pool2,dense128 (the output layer is added)",
+          sklearn="architecture", optional=True),
     Param("activation", "choice", "relu", "activation of the hidden layers",
           sklearn="activation", choices=HIDDEN_ACTIVATIONS),
     Param("init", "choice", "normal", "weight initialiser ('normal' is the blog's "
@@ -271,6 +276,8 @@ def check_config(config, *, label=None, origin=None):
     if checked["data"] is None and (checked["target"] is not None or checked["task"] != "auto"):
         given = "target" if checked["target"] is not None else "task"
         raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)")
+    if checked["arch"] is not None:
+        parse_arch(checked["arch"], label("arch"))
     if checked["patience"] is not None and checked["val_split"] == 0:
         raise ValueError(f"{said('patience')} needs a validation set: set {label('val_split')}"
                          f" > 0, or turn early stopping off with {label('patience')} none")

@@ -31,6 +31,12 @@ def _sklearn_name(name):
     return row.sklearn if row else name
 
 
+def _square_image(n_features):
+    """``(1, side, side)`` when ``n_features`` is a square (an image's pixels), else None."""
+    side = round(n_features ** 0.5)
+    return (1, side, side) if side * side == n_features else None
+
+
 class _NNEstimator(BaseEstimator):
     """What the classifier and the regressor share: hyper-parameters, fitting, predicting.
 
@@ -47,7 +53,7 @@ class _NNEstimator(BaseEstimator):
                  random_state=None, momentum=0.0, nesterovs_momentum=True,
                  early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
-                 schedule="constant", warmup=0, clip=None, dtype=None):
+                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -67,6 +73,7 @@ class _NNEstimator(BaseEstimator):
         self.warmup = warmup
         self.clip = clip
         self.dtype = dtype
+        self.architecture = architecture
 
     # --- hyper-parameters -------------------------------------------------------------
     def check_params(self, X_dtype=None, *, label=None):
@@ -125,7 +132,8 @@ class _NNEstimator(BaseEstimator):
         if not incremental or not hasattr(self, "network_"):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self.network_ = build_network(config, X.shape[1], n_outputs, head=self._head,
-                                          rng=np.random.default_rng(seed))
+                                          rng=np.random.default_rng(seed),
+                                          input_shape=_square_image(X.shape[1]))
             self.optimizer_ = build_optimizer(config)
             self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
         if incremental:  # one pass over the given batch, no schedule, no early stopping
@@ -199,6 +207,10 @@ _PARAMETERS_DOC = """
     dtype : {"float32", "float64"} or None, default None
         Dtype of the network; None follows ``X`` (float32 data trains in float32, any other
         in float64), as scikit-learn's estimators do.
+    architecture : str, optional
+        Any layers instead of ``hidden_layer_sizes`` and ``dropout``, e.g.
+        ``"conv32k3,pool2,dense128"`` (see :mod:`nnscratch.architecture`); convolutions see
+        each row of ``X`` as a square one-channel image (784 features: 28 x 28).
 """
 
 _ATTRIBUTES_DOC = """
@@ -330,7 +342,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
                  random_state=None, momentum=0.0, nesterovs_momentum=True,
                  early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
-                 schedule="constant", warmup=0, clip=None, dtype=None):
+                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter,
@@ -338,7 +350,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             init=init, dropout=dropout, schedule=schedule, warmup=warmup, clip=clip,
-            dtype=dtype)
+            dtype=dtype, architecture=architecture)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
