@@ -443,6 +443,19 @@ class NeuralNetwork:
         n_layers = self.layers.index(dense[layer]) + 1
         return self._forward_in_chunks(check_features(X, self), n_layers)
 
+    def layer_outputs(self, X):
+        """Every layer's output for ``X`` (evaluation mode): ``[(layer, output), ...]``.
+
+        For a few samples (figures, a web page): the whole batch goes through at once.
+        Convolutional outputs have shape ``(N, C, H, W)``, dense ones ``(N, units)``.
+        """
+        x = check_features(X, self)
+        outputs = []
+        for layer in self.layers:
+            x = layer.forward(x)
+            outputs.append((layer, x.copy()))
+        return outputs
+
     def predict_proba(self, X):
         """Class probabilities ``(N, n_classes)`` for a Softmax or single-output Sigmoid head.
 

@@ -41,6 +41,8 @@ RUN_FIGURES = {
     "misclassified": "misclassified.png",
     "confusion_matrix": "confusion_matrix.png",
     "first_layer_weights": "first_layer_weights.png",
+    "conv_filters": "conv_filters.png",
+    "feature_maps": "feature_maps.png",
 }
 
 _NORMALIZE = (None, "true", "pred", "all")
@@ -584,6 +586,115 @@ def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
     return fig
 
 
+def _convolutions(model):
+    """The network's Conv2D layers, in order (none for an MLP)."""
+    from .conv import Conv2D
+
+    return [layer for layer in model.layers if isinstance(layer, Conv2D)]
+
+
+def plot_conv_filters(model, *, n=32):
+    """The first convolution's kernels as small images: the strokes each filter looks for.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        With at least one Conv2D layer.
+    n : int
+        Show the first ``n`` filters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per filter (the sum over input channels of its ``k x k`` kernel), a
+        diverging colormap symmetric about 0, one colour bar.
+
+    Raises
+    ------
+    ValueError
+        The network has no convolution, or ``n`` is not a positive integer.
+    DegenerateDataError
+        A ``ValueError``: the kernels are not finite.
+    """
+    convolutions = _convolutions(model)
+    if not convolutions:
+        raise ValueError("plot_conv_filters needs a network with a Conv2D layer")
+    n = check_int(n, "n", minimum=1)
+    kernels = np.asarray(convolutions[0].weights).sum(axis=1)  # (out, k, k)
+    if not np.isfinite(kernels).all():
+        raise DegenerateDataError("the first convolution's kernels contain NaN or infinity")
+    n = min(n, len(kernels))
+    limit = float(np.max(np.abs(kernels[:n]))) or 1.0
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = _figure(1.4 * cols + 1.0, 1.5 * rows + 0.6)
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    image = None
+    for j, ax in enumerate(axes.flat[:n]):
+        image = ax.imshow(kernels[j], cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+        ax.set_title(f"filter {j}", fontsize=9)
+        ax.set_axis_off()
+    _hide_unused(axes, n)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    k = kernels.shape[-1]
+    fig.suptitle(f"First convolution's filters ({n} of {len(kernels)}, {k}x{k})")
+    return fig
+
+
+def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
+    """One digit and what each convolution makes of it: the first ``n`` channels of every
+    Conv2D layer's output (after its activation).
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        With at least one Conv2D layer.
+    x : array-like, shape (model.input_size,)
+        One input row (e.g. a test digit).
+    image_shape : tuple of int
+        How to show ``x`` itself.
+    n : int
+        Channels shown per layer.
+    label : int, optional
+        The digit's true class, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The input, then one row per convolution.
+
+    Raises
+    ------
+    ValueError
+        The network has no convolution, or ``x`` does not fit it.
+    """
+    convolutions = _convolutions(model)
+    if not convolutions:
+        raise ValueError("plot_feature_maps needs a network with a Conv2D layer")
+    n = check_int(n, "n", minimum=1)
+    x = np.asarray(x).reshape(1, -1)
+    shape = _check_image_shape(image_shape, x.shape[1], "the input's size")
+    outputs = [out[0] for layer, out in model.layer_outputs(x) if layer in convolutions]
+    rows, cols = len(outputs) + 1, min(n, max(len(o) for o in outputs))
+    fig = _figure(1.5 * cols + 0.5, 1.6 * rows + 0.6)
+    axes = np.atleast_2d(fig.subplots(rows, cols))
+    predicted = int(np.argmax(model.predict_proba(x)[0])) if model.is_classifier() else None
+    title = "input" + (f" (digit {label})" if label is not None else "")
+    _show_image(axes[0, 0], x[0].reshape(shape), title, cmap="gray")
+    _hide_unused(axes[0], 1)
+    for r, maps in enumerate(outputs, start=1):
+        shown = min(cols, len(maps))
+        for c in range(shown):
+            axes[r, c].imshow(maps[c], cmap="magma", interpolation="nearest")
+            axes[r, c].set_title(f"conv {r}, ch {c}", fontsize=8)
+            axes[r, c].set_axis_off()
+        _hide_unused(axes[r], shown)
+    guess = f"; the network reads {predicted}" if predicted is not None else ""
+    fig.suptitle(f"Feature maps of one test digit{guess}")
+    return fig
+
+
 # --- writing --------------------------------------------------------------------------------
 def save_figure(fig, path, *, dpi=100):
     """Render ``fig`` to PNG in memory, then write it atomically.
@@ -691,9 +802,16 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
         "confusion_matrix": lambda: plot_confusion_matrix(y_test,
                                                           _checked_predict(model, X_test)),
         "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
+        "conv_filters": lambda: plot_conv_filters(model),
+        "feature_maps": lambda: plot_feature_maps(model, X_test[0], image_shape=shape,
+                                                  label=int(y_test[0])),
     }
     if len(model.dense_layers) < 2:
         del draw["tsne_hidden"]
+    if _convolutions(model):  # the first layer is a convolution, not a dense layer
+        del draw["first_layer_weights"]
+    else:
+        del draw["conv_filters"], draw["feature_maps"]
     written = {}
     for name, make in draw.items():
         try:

@@ -1,0 +1,141 @@
+"""Convolutional networks in the one network class: gradients end to end, training, model
+files, the command line, the estimators, figures and the errors a bad architecture gets."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from nnscratch import CrossEntropyLoss, NeuralNetwork, check_gradients, load, save, train
+from nnscratch.architecture import format_arch, parse_arch
+from nnscratch.cli import main
+from nnscratch.data import load_digits
+from nnscratch.sklearn import NNClassifier
+
+SMALL = "conv4k3,pool2,conv6k3s2p1,drop0.2,dense8"
+
+
+def _net(arch=SMALL, shape=(1, 9, 7), n_out=3, dtype=np.float64, seed=0):
+    return NeuralNetwork.from_architecture(parse_arch(arch), shape, n_out, dtype=dtype,
+                                           head_activation="softmax", seed=seed)
+
+
+@pytest.mark.parametrize("arch, shape", [
+    (SMALL, (1, 9, 7)),                                  # stride, int padding, odd image
+    ("conv3k3same,conv5k2s2,pool2,dense6", (2, 8, 10)),  # 'same', even kernel, 2 channels
+    ("conv2k1,pool3,dense4", (3, 7, 7)),                 # 1x1 kernel, pool not dividing
+])
+def test_whole_network_gradients_match_finite_differences(arch, shape, rng):
+    """Every weight, bias and input gradient of a conv net, float64, central differences."""
+    net = _net(arch, shape)
+    X = rng.normal(size=(4, int(np.prod(shape))))
+    errors = check_gradients(net, CrossEntropyLoss, X, rng.integers(0, 3, 4))
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_architecture_text_round_trips():
+    """parse_arch and format_arch are inverses; the network prints its architecture."""
+    text = "conv32k3,pool2,conv64k3s2p1,conv8k5same,drop0.25,dense128,drop0.5"
+    assert format_arch(parse_arch(text)) == text
+    assert "1x28x28 -> " + text + " -> 10" in repr(_net(text, (1, 28, 28), 10))
+
+
+@pytest.mark.parametrize("arch, shape, message", [
+    ("conv4k9", (1, 8, 8), r"layer 1 \(conv2d\): Conv2D kernel 9x9 does not fit the padded "
+                           r"input 8x8 \(input \(1, 8, 8\), padding 0\)"),
+    ("conv4k3,pool8", (1, 8, 8), r"layer 2 \(maxpool2d\): MaxPool2D pool 8x8 does not fit "
+                                 r"the input 6x6"),
+    ("conv4k3", (64,), r"convolutions need images: an input of shape \(channels, height, "
+                       r"width\), got \(64,\)"),
+])
+def test_a_layer_that_does_not_fit_is_refused_at_construction(arch, shape, message):
+    """The shapes are checked once, when the network is built, naming them."""
+    with pytest.raises(ValueError, match=message):
+        _net(arch, shape)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("conv32x3", r"--arch: layer 1, 'conv32x3' is not a layer; write convCkK"),
+    ("dense64,conv8k3", r"layer 2, 'conv8k3': a conv2d layer cannot follow a dense layer"),
+    ("conv0k3", r"layer 1, 'conv0k3': sizes must be >= 1"),
+    ("", r"--arch must be comma-separated layers like conv32k3"),
+])
+def test_bad_architecture_text(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_arch(text)
+
+
+def test_stride_zero_is_refused_by_the_layer():
+    from nnscratch.conv import Conv2D
+
+    with pytest.raises(ValueError, match="stride must be an integer >= 1, got 0"):
+        Conv2D(1, 4, 3, stride=0)
+
+
+def test_model_file_round_trip_is_bit_identical(tmp_path, rng):
+    """A conv net saves (format 2: architecture + input shape) and loads unchanged."""
+    net = _net(dtype=np.float32)
+    path = save(net, tmp_path / "cnn.npz")
+    again = load(path)
+    X = rng.normal(size=(5, 63)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(X), net.predict_proba(X))
+    assert again.metadata["format_version"] == 2 and again.architecture == net.architecture
+    assert again.input_shape == (1, 9, 7) and repr(again) == repr(net)
+
+
+def test_copies_and_pickles_keep_the_flat_buffer(rng):
+    """copy/pickle re-link every layer's arrays to one flat vector (conv layers included)."""
+    net = _net()
+    for twin in (net.copy(), pickle.loads(pickle.dumps(net))):
+        params, _ = twin.flat_parameters()
+        assert all(np.shares_memory(p, params) for p in twin.parameters())
+        X = rng.normal(size=(2, 63))
+        np.testing.assert_array_equal(twin.predict_proba(X), net.predict_proba(X))
+
+
+def test_a_small_cnn_learns_the_digits():
+    """train() on the 8x8 digits with a conv net: above the floor measured (0.978, seed 0)."""
+    data = load_digits()
+    net = NeuralNetwork.from_architecture(parse_arch("conv8k3same,pool2,conv16k3,dense32"),
+                                          (1, 8, 8), 10, head_activation="softmax", seed=0,
+                                          init="he")
+    train(net, data.X_train, data.y_train, CrossEntropyLoss, 15, 64, optimizer="adam",
+          learning_rate=0.003, bar=False)
+    assert net.score(data.X_test, data.y_test) >= 0.95
+
+
+def test_cli_trains_evaluates_and_plots_a_conv_net(tmp_path, capsys):
+    """--arch on the command line: a run folder, evaluate, info, and the conv figures."""
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--arch", "conv8k3same,pool2,dense32",
+                 "--init", "he", "--optimizer", "adam", "--lr", "0.003", "--epochs", "8",
+                 "--no-bar", "--out", str(run)]) == 0
+    assert main(["evaluate", str(run)]) == 0
+    assert main(["info", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "1x8x8 -> conv8k3same,pool2,dense32 -> 10" in out
+    assert main(["plot", str(run), "--tsne-points", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "conv_filters: " in out and "feature_maps: " in out
+    assert "first_layer_weights" not in out
+    assert (run / "figures" / "conv_filters.png").stat().st_size > 1000
+
+
+def test_cli_refuses_convolutions_on_a_table(tmp_path, capsys):
+    """--arch with convolutions on non-image data: one line naming the shapes."""
+    table = tmp_path / "t.csv"
+    rows = "\n".join(f"{i % 3},{i % 5},{i % 2}" for i in range(40))
+    table.write_text(f"a,b,y\n{rows}\n")
+    assert main(["train", "--data", str(table), "--arch", "conv4k3", "--no-bar"]) == 2
+    err = capsys.readouterr().err
+    assert "convolutions need images" in err and len(err.strip().splitlines()) == 1
+
+
+def test_estimator_with_an_architecture(digits):
+    """NNClassifier(architecture=...) sees each 64-feature row as an 8x8 image."""
+    X, y = digits
+    clf = NNClassifier(architecture="conv8k3same,pool2,dense32", solver="adam",
+                       learning_rate_init=0.003, max_iter=10, init="he",
+                       random_state=0).fit(X[:1400], y[:1400])
+    assert clf.network_.input_shape == (1, 8, 8)
+    assert clf.score(X[1400:], y[1400:]) >= 0.85  # measured 0.884 (other writers, seed 0)
