@@ -221,18 +221,18 @@ class Conv2D:
         d_input = None
         if input_grad:
             _, c, h, w = self._input_shape
-            # One (N*Ho*Wo, C) block of column gradients per kernel offset, so that col2im
-            # adds contiguous blocks (measured faster than slicing an (N*Ho*Wo, k*k*C) matrix).
-            w_kk = self.weights.transpose(2, 3, 0, 1).reshape(k * k, out, c)  # (k*k, out, C)
-            d_cols = self._scratch("_d_cols", (k * k, n * ho * wo, c), self._cols.dtype)
-            np.matmul(d_z, w_kk, out=d_cols)  # k*k products (N*Ho*Wo, out) @ (out, C)
-            d_cols = d_cols.reshape(k, k, n, ho, wo, c)
-            # col2im: each kernel offset sends its block back to the pixels it read;
-            # overlapping windows add up.
-            d_x = np.zeros((n, h + before + after, w + before + after, c), dtype=d_cols.dtype)
+            # col2im, one kernel offset at a time: the offset's block of column gradients,
+            # (N*Ho*Wo, out) @ (out, C), goes back to the pixels that offset read, and
+            # overlapping windows add up. k*k products of one reused block, each added while
+            # still in cache, beat one (N*Ho*Wo, k*k*C) product sliced k*k times (measured).
+            w_kk = np.ascontiguousarray(self.weights.transpose(2, 3, 0, 1))  # (k, k, out, C)
+            block = self._scratch("_block", (n * ho * wo, c), self._cols.dtype)
+            pixels = block.reshape(n, ho, wo, c)
+            d_x = np.zeros((n, h + before + after, w + before + after, c), dtype=block.dtype)
             for i in range(k):
                 for j in range(k):
-                    d_x[:, i:i + s * ho:s, j:j + s * wo:s] += d_cols[i, j]
+                    np.matmul(d_z, w_kk[i, j], out=block)
+                    d_x[:, i:i + s * ho:s, j:j + s * wo:s] += pixels
             d_input = d_x[:, before:before + h, before:before + w].transpose(0, 3, 1, 2)
         if learning_rate is not None:
             self.weights -= learning_rate * self.grad_weights
@@ -242,7 +242,7 @@ class Conv2D:
     def __getstate__(self):
         """Pickle and copy without the cached forward arrays and work buffers."""
         return {key: value for key, value in vars(self).items()
-                if key not in ("_padded", "_cols", "_w_b", "_d_cols", "_input_shape")}
+                if key not in ("_padded", "_cols", "_w_b", "_block", "_input_shape")}
 
     def parameters(self):
         """The learned arrays, ``[weights, bias]``; optimizers update them in place."""
