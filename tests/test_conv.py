@@ -167,7 +167,8 @@ def test_conv2d_matches_pytorch(c_in, c_out, k, stride, padding, hw, dtype, tol,
 
 
 @pytest.mark.parametrize("pool, stride, hw", [(2, None, (28, 28)), (2, None, (7, 9)),
-                                              (3, 2, (9, 8)), (2, 1, (5, 6)), (3, 3, (10, 11))])
+                                              (3, 2, (9, 8)), (2, 1, (5, 6)), (3, 3, (10, 11)),
+                                              (17, 2, (20, 19))])  # 289 offsets: uint16
 @pytest.mark.parametrize("ties", [False, True])
 def test_maxpool_matches_pytorch(pool, stride, hw, ties, rng):
     """Forward and input gradient equal ``max_pool2d``'s, ties routed to the same input."""

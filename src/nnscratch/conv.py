@@ -311,7 +311,7 @@ class MaxPool2D:
             np.maximum(out, view, out=out)     # (a NaN propagates, as in PyTorch)
             # The offsets grow, so the winner is the last offset that was larger: a running
             # maximum of offset * larger (np.copyto with where= is 10x slower).
-            np.multiply(larger.view(argmax.dtype), offset, out=candidate)
+            np.multiply(larger.view(np.uint8), argmax.dtype.type(offset), out=candidate)
             np.maximum(argmax, candidate, out=argmax)
         self._argmax = argmax
         self._input_shape = x.shape
