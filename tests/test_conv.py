@@ -304,9 +304,10 @@ def test_outputs_are_not_overwritten_by_the_next_batch(rng):
 
 def test_pickle_and_copy_drop_the_caches_and_keep_working(rng):
     conv, pool, flat = Conv2D(1, 2, 3, activation="relu", rng=rng), MaxPool2D(2), Flatten()
-    x = rng.normal(size=(3, 1, 8, 8)).astype(np.float32)
+    reshape = Reshape((1, 8, 8))
+    x = reshape.forward(rng.normal(size=(3, 64)).astype(np.float32))
     out = flat.forward(pool.forward(conv.forward(x)))
-    for layer in (conv, pool, flat):
+    for layer in (reshape, conv, pool, flat):
         clone = pickle.loads(pickle.dumps(layer))
         assert not [k for k in vars(clone) if k.startswith("_")], vars(clone).keys()
     conv2 = copy.deepcopy(conv)

@@ -166,7 +166,8 @@ class Conv2D:
     def forward(self, x, training=False):
         """``(N, C, H, W) -> (N, out_channels, H_out, W_out)``; ``training`` is unused.
 
-        The result is a view of a channels-last ``(N, H_out, W_out, out_channels)`` array.
+        The result is a view of a new channels-last ``(N, H_out, W_out, out_channels)`` array
+        (the work buffers reused from batch to batch are never returned).
         """
         n, c, h, w = x.shape
         k, s, (before, after) = self.kernel_size, self.stride, self.pads
@@ -420,6 +421,10 @@ class Reshape:
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
         """``(N, *shape) -> (N, *input_shape)``, or None with ``input_grad=False``."""
         return d_output.reshape(self._input_shape) if input_grad else None
+
+    def __getstate__(self):
+        """Pickle and copy without the last input's shape."""
+        return {key: value for key, value in vars(self).items() if key != "_input_shape"}
 
     def parameters(self):
         return []
