@@ -142,9 +142,9 @@ def main(argv=None):
             t_step, version = found
             print(f"{'torch ' + version + ' eager':<36}{median_ms(t_step, args.repeats):8.2f} ms")
         if args.breakdown:
-            print(f"\n{'layer':<64}{'forward':>9}{'backward':>10}")
+            print(f"\n{'layer':<80}{'forward':>9}{'backward':>10}")
             for name, fwd, bwd in breakdown(layers, X, grad, args.repeats):
-                print(f"{name:<64}{fwd:7.2f} ms{bwd:7.2f} ms")
+                print(f"{name:<80}{fwd:7.2f} ms{bwd:7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,8 @@ class Conv2D:
     def forward(self, x, training=False):
         """``(N, C, H, W) -> (N, out_channels, H_out, W_out)``; ``training`` is unused.
 
-        The result is a view of a channels-last ``(N, H_out, W_out, out_channels)`` array.
+        The result is a view of a new channels-last ``(N, H_out, W_out, out_channels)`` array
+        (the work buffers reused from batch to batch are never returned).
         """
         n, c, h, w = x.shape
         k, s, (before, after) = self.kernel_size, self.stride, self.pads
@@ -221,18 +222,18 @@ class Conv2D:
         d_input = None
         if input_grad:
             _, c, h, w = self._input_shape
-            # One (N*Ho*Wo, C) block of column gradients per kernel offset, so that col2im
-            # adds contiguous blocks (measured faster than slicing an (N*Ho*Wo, k*k*C) matrix).
-            w_kk = self.weights.transpose(2, 3, 0, 1).reshape(k * k, out, c)  # (k*k, out, C)
-            d_cols = self._scratch("_d_cols", (k * k, n * ho * wo, c), self._cols.dtype)
-            np.matmul(d_z, w_kk, out=d_cols)  # k*k products (N*Ho*Wo, out) @ (out, C)
-            d_cols = d_cols.reshape(k, k, n, ho, wo, c)
-            # col2im: each kernel offset sends its block back to the pixels it read;
-            # overlapping windows add up.
-            d_x = np.zeros((n, h + before + after, w + before + after, c), dtype=d_cols.dtype)
+            # col2im, one kernel offset at a time: the offset's block of column gradients,
+            # (N*Ho*Wo, out) @ (out, C), goes back to the pixels that offset read, and
+            # overlapping windows add up. k*k products of one reused block, each added while
+            # still in cache, beat one (N*Ho*Wo, k*k*C) product sliced k*k times (measured).
+            w_kk = np.ascontiguousarray(self.weights.transpose(2, 3, 0, 1))  # (k, k, out, C)
+            block = self._scratch("_block", (n * ho * wo, c), self._cols.dtype)
+            pixels = block.reshape(n, ho, wo, c)
+            d_x = np.zeros((n, h + before + after, w + before + after, c), dtype=block.dtype)
             for i in range(k):
                 for j in range(k):
-                    d_x[:, i:i + s * ho:s, j:j + s * wo:s] += d_cols[i, j]
+                    np.matmul(d_z, w_kk[i, j], out=block)
+                    d_x[:, i:i + s * ho:s, j:j + s * wo:s] += pixels
             d_input = d_x[:, before:before + h, before:before + w].transpose(0, 3, 1, 2)
         if learning_rate is not None:
             self.weights -= learning_rate * self.grad_weights
@@ -242,7 +243,7 @@ class Conv2D:
     def __getstate__(self):
         """Pickle and copy without the cached forward arrays and work buffers."""
         return {key: value for key, value in vars(self).items()
-                if key not in ("_padded", "_cols", "_w_b", "_d_cols", "_input_shape")}
+                if key not in ("_padded", "_cols", "_w_b", "_block", "_input_shape")}
 
     def parameters(self):
         """The learned arrays, ``[weights, bias]``; optimizers update them in place."""
@@ -311,7 +312,7 @@ class MaxPool2D:
             np.maximum(out, view, out=out)     # (a NaN propagates, as in PyTorch)
             # The offsets grow, so the winner is the last offset that was larger: a running
             # maximum of offset * larger (np.copyto with where= is 10x slower).
-            np.multiply(larger.view(argmax.dtype), offset, out=candidate)
+            np.multiply(larger.view(np.uint8), argmax.dtype.type(offset), out=candidate)
             np.maximum(argmax, candidate, out=argmax)
         self._argmax = argmax
         self._input_shape = x.shape
@@ -420,6 +421,10 @@ class Reshape:
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
         """``(N, *shape) -> (N, *input_shape)``, or None with ``input_grad=False``."""
         return d_output.reshape(self._input_shape) if input_grad else None
+
+    def __getstate__(self):
+        """Pickle and copy without the last input's shape."""
+        return {key: value for key, value in vars(self).items() if key != "_input_shape"}
 
     def parameters(self):
         return []
