@@ -75,6 +75,16 @@ def _bar(args):
     return not args.no_bar and sys.stderr.isatty()
 
 
+def _epoch_line(history):
+    """One line per epoch where no progress bar is drawn (a log file)."""
+    parts = [f"epoch {history.epochs}: train_loss {history.train_losses[-1]:.4f}"]
+    for name, values in (("eval_loss", history.eval_losses), ("val_loss", history.val_losses)):
+        if values:
+            parts.append(f"{name} {values[-1]:.4f}")
+    parts.append(f"{history.epoch_seconds[-1]:.1f} s")
+    print(", ".join(parts), flush=True)
+
+
 def cmd_train(args):
     """``nnscratch train``."""
     from .experiment import run_training
@@ -90,9 +100,11 @@ def cmd_train(args):
     else:
         out_dir = new_run_dir(label=Path(config["data"]).stem if config["data"]
                               else config["dataset"])
+    bar = _bar(args)
     with _threads(args):
-        result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=_bar(args),
-                              replace=args.force)
+        result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=bar,
+                              replace=args.force,
+                              on_epoch=None if bar or args.no_bar else _epoch_line)
     m = result.metrics
     status = " (interrupted: model and history so far were saved)" if m["interrupted"] else ""
     if "test_accuracy" in m:
@@ -406,7 +418,8 @@ def _add_train_parser(sub):
     p.add_argument("--force", action="store_true",
                    help="replace the --out folder if it exists (the old run is deleted)")
     p.add_argument("--no-bar", action="store_true",
-                   help="no progress bar (it is off anyway when the output is not a terminal)")
+                   help="no progress bar, and no line per epoch (printed instead of the bar "
+                   "when the output is not a terminal, e.g. a log file)")
     p.set_defaults(func=cmd_train)
 
 

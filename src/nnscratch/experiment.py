@@ -47,7 +47,7 @@ class RunResult:
 
 
 def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, log=print,
-                 replace=False):
+                 replace=False, on_epoch=None):
     """Train the network ``config`` describes and write its run folder.
 
     Parameters
@@ -66,6 +66,8 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         Where status lines go.
     replace : bool
         Replace an existing ``out_dir`` whole (see :func:`nnscratch.runs.write_run`).
+    on_epoch : callable, optional
+        Passed to :func:`~nnscratch.training.train`.
 
     Returns
     -------
@@ -82,7 +84,7 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
                     config["batch_size"], X_test=data.X_test, y_test=data.y_test, bar=bar,
                     optimizer=build_optimizer(config), schedule=build_schedule(config),
                     clip=config["clip"], val_split=config["val_split"],
-                    patience=config["patience"])
+                    patience=config["patience"], on_epoch=on_epoch)
     seconds = time.perf_counter() - start
     metrics = evaluate_metrics(model, data)
     metrics.update({

@@ -136,7 +136,7 @@ def _resolve_optimizer(optimizer, learning_rate):
 
 def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=None,
           X_test=None, y_test=None, bar=True, *, optimizer=None, schedule=None, clip=None,
-          val_split=0.0, patience=None, seed=None, rng=None):
+          val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None):
     """Train ``model`` with minibatch gradient descent.
 
     Parameters
@@ -170,6 +170,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         weights (needs ``val_split > 0``).
     seed : int, optional; rng : numpy.random.Generator, optional
         Source of the shuffling and the validation split. Default: the model's Generator.
+    on_epoch : callable, optional
+        Called as ``on_epoch(history)`` after every epoch (e.g. to log it).
 
     Returns
     -------
@@ -235,6 +237,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
             _warn_if_blowing_up(history, start_loss, optimizer.lr)
             history.epoch_seconds.append(time.perf_counter() - start)
             progress.update(history)
+            if on_epoch is not None:
+                on_epoch(history)
             if stopper.update(history, stepper.params):
                 break
     stopper.restore(stepper.params)
