@@ -174,7 +174,8 @@ def test_history_prints_as_a_short_summary(rng):
 
 
 def test_no_progress_bar_in_a_log_file(tmp_path):
-    """Run with stderr to a file (not a terminal): no carriage-return progress lines."""
+    """Run with stderr to a file (not a terminal): no carriage-return progress bar, one
+    plain line per epoch instead."""
     env = {**os.environ, "MPLBACKEND": "Agg"}
     log = tmp_path / "log.txt"
     with open(log, "w") as f:
@@ -184,6 +185,9 @@ def test_no_progress_bar_in_a_log_file(tmp_path):
     assert result.returncode == 0
     text = log.read_text()
     assert "\r" not in text and "Training Progress" not in text and "Test accuracy" in text
+    epochs = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["epoch 1", "epoch 2", "epoch 3"]
+    assert all("train_loss " in line and "eval_loss " in line for line in epochs)
 
 
 def test_digits_are_not_called_the_blog_split():
