@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nnscratch.cli import main
-from nnscratch.plots import RUN_FIGURES
+from nnscratch.plots import CONV_FIGURES, RUN_FIGURES
 from nnscratch.serialization import load
 
 
@@ -99,7 +99,7 @@ def test_plot_of_a_blown_up_run_skips_only_what_it_cannot_draw(tmp_path):
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    mlp_figures = [name for name in RUN_FIGURES if name not in ("conv_filters", "feature_maps")]
+    mlp_figures = [name for name in RUN_FIGURES if name not in CONV_FIGURES]
     assert [line.split(":")[0] for line in lines] == mlp_figures  # one line each
     skipped = [line for line in lines if ": not drawn: " in line]
     assert [line.split(":")[0] for line in skipped] == ["tsne_output", "tsne_hidden"]

@@ -139,3 +139,25 @@ def test_estimator_with_an_architecture(digits):
                        random_state=0).fit(X[:1400], y[:1400])
     assert clf.network_.input_shape == (1, 8, 8)
     assert clf.score(X[1400:], y[1400:]) >= 0.85  # measured 0.884 (other writers, seed 0)
+
+
+def test_predict_reads_a_png_with_a_conv_net(tmp_path, capsys):
+    """`nnscratch predict` on a conv net trained briefly on MNIST: a PNG of a test digit is
+    read as that digit (the MNIST-like preparation feeds the same 784 pixels)."""
+    from PIL import Image
+
+    from nnscratch.data import load_mnist
+
+    data = load_mnist("standard", progress=False)
+    net = NeuralNetwork.from_architecture(parse_arch("conv8k3,pool2,dense32"), (1, 28, 28), 10,
+                                          head_activation="softmax", seed=0, init="he")
+    train(net, data.X_train[:6000], data.y_train[:6000], CrossEntropyLoss, 2, 64,
+          optimizer="adam", learning_rate=0.003, bar=False)
+    path = save(net, tmp_path / "cnn.npz")
+    digits = [i for i in range(50) if net.predict(data.X_test[i:i + 1])[0] == data.y_test[i]]
+    image = tmp_path / "digit.png"
+    Image.fromarray((data.X_test[digits[0]].reshape(28, 28) * 255).astype(np.uint8)).save(image)
+    assert main(["predict", str(path), str(image), "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)[0]["digit"] == data.y_test[digits[0]]

@@ -44,6 +44,8 @@ RUN_FIGURES = {
     "conv_filters": "conv_filters.png",
     "feature_maps": "feature_maps.png",
 }
+#: The figures only a convolutional network has (an MLP has first_layer_weights instead).
+CONV_FIGURES = ("conv_filters", "feature_maps")
 
 _NORMALIZE = (None, "true", "pred", "all")
 
@@ -811,7 +813,8 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     if _convolutions(model):  # the first layer is a convolution, not a dense layer
         del draw["first_layer_weights"]
     else:
-        del draw["conv_filters"], draw["feature_maps"]
+        for name in CONV_FIGURES:
+            del draw[name]
     written = {}
     for name, make in draw.items():
         try:
