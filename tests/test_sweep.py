@@ -328,3 +328,22 @@ def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     assert process.returncode == 130, "".join(lines) + rest
     assert rest.strip().splitlines() == ["nnscratch sweep: interrupted"], rest
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_over_architectures(tmp_path):
+    """`arch` is a sweep option like any other: a grid over two conv nets on the digits."""
+    config = _write(tmp_path, """
+        dataset = "digits"
+        cv = 2
+        train_samples = 400
+        [fixed]
+        epochs = 2
+        init = "he"
+        [grid]
+        arch = ["conv4k3,pool2", "conv8k3same,pool2,dense16"]
+    """)
+    result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lambda line: None)
+    assert {r["arch"] for r in result.rows} == {"conv4k3,pool2", "conv8k3same,pool2,dense16"}
+    assert all(r["mean_accuracy"] is not None for r in result.rows)
+    best = load(tmp_path / "out" / "best_model.npz")
+    assert best.architecture is not None and best.input_shape == (1, 8, 8)
