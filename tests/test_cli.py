@@ -204,7 +204,7 @@ def test_predict_save_prepared(mnist_model, tmp_path, capsys):
     (["train", "--dataset", "cifar"], "argument --dataset: expected one of ['mnist', "
      "'digits'], got 'cifar'"),
     (["train", "--optimizer", "adamm"], "argument --optimizer: expected one of ['sgd', "
-     "'adam', 'adamw'], got 'adamm' (did you mean 'adam'?)"),
+     "'adam', 'adamw', 'rmsprop', 'adagrad'], got 'adamm' (did you mean 'adam'?)"),
     (["train", "--dropout", "1.5"], "argument --dropout: expected a number in [0, 1)"),
     (["train", "--patience", "3", "--dataset", "digits", "--no-bar"],
      "--patience 3 needs a validation set: set --val-split > 0, or turn early stopping off "

@@ -1,22 +1,28 @@
 """Optimizers, schedules, initialisers and regularisation: each against its formula."""
 
+import inspect
+
 import numpy as np
 import pytest
 
 from nnscratch import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     CrossEntropyLoss,
     Dropout,
     NeuralNetwork,
+    RMSprop,
     Softmax,
     StepDecay,
     WarmupCosine,
     clip_grad_norm,
+    get_optimizer,
     train,
 )
 from nnscratch.initializers import glorot, he, normal
+from nnscratch.optimizers import OPTIMIZERS
 
 
 def _three_steps(optimizer, p0=1.0, g=0.5):
@@ -37,6 +43,20 @@ def _three_steps(optimizer, p0=1.0, g=0.5):
 #  Adam:               m_hat = 0.5 and v_hat = 0.25 at every t, so each step is
 #                      0.1 * 0.5 / (0.5 + 1e-8)                 -> 0.9, 0.8, 0.7 (to 1e-7)
 #  AdamW, decay 0.1:   p *= 1 - 0.01, then the Adam step 0.1    -> 0.89, 0.7811, 0.673289
+#  RMSprop (defaults, lr = 0.01, alpha = 0.99): v_t = (1 - alpha^t) g^2, so (eps aside) the
+#                      step t is s_t = lr / sqrt(1 - alpha^t)     -> 0.9, 0.829112, 0.771087
+#  centered:           mean a_t = (1 - alpha^t) g, v_t - a_t^2 = alpha^t (1 - alpha^t) g^2:
+#                      step lr / sqrt(alpha^t (1 - alpha^t))     -> 0.899496, 0.828103, 0.769570
+#  momentum 0.9:       b = 10, 16.08881, 20.28242 (b = 0.9 b + s_t / lr); p -= lr b
+#                                                                -> 0.9, 0.739112, 0.536288
+#  Adagrad (lr = 0.1): s_t = t g^2, step lr / sqrt(t)            -> 0.9, 0.829289, 0.771554
+#  lr_decay 0.5:       lr_t = 0.1 / (1 + 0.5 (t - 1)) = 0.1, 0.0667, 0.05, step lr_t / sqrt(t)
+#                                                                -> 0.9, 0.852860, 0.823992
+#  accumulator 0.75:   s_t = 0.75 + 0.25 t = 1, 1.25, 1.5, step 0.05 / sqrt(s_t)
+#                                                                -> 0.95, 0.905279, 0.864454
+_T = np.arange(1, 4)
+
+
 @pytest.mark.parametrize("optimizer, expected", [
     (SGD(lr=0.1), [0.95, 0.90, 0.85]),
     (SGD(lr=0.1, momentum=0.9), [0.95, 0.855, 0.7195]),
@@ -44,7 +64,18 @@ def _three_steps(optimizer, p0=1.0, g=0.5):
     (SGD(lr=0.1, weight_decay=0.1), [0.94, 0.8806, 0.821794]),
     (Adam(lr=0.1), [0.9, 0.8, 0.7]),
     (AdamW(lr=0.1, weight_decay=0.1), [0.89, 0.7811, 0.673289]),
-], ids=["sgd", "momentum", "nesterov", "sgd-weight-decay", "adam", "adamw"])
+    (RMSprop(), 1 - 0.01 * np.cumsum(1 / np.sqrt(1 - 0.99**_T))),
+    (RMSprop(centered=True), 1 - 0.01 * np.cumsum(1 / np.sqrt(0.99**_T * (1 - 0.99**_T)))),
+    (RMSprop(momentum=0.9), 1 - 0.01 * np.cumsum([10, 10 * 0.9 + 1 / np.sqrt(1 - 0.99**2),
+                                                  (10 * 0.9 + 1 / np.sqrt(1 - 0.99**2)) * 0.9
+                                                  + 1 / np.sqrt(1 - 0.99**3)])),
+    (Adagrad(lr=0.1), 1 - 0.1 * np.cumsum(1 / np.sqrt(_T))),
+    (Adagrad(lr=0.1, lr_decay=0.5), 1 - np.cumsum(0.1 / (1 + 0.5 * (_T - 1)) / np.sqrt(_T))),
+    (Adagrad(lr=0.1, initial_accumulator_value=0.75),
+     1 - np.cumsum(0.05 / np.sqrt(0.75 + 0.25 * _T))),
+], ids=["sgd", "momentum", "nesterov", "sgd-weight-decay", "adam", "adamw", "rmsprop",
+        "rmsprop-centered", "rmsprop-momentum", "adagrad", "adagrad-lr-decay",
+        "adagrad-accumulator"])
 def test_first_three_steps_by_hand(optimizer, expected):
     """Each optimizer's first three steps match the update formula worked out by hand."""
     np.testing.assert_allclose(_three_steps(optimizer), expected, rtol=0, atol=2e-7)
@@ -56,6 +87,24 @@ def test_pytorch_defaults_and_names():
         (0.001, (0.9, 0.999), 1e-8, 0.0)
     assert AdamW().weight_decay == 0.01
     assert (SGD().momentum, SGD().nesterov, SGD().weight_decay) == (0.0, False, 0.0)
+    rms = RMSprop()
+    assert (rms.lr, rms.alpha, rms.eps, rms.weight_decay, rms.momentum, rms.centered) == \
+        (0.01, 0.99, 1e-8, 0.0, 0.0, False)
+    ada = Adagrad()
+    assert (ada.lr, ada.lr_decay, ada.weight_decay, ada.initial_accumulator_value, ada.eps) == \
+        (0.01, 0.0, 0.0, 0.0, 1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_defaults_are_torchs(name):
+    """Every argument of ours has the name and default of the ``torch.optim`` class."""
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(OPTIMIZERS[name]).parameters
+    theirs = inspect.signature(getattr(torch.optim, OPTIMIZERS[name].__name__)).parameters
+    for arg, param in ours.items():
+        assert arg in theirs, arg
+        if (name, arg) != ("sgd", "lr"):  # torch 2.13's SGD has lr=0.001; ours keeps 0.01
+            assert param.default == theirs[arg].default, arg
 
 
 TORCH_CASES = [
@@ -63,6 +112,11 @@ TORCH_CASES = [
     ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01}),
     ("Adam", {"lr": 0.01}), ("Adam", {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1}),
     ("AdamW", {"lr": 0.01}), ("AdamW", {"lr": 0.02, "weight_decay": 0.3, "eps": 1e-6}),
+    ("RMSprop", {}), ("RMSprop", {"lr": 0.003, "alpha": 0.9, "momentum": 0.8}),
+    ("RMSprop", {"centered": True, "weight_decay": 0.1, "eps": 1e-6}),
+    ("RMSprop", {"lr": 0.002, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("Adagrad", {}), ("Adagrad", {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.05, "initial_accumulator_value": 0.1, "eps": 1e-6}),
 ]
 
 
@@ -74,7 +128,7 @@ def test_matches_pytorch(name, kwargs):
     rng = np.random.default_rng(0)
     ours_params = [rng.normal(size=(4, 3)), rng.normal(size=(1, 3))]
     theirs = [torch.tensor(p.copy(), requires_grad=True) for p in ours_params]
-    ours = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}[name](**kwargs)
+    ours = globals()[name](**kwargs)
     reference = getattr(torch.optim, name)(theirs, **kwargs)
     for _ in range(3):
         grads = [rng.normal(size=p.shape) for p in ours_params]
@@ -84,6 +138,93 @@ def test_matches_pytorch(name, kwargs):
         reference.step()
         for p, t in zip(ours_params, theirs, strict=True):
             np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, kwargs", TORCH_CASES, ids=[f"{n}-{i}" for i, (n, _) in
+                                                          enumerate(TORCH_CASES)])
+def test_trains_like_pytorch(name, kwargs):
+    """200 full-batch steps of a small tanh network through ``train``: the same weights as
+    the same network trained by ``torch.optim`` on autograd's gradients (float64)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(60, 4)), rng.integers(0, 3, size=60)
+    model = NeuralNetwork.from_sizes([4, 8, 3], hidden_activation="tanh",
+                                     head_activation="softmax", dtype=np.float64, seed=2)
+    w1, b1, w2, b2 = theirs = [torch.tensor(p.copy(), requires_grad=True)
+                               for p in model.parameters()]
+    reference = getattr(torch.optim, name)(theirs, **kwargs)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    for _ in range(200):
+        reference.zero_grad()
+        logits = torch.tanh(Xt @ w1 + b1) @ w2 + b2
+        torch.nn.functional.cross_entropy(logits, yt).backward()
+        reference.step()
+    train(model, X, y, CrossEntropyLoss, 200, len(X), optimizer=globals()[name](**kwargs),
+          bar=False, seed=0)
+    moved = 0.0
+    for p, t, p0 in zip(model.parameters(), theirs, reference.param_groups[0]["params"],
+                        strict=True):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=0, atol=1e-6)
+        moved = max(moved, float(np.abs(p - p0.detach().numpy()).max()))
+    assert moved > 0  # the parameters trained
+
+
+# Hyper-parameters that give every branch of each optimizer work to do.
+BUSY = {"sgd": {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+        "adam": {"weight_decay": 0.01}, "adamw": {},
+        "rmsprop": {"momentum": 0.5, "centered": True, "weight_decay": 0.01},
+        "adagrad": {"lr_decay": 0.1, "weight_decay": 0.01, "initial_accumulator_value": 0.1}}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_steps_in_place_keep_the_dtype_and_lower_the_loss(name, dtype):
+    """Every optimizer updates the given arrays themselves, keeps their dtype, holds its
+    state in the order of the parameters, and descends a quadratic bowl."""
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=(3, 2)).astype(dtype), rng.normal(size=(1, 2)).astype(dtype)]
+    arrays = list(params)
+    optimizer = get_optimizer(name, lr=0.1, **BUSY[name])
+    start = sum(float((p**2).sum()) for p in params)
+    for _ in range(20):
+        optimizer.step(params, [2 * p for p in params])  # gradient of sum(p^2)
+    assert all(p is a and p.dtype == dtype for p, a in zip(params, arrays, strict=True))
+    assert sum(float((p**2).sum()) for p in params) < 0.5 * start
+    assert len(optimizer.state) == len(params)
+    for p, state in zip(params, optimizer.state, strict=True):
+        for s in state if isinstance(state, tuple) else [state]:
+            assert s is None or (s.shape == p.shape and s.dtype == dtype)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_named_optimizer_and_repr(name):
+    """The registry builds each optimizer by name; its repr shows its hyper-parameters."""
+    optimizer = get_optimizer(name.upper(), lr=0.03, **BUSY[name])
+    assert type(optimizer) is OPTIMIZERS[name] and optimizer.lr == 0.03
+    text = repr(optimizer)
+    assert text.startswith(f"{type(optimizer).__name__}(") and "lr=0.03" in text
+    for arg, value in BUSY[name].items():
+        assert f"{arg}={value!r}" in text
+    assert "state" not in text
+
+
+@pytest.mark.parametrize("cls, kwargs, message", [
+    (RMSprop, {"lr": 0}, r"lr must be a positive finite number, got 0"),
+    (RMSprop, {"alpha": 1.0}, r"alpha must be a number in \[0, 1\), got 1.0"),
+    (RMSprop, {"eps": -1e-8}, r"eps must be a finite number >= 0, got -1e-08"),
+    (RMSprop, {"weight_decay": float("nan")}, r"weight_decay must be a finite number >= 0"),
+    (RMSprop, {"momentum": -0.1}, r"momentum must be a number in \[0, 1\), got -0.1"),
+    (Adagrad, {"lr": -0.1}, r"lr must be a positive finite number, got -0.1"),
+    (Adagrad, {"lr_decay": -1}, r"lr_decay must be a finite number >= 0, got -1"),
+    (Adagrad, {"weight_decay": "0.1"}, r"weight_decay must be a finite number >= 0, got '0.1'"),
+    (Adagrad, {"initial_accumulator_value": -0.5},
+     r"initial_accumulator_value must be a finite number >= 0, got -0.5"),
+    (Adagrad, {"eps": float("inf")}, r"eps must be a finite number >= 0, got inf"),
+])
+def test_bad_hyper_parameters(cls, kwargs, message):
+    """Each hyper-parameter is checked, and the message names it."""
+    with pytest.raises(ValueError, match=message):
+        cls(**kwargs)
 
 
 def test_dropout_is_identity_at_evaluation(rng):

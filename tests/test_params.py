@@ -107,8 +107,8 @@ def test_patience_none_turns_a_recipes_early_stopping_off():
 @pytest.mark.parametrize(("config", "message"), [
     ({"lr": -1}, r"lr must be a positive finite number, got -1"),
     ({"hidden": [3, 0]}, r"hidden must be a sequence of positive integers such as \(64, 32\)"),
-    ({"optimizer": "adamm"}, r"optimizer must be one of \['sgd', 'adam', 'adamw'\], got "
-                             r"'adamm' \(did you mean 'adam'\?\)"),
+    ({"optimizer": "adamm"}, r"optimizer must be one of \['sgd', 'adam', 'adamw', 'rmsprop', "
+                             r"'adagrad'\], got 'adamm' \(did you mean 'adam'\?\)"),
     ({"patience": 0}, r"patience must be an integer >= 1 or None, got 0"),
     ({"dtype": np.float16}, r"dtype must be one of \['float32', 'float64'\]"),
     ({"epochs": True}, r"epochs must be an integer >= 0, got True"),
@@ -156,6 +156,25 @@ def test_nesterov_reaches_the_optimizer_from_every_entry_point(nesterov):
     clf = NNClassifier(momentum=0.9, nesterovs_momentum=nesterov, max_iter=1)
     assert clf.fit(np.eye(4), [0, 1, 0, 1]).optimizer_.nesterov is nesterov
     assert build_optimizer(make_config(nesterov=nesterov)).nesterov is False  # no momentum
+
+
+@pytest.mark.parametrize("solver", ["rmsprop", "adagrad"])
+def test_rmsprop_and_adagrad_from_every_entry_point(solver):
+    """The registry's newer optimizers: config and estimator build them, with the table's
+    lr and weight decay (and momentum for rmsprop), and the estimator trains with them."""
+    from nnscratch.build import build_optimizer
+    from nnscratch.optimizers import OPTIMIZERS
+
+    optimizer = build_optimizer(make_config(optimizer=solver, lr=0.02, weight_decay=0.1,
+                                            momentum=0.5))
+    assert type(optimizer) is OPTIMIZERS[solver]
+    assert (optimizer.lr, optimizer.weight_decay) == (0.02, 0.1)
+    assert getattr(optimizer, "momentum", 0.5) == 0.5
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = NNClassifier((8,), solver=solver, learning_rate_init=0.05, max_iter=30,
+                       random_state=0).fit(X, y)
+    assert type(clf.optimizer_) is OPTIMIZERS[solver] and clf.score(X, y) >= 0.9
 
 
 def test_docs_map_every_estimator_parameter_to_its_option():

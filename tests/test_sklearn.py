@@ -184,9 +184,10 @@ def test_regressor_partial_fit_checks_the_number_of_targets(rng):
      r"integers such as \(64, 32\), got \(32, 0\)"),
     ({"hidden_layer_sizes": "32"}, "hidden_layer_sizes must be a sequence"),
     ({"activation": "softmax"}, r"activation must be one of \['identity', 'relu'"),
-    ({"solver": "rmsprop"}, r"solver must be one of \['sgd', 'adam', 'adamw'\], "
-     "got 'rmsprop'"),
-    ({"solver": "lbfgs"}, r"solver must be one of \['sgd', 'adam', 'adamw'\], got 'lbfgs'"),
+    ({"solver": "nadam"}, r"solver must be one of \['sgd', 'adam', 'adamw', 'rmsprop', "
+     r"'adagrad'\], got 'nadam'"),
+    ({"solver": "lbfgs"}, r"solver must be one of \['sgd', 'adam', 'adamw', 'rmsprop', "
+     r"'adagrad'\], got 'lbfgs'"),
     ({"learning_rate_init": 0}, "learning_rate_init must be a positive finite number, got 0"),
     ({"momentum": 1.0}, r"momentum must be a number in \[0, 1\), got 1.0"),
     ({"max_iter": -1}, "max_iter must be an integer >= 0, got -1"),

@@ -81,8 +81,8 @@ def test_bad_targets(net, data, y, message):
     ({"learning_rate": -1}, r"learning_rate must be a positive finite number, got -1"),
     ({"loss_fn": "hinge"}, r"loss_fn must be one of \['binary_cross_entropy', "
                            r"'cross_entropy', 'mse'\], got 'hinge'"),
-    ({"optimizer": "rmsprop"}, r"optimizer must be one of \['adam', 'adamw', 'sgd'\], "
-                               r"got 'rmsprop'"),
+    ({"optimizer": "lbfgs"}, r"optimizer must be one of \['adagrad', 'adam', 'adamw', "
+                             r"'rmsprop', 'sgd'\], got 'lbfgs'"),
     ({"optimizer": SGD(lr=0.1)}, r"give the learning rate to the optimizer or to train"),
     ({"patience": 2}, r"patience needs a validation set: set val_split > 0"),
     ({"val_split": 1.0}, r"val_split must be a number in \[0, 1\), got 1.0"),

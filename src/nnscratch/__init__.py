@@ -20,17 +20,17 @@ from .gradcheck import check_gradients
 from .layers import Dropout, Layer
 from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, Loss, MeanSquaredErrorLoss, get_loss
 from .network import NeuralNetwork
-from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
+from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
 from .schedules import StepDecay, WarmupCosine, get_schedule
 from .serialization import load, read_metadata, save
 from .training import History, accuracy, clip_grad_norm, train
 
 __all__ = [
-    "SGD", "Activation", "Adam", "AdamW", "BinaryCrossEntropyLoss", "ChecksumError",
+    "SGD", "Activation", "Adagrad", "Adam", "AdamW", "BinaryCrossEntropyLoss", "ChecksumError",
     "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DegenerateDataError",
     "DivergenceError", "Dropout", "History", "Identity", "Layer", "Loss",
     "MeanSquaredErrorLoss", "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer",
-    "Relu", "Sigmoid", "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__",
+    "RMSprop", "Relu", "Sigmoid", "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__",
     "accuracy", "check_gradients", "clip_grad_norm", "get_activation", "get_loss",
     "get_optimizer", "get_schedule", "load", "read_metadata", "save", "train",
 ]

@@ -38,6 +38,8 @@ def build_optimizer(config):
     if config["optimizer"] == "sgd":
         kwargs.update(momentum=config["momentum"],
                       nesterov=config["nesterov"] and config["momentum"] > 0)
+    elif config["optimizer"] == "rmsprop":
+        kwargs.update(momentum=config["momentum"])
     return get_optimizer(config["optimizer"], lr=config["lr"], **kwargs)
 
 

@@ -2,9 +2,9 @@
 
 An optimizer's ``step(params, grads)`` updates every array of ``params`` in place from the
 gradient at the same position in ``grads`` (``model.parameters()`` and
-``model.gradients()``), keeping any per-parameter state (momentum, moment estimates) in lists
-in that same order. Hyper-parameter names and defaults follow PyTorch's ``torch.optim``, so
-runs can be compared one to one.
+``model.gradients()``), keeping any per-parameter state (momentum, moment estimates, sums of
+squares) in lists in that same order. Hyper-parameter names and defaults follow PyTorch's
+``torch.optim``, so runs can be compared one to one.
 """
 
 import math
@@ -135,7 +135,90 @@ class AdamW(Adam):
         super().__init__(lr, betas, eps, weight_decay)
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, AdamW)}
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as ``torch.optim.RMSprop`` computes it.
+
+    A running mean of squared gradients ``v = alpha v + (1 - alpha) g^2`` scales the step:
+    ``p -= lr * g / (sqrt(v) + eps)`` (``eps`` added after the square root, as PyTorch does).
+    ``centered=True`` also keeps the mean gradient ``a = alpha a + (1 - alpha) g`` and divides
+    by ``sqrt(v - a^2) + eps``, an estimate of the gradient's standard deviation rather than
+    its root mean square. With ``momentum`` mu a buffer ``b = mu b + g / (sqrt(v) + eps)``
+    (zero before the first step) is stepped along instead: ``p -= lr * b``.
+    ``weight_decay`` adds ``weight_decay * p`` to ``g``.
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(lr)
+        self.alpha = check_fraction(alpha, "alpha")
+        self.eps = check_number(eps, "eps", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
+        self.momentum = check_fraction(momentum, "momentum")
+        self.centered = bool(centered)
+
+    def step(self, params, grads):
+        if self.state is None:
+            # (square average, mean gradient if centered, momentum buffer if momentum)
+            self.state = [(np.zeros_like(p), np.zeros_like(p) if self.centered else None,
+                           np.zeros_like(p) if self.momentum else None) for p in params]
+        alpha = self.alpha
+        for p, g, (v, mean, buf) in zip(params, grads, self.state, strict=True):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            v *= alpha
+            v += (1 - alpha) * g * g
+            if mean is None:
+                denom = np.sqrt(v)
+            else:
+                mean *= alpha
+                mean += (1 - alpha) * g
+                # v - a^2 >= 0 in exact arithmetic; rounding must not make it a NaN
+                denom = np.sqrt(np.maximum(v - mean * mean, 0))
+            denom += self.eps
+            if buf is None:
+                p -= self.lr * (g / denom)
+            else:
+                buf *= self.momentum
+                buf += g / denom
+                p -= self.lr * buf
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` computes it.
+
+    Each weight's step shrinks with the sum of its squared gradients so far:
+    ``s += g^2`` (``s`` starts at ``initial_accumulator_value``), then
+    ``p -= lr_t * g / (sqrt(s) + eps)`` with ``lr_t = lr / (1 + (t - 1) lr_decay)`` at step
+    ``t``. ``weight_decay`` adds ``weight_decay * p`` to ``g``.
+    """
+
+    name = "adagrad"
+
+    def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10):
+        super().__init__(lr)
+        self.lr_decay = check_number(lr_decay, "lr_decay", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
+        self.initial_accumulator_value = check_number(
+            initial_accumulator_value, "initial_accumulator_value", 0)
+        self.eps = check_number(eps, "eps", 0)
+        self.t = 0
+
+    def step(self, params, grads):
+        if self.state is None:
+            self.state = [np.full_like(p, self.initial_accumulator_value) for p in params]
+        self.t += 1
+        lr = self.lr / (1 + (self.t - 1) * self.lr_decay)
+        for p, g, s in zip(params, grads, self.state, strict=True):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            s += g * g
+            p -= lr * (g / (np.sqrt(s) + self.eps))
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 
 
 def get_optimizer(optimizer, lr=None, **kwargs):

@@ -198,12 +198,12 @@ PARAMS = (
           sklearn="solver", choices=tuple(OPTIMIZERS)),
     Param("lr", "float", 0.05, "learning rate", sklearn="learning_rate_init", low=0,
           low_open=True),
-    Param("momentum", "float", 0.0, "SGD momentum", sklearn="momentum", low=0, high=1,
-          high_open=True),
+    Param("momentum", "float", 0.0, "momentum of sgd and rmsprop", sklearn="momentum", low=0,
+          high=1, high_open=True),
     Param("nesterov", "bool", True, "Nesterov's correction of the SGD momentum (true/false)",
           sklearn="nesterovs_momentum"),
-    Param("weight_decay", "float", 0.0, "L2 penalty for sgd and adam, decoupled decay for "
-          "adamw", sklearn="alpha", low=0),
+    Param("weight_decay", "float", 0.0, "L2 penalty (sgd, adam, rmsprop, adagrad), decoupled "
+          "decay for adamw", sklearn="alpha", low=0),
     Param("schedule", "choice", "constant", "learning rate per epoch: constant, step (x0.1 "
           "every 10 epochs) or cosine", sklearn="schedule", choices=SCHEDULES),
     Param("warmup", "int", 0, "linear warm-up epochs before the cosine decay",

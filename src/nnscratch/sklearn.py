@@ -168,7 +168,7 @@ _PARAMETERS_DOC = """
         Width of each hidden layer; ``()`` gives a linear model.
     activation : {"relu", "tanh", "sigmoid", "identity"}, default "relu"
         Activation of the hidden layers.
-    solver : {"sgd", "adam", "adamw"}, default %(solver)r
+    solver : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}, default %(solver)r
         Update rule (PyTorch's hyper-parameter names and defaults).
     alpha : float, default 0.0
         L2 penalty, PyTorch's ``weight_decay``: ``alpha * w`` is added to each gradient
@@ -184,7 +184,7 @@ _PARAMETERS_DOC = """
         Seeds the initial weights, dropout and shuffling; an int makes ``fit``
         reproducible.
     momentum : float in [0, 1), default 0.0
-        SGD only: momentum.
+        Momentum of ``sgd`` and ``rmsprop`` (ignored by the other solvers).
     nesterovs_momentum : bool, default True
         SGD with momentum only: Nesterov's correction (as ``nnscratch train``).
     early_stopping : bool, default False

@@ -157,7 +157,7 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         Evaluated after every epoch (``eval_losses``), as in the blog.
     bar : bool
         Show a tqdm progress bar with train_loss, eval_loss and avg_grad.
-    optimizer : Optimizer or {"sgd", "adam", "adamw"}, optional
+    optimizer : Optimizer or {"sgd", "adam", "adamw", "rmsprop", "adagrad"}, optional
         Default: plain SGD with ``learning_rate``.
     schedule : callable or {"constant", "step", "cosine"}, optional
         Learning rate per epoch, ``schedule(epoch, base_lr)``.
