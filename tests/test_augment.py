@@ -277,3 +277,33 @@ def test_prefetcher_outside_with_refuses_to_iterate():
     """Iterating without the with block is a clear error, not a hang."""
     with pytest.raises(RuntimeError, match="inside its with block"):
         list(Prefetcher([], None))
+
+
+# --- the figure -----------------------------------------------------------------------------
+def test_plot_augmentations_shows_the_digit_and_its_distortions(tmp_path, digits28):
+    """One row per kind: the digit, then n distortions drawn from the Generator."""
+    from nnscratch.plots import plot_augmentations, save_figure
+
+    fig = plot_augmentations(digits28[0], np.random.default_rng(0), kinds=("shift", "elastic"),
+                             n=4)
+    shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    assert len(shown) == 2 * 5
+    np.testing.assert_array_equal(shown[0], digits28[0].reshape(28, 28))
+    expected = _augment("shift", seed=0)(np.repeat(digits28[:1], 4, axis=0))
+    np.testing.assert_array_equal(np.array(shown[1:5]).reshape(4, -1), expected)
+    save_figure(fig, tmp_path / "augmentations.png")
+    assert (tmp_path / "augmentations.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"kinds": ("warp",)}, r"kinds must be some of \['shift', 'affine', 'elastic'\]"),
+    ({"kinds": ("none",)}, "kinds must be some of"),
+    ({"n": 0}, "n must be an integer >= 1"),
+    ({"image_shape": (20, 20)}, "image_shape"),
+])
+def test_plot_augmentations_rejects_bad_arguments(kwargs, match, digits28):
+    """Bad kinds, counts and shapes are named."""
+    from nnscratch.plots import plot_augmentations
+
+    with pytest.raises(ValueError, match=match):
+        plot_augmentations(digits28[0], np.random.default_rng(0), **kwargs)
