@@ -697,6 +697,55 @@ def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
     return fig
 
 
+def plot_augmentations(image, rng, *, kinds=("shift", "affine", "elastic"),
+                       image_shape=(28, 28), n=9):
+    """One digit and ``n`` random distortions of it for each augmentation: one row per kind.
+
+    Parameters
+    ----------
+    image : array-like, shape (H*W,)
+        Pixels in [0, 1], ink bright on black (e.g. an MNIST training image).
+    rng : numpy.random.Generator
+        Source of the distortions (see :func:`~nnscratch.augment.make_augmenter`).
+    kinds : sequence of str
+        Augmentations from :data:`~nnscratch.augment.AUGMENTATIONS` ("none" excluded).
+    image_shape : tuple of int
+    n : int
+        Distortions per kind.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each row: the digit, then its ``n`` distortions.
+
+    Raises
+    ------
+    ValueError
+        A kind is unknown or "none", ``image`` does not have ``H*W`` pixels, ``n < 1``.
+    """
+    from .augment import AUGMENTATIONS, make_augmenter
+
+    kinds = list(kinds)
+    bad = [k for k in kinds if k not in AUGMENTATIONS or k == "none"]
+    if bad or not kinds:
+        raise ValueError(f"kinds must be some of {list(AUGMENTATIONS[1:])}, got {kinds!r}")
+    n = check_int(n, "n", minimum=1)
+    image = check_array(image, "image", ndim=1)
+    shape = _check_image_shape(image_shape, image.size, "the image's size")
+    batch = np.repeat(image[None, :].astype(np.float64), n, axis=0)  # (n, H*W)
+    fig = _figure(1.1 * (n + 1) + 0.8, 1.2 * len(kinds) + 0.6)
+    axes = np.atleast_2d(fig.subplots(len(kinds), n + 1))
+    for row, kind in zip(axes, kinds, strict=True):
+        distorted = make_augmenter(kind, shape, rng)(batch)
+        _show_image(row[0], image.reshape(shape), "original", cmap="gray", vmin=0, vmax=1)
+        row[0].text(-0.15, 0.5, kind, transform=row[0].transAxes, rotation=90,
+                    ha="right", va="center", fontsize=11)
+        for ax, x in zip(row[1:], distorted, strict=True):
+            _show_image(ax, x.reshape(shape), "", cmap="gray", vmin=0, vmax=1)
+    fig.suptitle(f"One digit and {n} of its random distortions per augmentation")
+    return fig
+
+
 # --- writing --------------------------------------------------------------------------------
 def save_figure(fig, path, *, dpi=100):
     """Render ``fig`` to PNG in memory, then write it atomically.

@@ -1,0 +1,510 @@
+"""On-the-fly data augmentation: a fresh random distortion of every image of a batch.
+
+:func:`make_augmenter` builds one of three distortions of flattened images (MNIST layout:
+rows of ``H * W`` pixels in [0, 1], ink bright on black), each a callable that maps a batch
+``(B, H*W)`` to a distorted batch of the same shape and dtype, drawing its randomness from a
+:class:`numpy.random.Generator` (the same seed gives the same distortions):
+
+``"shift"`` (:class:`Shift`)
+    Whole-pixel translations, up to ``max_shift = 2`` pixels in each direction; zero fill.
+``"affine"`` (:class:`Affine`)
+    Rotation, horizontal shear, separate horizontal and vertical scaling and a translation
+    about the image centre, with the ranges of Ciresan et al. (2010) for MNIST
+    (rotation and shear ±7.5°, scaling 1 ± 15 %) plus ±2 pixels of translation; bilinear
+    interpolation, zero fill.
+``"elastic"`` (:class:`Elastic`)
+    Simard, Steinkraus and Platt (2003): a displacement field drawn uniformly in [-1, 1] per
+    pixel and direction, smoothed by a Gaussian of ``sigma = 4`` pixels and scaled by
+    ``alpha = 34``; bilinear interpolation, zero fill.
+
+The whole batch is distorted at once: the parameters are drawn as arrays, the Gaussian
+smoothing is two batched matrix products, and the resampling is one vectorised bilinear
+gather (:func:`_bilinear`); there is no Python loop over images.
+
+:class:`Prefetcher` runs the batches and their distortion in a background thread, ``depth``
+batches ahead of the training step, in the same order and with the same random draws as
+without it, and stops its thread when its ``with`` block ends (normally, on an exception or
+on Ctrl-C).
+"""
+
+import inspect
+import math
+import queue
+import threading
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from .validation import check_choice, check_int, check_number
+
+#: The ``kind`` names :func:`make_augmenter` accepts ("none" means no augmentation).
+AUGMENTATIONS = ("none", "shift", "affine", "elastic")
+
+
+def make_augmenter(kind, image_shape, rng, **params):
+    """The augmenter ``kind`` for flattened images of ``image_shape``, drawing from ``rng``.
+
+    Parameters
+    ----------
+    kind : {"none", "shift", "affine", "elastic"}
+    image_shape : tuple of two ints
+        ``(H, W)``, e.g. ``(28, 28)`` for MNIST; batches have ``H * W`` columns.
+    rng : numpy.random.Generator
+        The source of every random draw. Give the augmenter its own Generator (e.g.
+        ``rng.spawn(1)[0]`` of the run's), so that it draws the same distortions whatever
+        else draws from the run's Generator and whether or not a :class:`Prefetcher` runs.
+    **params
+        The distortion's parameters, see :class:`Shift`, :class:`Affine`, :class:`Elastic`.
+
+    Returns
+    -------
+    Shift, Affine, Elastic or None
+        None for ``"none"``. Call it as ``augment(x)`` or ``augment(x, out=buffer)``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind``, ``image_shape``, ``rng`` or a parameter is not valid.
+    """
+    kind = check_choice(kind, "kind", AUGMENTATIONS)
+    if kind == "none":
+        if params:
+            raise ValueError(f"augmentation 'none' takes no parameters, got {sorted(params)}")
+        return None
+    cls = _KINDS[kind]
+    accepted = [name for name, p in inspect.signature(cls).parameters.items()
+                if p.kind is p.KEYWORD_ONLY]
+    for name in params:
+        if name not in accepted:
+            raise ValueError(f"augmentation {kind!r} takes the parameters {accepted}, "
+                             f"got {name!r}")
+    return cls(image_shape, rng, **params)
+
+
+class _Augmenter:
+    """What the three distortions share: argument checks and the batch plumbing."""
+
+    kind = None
+
+    def __init__(self, image_shape, rng):
+        self.image_shape = _check_image_shape(image_shape)
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy.random.Generator (e.g. "
+                             f"numpy.random.default_rng(seed)), got {type(rng).__name__}")
+        self.rng = rng
+
+    def __call__(self, x, out=None):
+        """Distort every image of ``x``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (B, H*W), float32 or float64
+            Pixels in [0, 1].
+        out : ndarray, shape (B, H*W), same dtype as ``x``, optional
+            Where to write the result; may be ``x`` itself (the input is read first).
+
+        Returns
+        -------
+        ndarray, shape (B, H*W), dtype of ``x``
+            A new array (or ``out``), pixels in [0, 1].
+        """
+        x = self._check_batch(x)
+        if out is None:
+            out = np.empty_like(x)
+        elif not (isinstance(out, np.ndarray) and out.shape == x.shape
+                  and out.dtype == x.dtype and out.flags.c_contiguous):
+            raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {x.shape}, "
+                             f"got {_describe(out)}")
+        if len(x):
+            self._distort(x, out)
+        return out
+
+    def _check_batch(self, x):
+        """``x`` as a C-contiguous float array ``(B, H*W)``, else a ValueError."""
+        H, W = self.image_shape
+        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != H * W \
+                or x.dtype.type not in (np.float32, np.float64):
+            raise ValueError(f"x must be a float32 or float64 array of shape (B, {H * W}) "
+                             f"for images of shape {self.image_shape}, got {_describe(x)}")
+        return np.ascontiguousarray(x)
+
+    def _distort(self, x, out):
+        raise NotImplementedError
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class Shift(_Augmenter):
+    """Translate each image by a random whole number of pixels; zero fill.
+
+    Parameters
+    ----------
+    image_shape : tuple of two ints
+    rng : numpy.random.Generator
+    max_shift : int, default 2
+        Each image moves by ``dy, dx`` drawn uniformly from the integers in
+        ``[-max_shift, max_shift]``: ``out[i, j] = x[i - dy, j - dx]`` (0 outside).
+    """
+
+    kind = "shift"
+
+    def __init__(self, image_shape, rng, *, max_shift=2):
+        super().__init__(image_shape, rng)
+        self.max_shift = check_int(max_shift, "max_shift", minimum=0)
+
+    def params(self):
+        """The distortion's parameters, as given to the constructor."""
+        return {"max_shift": self.max_shift}
+
+    def draw(self, n):
+        """The shifts of ``n`` images, ``(n, 2)`` ints: ``dy`` (down), ``dx`` (right)."""
+        return self.rng.integers(-self.max_shift, self.max_shift, size=(n, 2), endpoint=True)
+
+    def _distort(self, x, out):
+        shifts = self.draw(len(x))
+        H, W = self.image_shape
+        rows = np.arange(H)[None, :, None] - shifts[:, 0, None, None]  # (B, H, 1)
+        cols = np.arange(W)[None, None, :] - shifts[:, 1, None, None]  # (B, 1, W)
+        _nearest(x, self.image_shape, rows, cols, out)
+
+
+class Affine(_Augmenter):
+    """A random affine map of each image about its centre; bilinear interpolation, zero fill.
+
+    An output pixel at ``p = (x, y)`` (column, row; y down) shows the input at
+    ``c + A^-1 (p - c - t)``, where ``c`` is the image centre, ``t`` the translation and
+    ``A = R(rotation) @ Shear(shear) @ diag(scale_x, scale_y)``: the ink is scaled, then
+    sheared horizontally (``x += tan(shear) * y``), then rotated anticlockwise as seen on the
+    screen, then moved. Each quantity is drawn uniformly from its ``(low, high)`` range,
+    independently per image. The default ranges are those of Ciresan, Meier, Gambardella and
+    Schmidhuber (2010, "Deep, big, simple neural nets for handwritten digit recognition"):
+    rotation and shear ±7.5°, each axis scaled by 1 ± 15 %; plus a translation of ±2 pixels.
+
+    Parameters
+    ----------
+    image_shape : tuple of two ints
+    rng : numpy.random.Generator
+    rotation : (float, float), default (-7.5, 7.5)
+        Degrees, anticlockwise on the screen.
+    shear : (float, float), default (-7.5, 7.5)
+        Degrees from the vertical, in (-90, 90).
+    scale : (float, float), default (0.85, 1.15)
+        Factor, drawn separately for the width and the height; positive.
+    translation : (float, float), default (-2.0, 2.0)
+        Pixels, drawn separately for x and y.
+    """
+
+    kind = "affine"
+
+    def __init__(self, image_shape, rng, *, rotation=(-7.5, 7.5), shear=(-7.5, 7.5),
+                 scale=(0.85, 1.15), translation=(-2.0, 2.0)):
+        super().__init__(image_shape, rng)
+        self.rotation = _check_range(rotation, "rotation")
+        self.shear = _check_range(shear, "shear", -90, 90, open_=True)
+        self.scale = _check_range(scale, "scale", 0, math.inf, open_=True)
+        self.translation = _check_range(translation, "translation")
+
+    def params(self):
+        """The distortion's parameters, as given to the constructor."""
+        return {"rotation": self.rotation, "shear": self.shear, "scale": self.scale,
+                "translation": self.translation}
+
+    def draw(self, n):
+        """The maps of ``n`` images: ``(A_inv, t)``, shapes ``(n, 2, 2)`` and ``(n, 2)``,
+        in (x, y) order; an output pixel ``p`` reads the input at ``c + A_inv (p - c - t)``."""
+        u = self.rng.random((n, 6))
+        lo = np.array([self.rotation[0], self.shear[0], self.scale[0], self.scale[0],
+                       self.translation[0], self.translation[0]])
+        hi = np.array([self.rotation[1], self.shear[1], self.scale[1], self.scale[1],
+                       self.translation[1], self.translation[1]])
+        theta, shear, sx, sy, tx, ty = (lo + (hi - lo) * u).T
+        theta, k = np.radians(theta), np.tan(np.radians(shear))
+        cos, sin = np.cos(theta), np.sin(theta)
+        # A = R @ K @ S with R = [[cos, sin], [-sin, cos]] (y down: anticlockwise on screen),
+        # K = [[1, k], [0, 1]], S = diag(sx, sy); so A_inv = S^-1 @ K^-1 @ R^-1 =
+        # diag(1/sx, 1/sy) @ [[cos - k sin, -sin - k cos], [sin, cos]].
+        A_inv = np.empty((n, 2, 2))
+        A_inv[:, 0, 0] = (cos - k * sin) / sx
+        A_inv[:, 0, 1] = (-sin - k * cos) / sx
+        A_inv[:, 1, 0] = sin / sy
+        A_inv[:, 1, 1] = cos / sy
+        return A_inv, np.stack([tx, ty], axis=1)
+
+    def _distort(self, x, out):
+        A_inv, t = self.draw(len(x))
+        H, W = self.image_shape
+        dtype = x.dtype
+        # (x, y) of every output pixel relative to the centre, minus the translation
+        px = np.arange(W, dtype=dtype) - (W - 1) / 2  # (W,)
+        py = np.arange(H, dtype=dtype) - (H - 1) / 2  # (H,)
+        A_inv, t = A_inv.astype(dtype), t.astype(dtype)
+        px = px[None, None, :] - t[:, 0, None, None]  # (B, 1, W)
+        py = py[None, :, None] - t[:, 1, None, None]  # (B, H, 1)
+        cols = A_inv[:, 0, 0, None, None] * px + A_inv[:, 0, 1, None, None] * py  # (B, H, W)
+        rows = A_inv[:, 1, 0, None, None] * px + A_inv[:, 1, 1, None, None] * py
+        cols += (W - 1) / 2
+        rows += (H - 1) / 2
+        _bilinear(x, self.image_shape, rows, cols, out)
+
+
+class Elastic(_Augmenter):
+    """Simard et al. (2003)'s elastic distortion; bilinear interpolation, zero fill.
+
+    Each image gets its own displacement field: two arrays ``(H, W)`` (rows and columns) of
+    independent uniform draws in [-1, 1], each smoothed by a Gaussian of standard deviation
+    ``sigma`` pixels (scipy.ndimage's ``gaussian_filter`` with its default "reflect" edges,
+    applied as two matrix products) and multiplied by ``alpha``; the output pixel at
+    ``(i, j)`` shows the input at ``(i + dy[i, j], j + dx[i, j])``. Simard et al. found
+    ``sigma = 4`` and ``alpha = 34`` best on MNIST: a field smooth over a third of a digit.
+    Each component of a smoothed field has the standard deviation ``alpha * sqrt(1/3) /
+    (2 sqrt(pi) sigma)`` = 1.38 pixels away from the edges (the variance 1/3 of the uniform
+    draws times the sum of the squared Gaussian weights, ``1 / (4 pi sigma^2)``), so a pixel
+    moves by 1.73 pixels on average there; on a 28x28 image the reflected edges repeat draws
+    and the mean over all pixels is 2.2 (measured). :meth:`displacements` draws the fields.
+
+    Parameters
+    ----------
+    image_shape : tuple of two ints
+    rng : numpy.random.Generator
+    sigma : float, default 4.0
+        Pixels; positive.
+    alpha : float, default 34.0
+        Pixels per unit of smoothed field; >= 0 (0 is the identity).
+    """
+
+    kind = "elastic"
+
+    def __init__(self, image_shape, rng, *, sigma=4.0, alpha=34.0):
+        super().__init__(image_shape, rng)
+        self.sigma = check_number(sigma, "sigma", 0, low_open=True)
+        self.alpha = check_number(alpha, "alpha", 0)
+        H, W = self.image_shape
+        # gaussian_filter1d is linear: filtering the identity gives its matrix, so smoothing
+        # a field U (H, W) along both axes is G_H @ U @ G_W.T, exactly as gaussian_filter.
+        self._g_rows = gaussian_filter1d(np.eye(H), self.sigma, axis=0)
+        self._g_cols_t = gaussian_filter1d(np.eye(W), self.sigma, axis=0).T
+
+    def params(self):
+        """The distortion's parameters, as given to the constructor."""
+        return {"sigma": self.sigma, "alpha": self.alpha}
+
+    def displacements(self, n, dtype=np.float64):
+        """The displacement fields of ``n`` images, ``(n, 2, H, W)``: rows (dy), columns (dx)."""
+        H, W = self.image_shape
+        dtype = np.dtype(dtype)
+        u = self.rng.random((n, 2, H, W), dtype=dtype)  # [0, 1)
+        u *= 2 * self.alpha
+        u -= self.alpha  # alpha * uniform in [-1, 1): alpha commutes with the smoothing
+        return self._g_rows.astype(dtype) @ u @ self._g_cols_t.astype(dtype)
+
+    def _distort(self, x, out):
+        H, W = self.image_shape
+        d = self.displacements(len(x), x.dtype)  # (B, 2, H, W)
+        d[:, 0] += np.arange(H, dtype=x.dtype)[:, None]
+        d[:, 1] += np.arange(W, dtype=x.dtype)
+        _bilinear(x, self.image_shape, d[:, 0], d[:, 1], out)
+
+
+_KINDS = {"shift": Shift, "affine": Affine, "elastic": Elastic}
+
+
+# --- resampling -----------------------------------------------------------------------------
+def _padded(x, image_shape):
+    """The batch as images ``(B, H + 2, W + 2)`` with a one-pixel border of zeros."""
+    H, W = image_shape
+    padded = np.zeros((len(x), H + 2, W + 2), x.dtype)
+    padded[:, 1:-1, 1:-1] = x.reshape(-1, H, W)
+    return padded
+
+
+def _nearest(x, image_shape, rows, cols, out):
+    """``out[b, i, j] = x[b, rows[b, i, j], cols[b, i, j]]``, 0 outside; integer coordinates
+    broadcasting to ``(B, H, W)``."""
+    H, W = image_shape
+    padded = _padded(x, image_shape)
+    rows = np.clip(rows, -1, H) + 1  # -1 and H are the zero border
+    cols = np.clip(cols, -1, W) + 1
+    index = (np.arange(len(x))[:, None, None] * (H + 2) + rows) * (W + 2) + cols
+    np.take(padded.reshape(-1), index.reshape(len(x), -1), out=out, mode="clip")
+
+
+def _bilinear(x, image_shape, rows, cols, out):
+    """Bilinear interpolation of each image of ``x`` at fractional ``rows, cols`` ``(B, H, W)``
+    (0 outside the image, fading linearly over its last pixel), written into ``out``.
+
+    The same values as ``scipy.ndimage.map_coordinates(x.reshape(B, H, W), [b, rows, cols],
+    order=1, mode="grid-constant")`` (tested), as one gather of the four neighbours of every
+    output pixel from the zero-padded batch: 0.9 ms for 128 images against 3.0 ms for
+    map_coordinates (float64, one thread).
+    """
+    H, W = image_shape
+    padded = _padded(x, image_shape).reshape(-1)
+    # Clipped to [-1, H] (resp. W): beyond that everything reads the zero border anyway.
+    rows = np.clip(rows, -1, H)
+    cols = np.clip(cols, -1, W)
+    r0 = np.floor(rows)
+    c0 = np.floor(cols)
+    np.minimum(r0, H - 1, out=r0)  # so that r0 + 1 <= H, still in the padded image
+    np.minimum(c0, W - 1, out=c0)
+    fr = rows - r0  # (B, H, W) in [0, 1]
+    fc = cols - c0
+    top_left = ((np.arange(len(x))[:, None, None] * (H + 2) + r0.astype(np.intp) + 1)
+                * (W + 2) + c0.astype(np.intp) + 1)
+    a, b, c, d = (padded.take(top_left + offset) for offset in (0, 1, W + 2, W + 3))
+    top = a + fc * (b - a)  # (B, H, W)
+    bottom = c + fc * (d - c)
+    result = top + fr * (bottom - top)
+    np.clip(result.reshape(len(x), -1), 0, 1, out=out)
+
+
+# --- checks ---------------------------------------------------------------------------------
+def _check_image_shape(image_shape):
+    """``image_shape`` as ``(H, W)``, two positive ints, else a ValueError."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                       for s in image_shape)):
+        raise ValueError("image_shape must be two positive integers (height, width), "
+                         f"got {image_shape!r}")
+    return int(image_shape[0]), int(image_shape[1])
+
+
+def _check_range(value, name, low=-math.inf, high=math.inf, *, open_=False):
+    """``value`` as a ``(low, high)`` pair of floats with ``low <= high``, else a ValueError."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
+    pair = tuple(check_number(v, name, low, high, low_open=open_, high_open=open_)
+                 for v in value)
+    if pair[0] > pair[1]:
+        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {value!r}")
+    return pair
+
+
+def _describe(a):
+    """A short description of an argument for error messages."""
+    if isinstance(a, np.ndarray):
+        return f"a {a.dtype} array of shape {a.shape}"
+    return f"{type(a).__name__} {a!r}"[:80]
+
+
+# --- prefetching ----------------------------------------------------------------------------
+class Prefetcher:
+    """Draw batches and distort them in a background thread, ``depth`` batches ahead.
+
+    Iterating yields ``(augment(x), y)`` for each ``(x, y)`` of ``batches``: the same batches,
+    in the same order, with the same random distortions as a plain loop (the thread makes
+    every draw, in order), each batch in a buffer of the prefetcher's own that stays valid
+    until the next one is requested. NumPy and scipy release the GIL in their kernels, so
+    the distortion of the next batches overlaps the training step on the current one.
+
+    Use it as a context manager: leaving the ``with`` block (at the end, on ``break``, on an
+    exception or on Ctrl-C) stops and joins the thread. An exception raised in the thread
+    (by ``batches`` or ``augment``) is raised again by the iteration.
+
+    Parameters
+    ----------
+    batches : iterable of (ndarray, ndarray)
+        ``(x, y)`` pairs, ``x`` of shape ``(B, H*W)``; each may be a view into a buffer that
+        the iterable reuses (as :func:`~nnscratch.training.train`'s batches are): it is read
+        before the next pair is requested.
+    augment : callable or None
+        ``augment(x, out=buffer)``, e.g. from :func:`make_augmenter`; None copies ``x``.
+    depth : int, default 2
+        How many batches are prepared ahead.
+
+    Examples
+    --------
+    >>> with Prefetcher(batches, augment) as prefetched:          # doctest: +SKIP
+    ...     for x, y in prefetched:
+    ...         model.train_batch(x, y, loss)
+    """
+
+    def __init__(self, batches, augment, depth=2):
+        self.depth = check_int(depth, "depth", minimum=1)
+        if augment is not None and not callable(augment):
+            raise ValueError(f"augment must be callable or None, got {type(augment).__name__}")
+        self._batches, self._augment = batches, augment
+        self._queue = queue.Queue(maxsize=self.depth)
+        self._stop = threading.Event()
+        self._thread = None
+        self._slots = []  # depth + 2 buffers: being filled, queued (depth), being trained
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._work, name="nnscratch-prefetch",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Stop the thread and wait for it (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                try:  # unblock a put() waiting for room
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    self._thread.join(timeout=0.05)
+            self._thread = None
+
+    def __iter__(self):
+        if self._thread is None:
+            raise RuntimeError("iterate over a Prefetcher inside its with block")
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def _put(self, item):
+        """Queue ``item`` unless asked to stop; False when stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
+        try:
+            for n, (x, y) in enumerate(self._batches):
+                if self._stop.is_set():
+                    return
+                x_out, y_out = self._slot(n, x, y)
+                if self._augment is None:
+                    np.copyto(x_out, x)
+                else:
+                    self._augment(x, out=x_out)
+                np.copyto(y_out, y)
+                if not self._put((x_out, y_out)):
+                    return
+            self._put(_DONE)
+        except BaseException as error:  # handed to the consuming thread
+            self._put(_Failure(error))
+
+    def _slot(self, n, x, y):
+        """Buffers for the ``n``-th batch: one of ``depth + 2`` in turn, cut to its rows."""
+        if len(self._slots) < self.depth + 2:
+            self._slots.append((np.empty_like(x), np.empty_like(y)))
+        x_buf, y_buf = self._slots[n % (self.depth + 2)]
+        if x_buf.shape[1:] != x.shape[1:] or len(x_buf) < len(x) or \
+                y_buf.shape[1:] != y.shape[1:] or len(y_buf) < len(y):
+            x_buf, y_buf = np.empty_like(x), np.empty_like(y)
+            self._slots[n % (self.depth + 2)] = (x_buf, y_buf)
+        return x_buf[:len(x)], y_buf[:len(y)]
+
+
+class _Failure:
+    """An exception raised in the prefetching thread, on its way to the consumer."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+_DONE = object()
