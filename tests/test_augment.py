@@ -307,3 +307,32 @@ def test_plot_augmentations_rejects_bad_arguments(kwargs, match, digits28):
 
     with pytest.raises(ValueError, match=match):
         plot_augmentations(digits28[0], np.random.default_rng(0), **kwargs)
+
+
+def test_augmented_training_is_reproducible_and_differs_from_plain(tmp_path):
+    """`train --augment shift`: the same seed gives bit-identical runs (the distortions come
+    from a Generator of the run's seed, made in the prefetching thread); not the plain run."""
+    import json
+
+    from nnscratch.cli import main
+
+    def losses(name, *extra):
+        out = tmp_path / name
+        assert main(["train", "--dataset", "digits", "--epochs", "3", "--no-bar", "--out",
+                     str(out), *extra]) == 0
+        return json.loads((out / "metrics.json").read_text())["train_loss"]
+
+    first = losses("a", "--augment", "shift")
+    assert losses("b", "--augment", "shift") == first
+    assert losses("c") != first
+
+
+def test_augment_needs_images(tmp_path, capsys):
+    """--augment on a table of numbers: one line naming the problem."""
+    from nnscratch.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,y\n" + "\n".join(f"{i % 3},{i % 5},{i % 2}" for i in range(40)))
+    assert main(["train", "--data", str(table), "--augment", "elastic", "--no-bar"]) == 2
+    assert "augment 'elastic' distorts images; this data has no image shape" in \
+        capsys.readouterr().err

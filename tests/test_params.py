@@ -83,7 +83,8 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
             "--dtype", "float64", "--epochs", "3", "--batch-size", "50", "--optimizer", "sgd",
             "--lr", "0.02", "--momentum", "0.5", "--nesterov", "false", "--weight-decay",
             "0.001", "--schedule", "cosine", "--warmup", "1", "--clip", "5", "--val-split",
-            "0.2", "--patience", "2", "--seed", "4", "--split", "standard"]
+            "0.2", "--patience", "2", "--seed", "4", "--split", "standard", "--augment",
+            "shift"]
     assert main(argv) == 0
     config = read_metadata(tmp_path / "r" / "model.npz")["config"]
     expected = {"dataset": "digits", "split": "standard", "hidden": [12, 7],
@@ -92,7 +93,8 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
                 "momentum": 0.5, "nesterov": False, "weight_decay": 0.001,
                 "schedule": "cosine", "warmup": 1,
                 "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
-                "data": None, "target": None, "task": "auto", "arch": None}
+                "data": None, "target": None, "task": "auto", "arch": None,
+                "augment": "shift"}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
     assert config == expected
 

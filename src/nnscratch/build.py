@@ -1,4 +1,5 @@
-"""What a configuration builds: the network, its optimizer and its learning-rate schedule.
+"""What a configuration builds: the network, its optimizer, its learning-rate schedule and
+the distortion of its training images.
 
 A configuration is a dict with one value per row of :data:`nnscratch.params.PARAMS`, as
 :func:`nnscratch.recipes.make_config` and the estimators produce it; ``nnscratch train``,
@@ -8,6 +9,7 @@ the estimators and the sweeps all build through these three functions.
 import numpy as np
 
 from .architecture import parse_arch
+from .augment import make_augmenter
 from .network import NeuralNetwork
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -30,6 +32,18 @@ def build_network(config, n_inputs, n_outputs, *, head=None, rng=None, input_sha
         [n_inputs, *config["hidden"], n_outputs], hidden_activation=config["activation"],
         head_activation=head, dtype=config["dtype"], rng=rng, init=config["init"],
         dropout=config["dropout"])
+
+
+def build_augmenter(config, image_shape):
+    """The configured distortion of training images of ``image_shape`` ``(H, W)`` (None for
+    ``"none"``), drawing from its own Generator spawned from the run's seed."""
+    if config["augment"] == "none":
+        return None
+    if image_shape is None:
+        raise ValueError(f"augment {config['augment']!r} distorts images; this data has no "
+                         "image shape (a table)")
+    rng = np.random.default_rng(config["seed"]).spawn(1)[0]
+    return make_augmenter(config["augment"], tuple(image_shape[-2:]), rng)
 
 
 def build_optimizer(config):

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import build_network, build_optimizer, build_schedule
+from .build import build_augmenter, build_network, build_optimizer, build_schedule
 from .data import clear_cache, load_dataset, load_table, regression_data
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
@@ -84,7 +84,8 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
                     config["batch_size"], X_test=data.X_test, y_test=data.y_test, bar=bar,
                     optimizer=build_optimizer(config), schedule=build_schedule(config),
                     clip=config["clip"], val_split=config["val_split"],
-                    patience=config["patience"], on_epoch=on_epoch)
+                    patience=config["patience"], on_epoch=on_epoch,
+                    augment=build_augmenter(config, data.feature_shape))
     seconds = time.perf_counter() - start
     metrics = evaluate_metrics(model, data)
     metrics.update({

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
 from .architecture import parse_arch
+from .augment import AUGMENTATIONS
 from .data.catalog import DATASETS, SPLITS
 from .data.tables import TASKS
 from .initializers import INITIALIZERS
@@ -192,6 +193,9 @@ PARAMS = (
     Param("dtype", "choice", "float32", "floating-point type of the weights and arithmetic",
           sklearn="dtype", choices=("float32", "float64"), sklearn_default=None),
     # the training
+    Param("augment", "choice", "none", "distort every training image afresh in every epoch: "
+          "shift (up to 2 px), affine (rotation, shear, scale, shift) or elastic (Simard: "
+          "sigma 4, alpha 34); images only", sklearn="augment", choices=AUGMENTATIONS),
     Param("epochs", "int", 40, "passes over the training data", sklearn="max_iter", low=0),
     Param("batch_size", "int", 64, "samples per gradient step", sklearn="batch_size", low=1),
     Param("optimizer", "choice", "sgd", "update rule (PyTorch's names and defaults)",

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .build import build_network, build_optimizer, build_schedule
+from .build import build_augmenter, build_network, build_optimizer, build_schedule
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .params import BY_NAME, BY_SKLEARN_NAME, DEFAULTS, check_config
 from .training import train
@@ -53,7 +53,8 @@ class _NNEstimator(BaseEstimator):
                  random_state=None, momentum=0.0, nesterovs_momentum=True,
                  early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
-                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None):
+                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None,
+                 augment="none"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -74,6 +75,7 @@ class _NNEstimator(BaseEstimator):
         self.clip = clip
         self.dtype = dtype
         self.architecture = architecture
+        self.augment = augment
 
     # --- hyper-parameters -------------------------------------------------------------
     def check_params(self, X_dtype=None, *, label=None):
@@ -140,10 +142,13 @@ class _NNEstimator(BaseEstimator):
             history = train(self.network_, X, y, self._loss, 1, config["batch_size"],
                             bar=False, optimizer=self.optimizer_)
         else:
+            image = _square_image(X.shape[1])
             history = train(self.network_, X, y, self._loss, config["epochs"],
                             config["batch_size"], bar=False, optimizer=self.optimizer_,
                             schedule=build_schedule(config), clip=config["clip"],
-                            val_split=config["val_split"], patience=config["patience"])
+                            val_split=config["val_split"], patience=config["patience"],
+                            augment=build_augmenter({**config, "seed": seed},
+                                                    image and image[1:]))
         self.loss_curve_ = [*self.loss_curve_, *history.train_losses]
         self.validation_scores_ = [*self.validation_scores_, *history.val_scores]
         self.n_iter_ += history.epochs
@@ -211,6 +216,9 @@ _PARAMETERS_DOC = """
         Any layers instead of ``hidden_layer_sizes`` and ``dropout``, e.g.
         ``"conv32k3,pool2,dense128"`` (see :mod:`nnscratch.architecture`); convolutions see
         each row of ``X`` as a square one-channel image (784 features: 28 x 28).
+    augment : {"none", "shift", "affine", "elastic"}, default "none"
+        Distort every training image afresh in every epoch (rows of ``X`` seen as square
+        images, as for ``architecture``); see :mod:`nnscratch.augment`.
 """
 
 _ATTRIBUTES_DOC = """
@@ -342,7 +350,8 @@ class NNRegressor(RegressorMixin, _NNEstimator):
                  random_state=None, momentum=0.0, nesterovs_momentum=True,
                  early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, init="normal", dropout=0.0,
-                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None):
+                 schedule="constant", warmup=0, clip=None, dtype=None, architecture=None,
+                 augment="none"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter,
@@ -350,7 +359,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             init=init, dropout=dropout, schedule=schedule, warmup=warmup, clip=clip,
-            dtype=dtype, architecture=architecture)
+            dtype=dtype, architecture=architecture, augment=augment)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 import tqdm
 
+from .augment import Prefetcher
 from .errors import DivergenceError, DivergenceWarning
 from .losses import get_loss
 from .network import NeuralNetwork
@@ -136,7 +137,7 @@ def _resolve_optimizer(optimizer, learning_rate):
 
 def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=None,
           X_test=None, y_test=None, bar=True, *, optimizer=None, schedule=None, clip=None,
-          val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None):
+          val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None, augment=None):
     """Train ``model`` with minibatch gradient descent.
 
     Parameters
@@ -172,6 +173,10 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         Source of the shuffling and the validation split. Default: the model's Generator.
     on_epoch : callable, optional
         Called as ``on_epoch(history)`` after every epoch (e.g. to log it).
+    augment : callable, optional
+        ``augment(x, out=buffer)`` distorts a training batch ``(B, n_features)``, e.g.
+        :func:`nnscratch.augment.make_augmenter`; the next batches are distorted in a
+        background thread while the current one trains (:class:`~nnscratch.augment.Prefetcher`).
 
     Returns
     -------
@@ -220,16 +225,18 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
             start = time.perf_counter()
             stepper.start_epoch(schedule(epoch, stepper.base_lr))
             losses, grad_sizes = [], []
-            for batch, (x_batch, y_batch) in enumerate(batches.shuffled(rng), start=1):
-                loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
-                                                    grad_scale=stepper.grad_scale)
-                _check_finite(loss, epoch + 1, batch, optimizer.lr, history)
-                losses.append(loss)
-                grad_sizes.append(grad_size)
-                stepper.step()
-                if sigint["stop"]:  # Ctrl-C: stop after this batch
-                    history.interrupted = True
-                    break
+            order = rng.permutation(len(X))
+            with contextlib.closing(batches.shuffled(order, augment)) as epoch_batches:
+                for batch, (x_batch, y_batch) in enumerate(epoch_batches, start=1):
+                    loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
+                                                        grad_scale=stepper.grad_scale)
+                    _check_finite(loss, epoch + 1, batch, optimizer.lr, history)
+                    losses.append(loss)
+                    grad_sizes.append(grad_size)
+                    stepper.step()
+                    if sigint["stop"]:  # Ctrl-C: stop after this batch
+                        history.interrupted = True
+                        break
             if history.interrupted:
                 break
             _record_epoch(history, model, loss_fn, losses, grad_sizes, optimizer.lr, test, val)
@@ -396,9 +403,16 @@ class _Batches:
         self.x_buffer = np.empty((rows, *X.shape[1:]), X.dtype)
         self.y_buffer = np.empty((rows, *y.shape[1:]), y.dtype)
 
-    def shuffled(self, rng):
-        """Yield ``(x, y)`` batches in a fresh random order drawn from ``rng``."""
-        order = rng.permutation(len(self.X))
+    def shuffled(self, order, augment=None):
+        """Yield ``(x, y)`` batches in ``order`` (drawn by the caller, in its own thread);
+        with ``augment``, distorted in a background thread, a few batches ahead."""
+        if augment is None:
+            yield from self._gather(order)
+            return
+        with Prefetcher(self._gather(order), augment) as prefetched:
+            yield from prefetched
+
+    def _gather(self, order):
         for i in range(0, len(self.X), self.batch_size):
             idx = order[i:i + self.batch_size]
             # mode="clip": "raise" would buffer the output (the indices are in range anyway)
