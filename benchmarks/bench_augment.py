@@ -5,7 +5,12 @@ Times, on the standard 60,000 MNIST training images (float32, batch 128, plain S
 1. ``nnscratch.train`` for a few epochs: its median seconds per epoch (the reference);
 2. each augmentation alone: milliseconds per batch of 128 and seconds per 60,000 images;
 3. the training step loop of ``train`` (the same batches and ``train_batch`` and update)
-   with each augmentation done in the loop, and with it done by a ``Prefetcher`` thread.
+   with each augmentation done in the loop, and with it done by a ``Prefetcher`` thread
+   (with BLAS on every core, and limited to one thread so that the other core is free for
+   the distortions).
+
+The configurations run interleaved, one epoch each in turn, so that the load of a shared
+machine hits them alike.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_augment.py
 """
@@ -15,6 +20,7 @@ import statistics
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nnscratch import CrossEntropyLoss, NeuralNetwork, train
 from nnscratch.augment import Prefetcher, make_augmenter
@@ -72,13 +78,20 @@ def main():
         history = train(model, X, y, CrossEntropyLoss, 1, BATCH, LR, bar=False, seed=1)
         return history.epoch_seconds[0]
 
-    configs = {"train()": run_train}
+    def one_blas_thread(run):
+        def limited():
+            with threadpool_limits(limits=1, user_api="blas"):
+                return run()
+        return limited
+
+    configs = {"train()": run_train, "train(), BLAS 1 thread": one_blas_thread(run_train)}
     for kind in ("none", "shift", "affine", "elastic"):
         for prefetch in (False, True):
             def run(kind=kind, prefetch=prefetch):
                 augment = make_augmenter(kind, (28, 28), np.random.default_rng(2))
                 return epoch_loop(model, batches, augment, prefetch, np.random.default_rng(1))
             configs[f"loop {kind} {'prefetched' if prefetch else 'inline'}"] = run
+        configs[f"loop {kind} prefetched, BLAS 1"] = one_blas_thread(run)
     seconds = {name: [] for name in configs}
     for _ in range(args.repeats):  # interleaved, so drifts in the machine's load hit all
         for name, run in configs.items():
@@ -93,7 +106,7 @@ def main():
               "of train()'s epoch)")
     base = median["loop none inline"]
     for name, s in seconds.items():
-        print(f"  {name:26s} {median[name]:.3f} s/epoch [{min(s):.3f}-{max(s):.3f}]  "
+        print(f"  {name:32s} {median[name]:.3f} s/epoch [{min(s):.3f}-{max(s):.3f}]  "
               f"{median[name] / reference - 1:+.0%} vs train(), {median[name] / base - 1:+.0%} "
               "vs the plain loop")
 
