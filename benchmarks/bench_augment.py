@@ -5,7 +5,12 @@ Times, on the standard 60,000 MNIST training images (float32, batch 128, plain S
 1. ``nnscratch.train`` for a few epochs: its median seconds per epoch (the reference);
 2. each augmentation alone: milliseconds per batch of 128 and seconds per 60,000 images;
 3. the training step loop of ``train`` (the same batches and ``train_batch`` and update)
-   with each augmentation done in the loop, and with it done by a ``Prefetcher`` thread.
+   with each augmentation done in the loop, and with it done by a ``Prefetcher`` thread
+   (with BLAS on every core, and limited to one thread so that the other core is free for
+   the distortions).
+
+The configurations run interleaved, one epoch each in turn, so that the load of a shared
+machine hits them alike.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_augment.py
 """
@@ -15,6 +20,7 @@ import statistics
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nnscratch import CrossEntropyLoss, NeuralNetwork, train
 from nnscratch.augment import Prefetcher, make_augmenter
@@ -47,18 +53,16 @@ def epoch_loop(model, batches, augment, prefetch, shuffle_rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="epochs per configuration, interleaved (default 5)")
     args = parser.parse_args()
     data = load_mnist("standard", dtype=np.float32, progress=False)
     X, y = data.X_train, data.y_train
-
     model = NeuralNetwork.from_sizes(SIZES, head_activation="softmax", seed=0)
-    history = train(model, X, y, CrossEntropyLoss, args.epochs, BATCH, LR, bar=False, seed=1)
-    reference = statistics.median(history.epoch_seconds)
-    print(f"train(), 784-800-10, batch {BATCH}: {reference:.3f} s/epoch (median of "
-          f"{args.epochs}: {', '.join(f'{s:.3f}' for s in history.epoch_seconds)})")
+    batches = _Batches(X, y, BATCH)
 
     n_batches = -(-len(X) // BATCH)
+    alone = {}
     for kind in ("shift", "affine", "elastic"):
         augment = make_augmenter(kind, (28, 28), np.random.default_rng(2))
         x, out = X[:BATCH].copy(), np.empty((BATCH, 784), np.float32)
@@ -68,22 +72,43 @@ def main():
             for _ in range(50):
                 augment(x, out=out)
             times.append((time.perf_counter() - start) / 50)
-        per_batch = min(times)
-        print(f"{kind:8s} alone: {1e3 * per_batch:.2f} ms per batch of {BATCH}, "
-              f"{per_batch * n_batches:.3f} s per 60,000 images "
-              f"(+{per_batch * n_batches / reference:.0%} of the epoch)")
+        alone[kind] = min(times)
 
-    batches = _Batches(X, y, BATCH)
+    def run_train():
+        history = train(model, X, y, CrossEntropyLoss, 1, BATCH, LR, bar=False, seed=1)
+        return history.epoch_seconds[0]
+
+    def one_blas_thread(run):
+        def limited():
+            with threadpool_limits(limits=1, user_api="blas"):
+                return run()
+        return limited
+
+    configs = {"train()": run_train, "train(), BLAS 1 thread": one_blas_thread(run_train)}
     for kind in ("none", "shift", "affine", "elastic"):
         for prefetch in (False, True):
-            seconds = []
-            for _ in range(args.epochs):
+            def run(kind=kind, prefetch=prefetch):
                 augment = make_augmenter(kind, (28, 28), np.random.default_rng(2))
-                seconds.append(epoch_loop(model, batches, augment, prefetch,
-                                          np.random.default_rng(1)))
-            median = statistics.median(seconds)
-            print(f"step loop, {kind:8s} {'prefetched' if prefetch else 'in the loop':11s}: "
-                  f"{median:.3f} s/epoch ({median / reference - 1:+.0%} vs train())")
+                return epoch_loop(model, batches, augment, prefetch, np.random.default_rng(1))
+            configs[f"loop {kind} {'prefetched' if prefetch else 'inline'}"] = run
+        configs[f"loop {kind} prefetched, BLAS 1"] = one_blas_thread(run)
+    seconds = {name: [] for name in configs}
+    for _ in range(args.repeats):  # interleaved, so drifts in the machine's load hit all
+        for name, run in configs.items():
+            seconds[name].append(run())
+    median = {name: statistics.median(s) for name, s in seconds.items()}
+    reference = median["train()"]
+    print(f"784-800-10, batch {BATCH}, float32, 60,000 images; medians of {args.repeats} "
+          "interleaved epochs [min-max]")
+    for kind, per_batch in alone.items():
+        print(f"  {kind:8s} alone: {1e3 * per_batch:.2f} ms per batch of {BATCH}, "
+              f"{per_batch * n_batches:.3f} s per epoch (+{per_batch * n_batches / reference:.0%} "
+              "of train()'s epoch)")
+    base = median["loop none inline"]
+    for name, s in seconds.items():
+        print(f"  {name:32s} {median[name]:.3f} s/epoch [{min(s):.3f}-{max(s):.3f}]  "
+              f"{median[name] / reference - 1:+.0%} vs train(), {median[name] / base - 1:+.0%} "
+              "vs the plain loop")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class _Augmenter:
             raise ValueError("rng must be a numpy.random.Generator (e.g. "
                              f"numpy.random.default_rng(seed)), got {type(rng).__name__}")
         self.rng = rng
+        self._work = _Workspace()
 
     def __call__(self, x, out=None):
         """Distort every image of ``x``.
@@ -107,6 +108,12 @@ class _Augmenter:
         -------
         ndarray, shape (B, H*W), dtype of ``x``
             A new array (or ``out``), pixels in [0, 1].
+
+        Notes
+        -----
+        The intermediate arrays live in buffers of the augmenter, allocated for the largest
+        batch seen and reused: one call at a time (a :class:`Prefetcher` makes every call
+        from its one thread).
         """
         x = self._check_batch(x)
         if out is None:
@@ -167,7 +174,7 @@ class Shift(_Augmenter):
         H, W = self.image_shape
         rows = np.arange(H)[None, :, None] - shifts[:, 0, None, None]  # (B, H, 1)
         cols = np.arange(W)[None, None, :] - shifts[:, 1, None, None]  # (B, 1, W)
-        _nearest(x, self.image_shape, rows, cols, out)
+        _nearest(x, self.image_shape, rows, cols, out, self._work)
 
 
 class Affine(_Augmenter):
@@ -233,20 +240,21 @@ class Affine(_Augmenter):
         return A_inv, np.stack([tx, ty], axis=1)
 
     def _distort(self, x, out):
-        A_inv, t = self.draw(len(x))
-        H, W = self.image_shape
-        dtype = x.dtype
-        # (x, y) of every output pixel relative to the centre, minus the translation
-        px = np.arange(W, dtype=dtype) - (W - 1) / 2  # (W,)
-        py = np.arange(H, dtype=dtype) - (H - 1) / 2  # (H,)
-        A_inv, t = A_inv.astype(dtype), t.astype(dtype)
-        px = px[None, None, :] - t[:, 0, None, None]  # (B, 1, W)
-        py = py[None, :, None] - t[:, 1, None, None]  # (B, H, 1)
-        cols = A_inv[:, 0, 0, None, None] * px + A_inv[:, 0, 1, None, None] * py  # (B, H, W)
-        rows = A_inv[:, 1, 0, None, None] * px + A_inv[:, 1, 1, None, None] * py
-        cols += (W - 1) / 2
-        rows += (H - 1) / 2
-        _bilinear(x, self.image_shape, rows, cols, out)
+        B, (H, W) = len(x), self.image_shape
+        A_inv, t = self.draw(B)
+        # (x, y) of every output pixel relative to the centre, less the translation
+        px = (np.arange(W) - (W - 1) / 2)[None, None, :] - t[:, 0, None, None]  # (B, 1, W)
+        py = (np.arange(H) - (H - 1) / 2)[None, :, None] - t[:, 1, None, None]  # (B, H, 1)
+        rows = self._work.get("rows", (B, H, W), x.dtype)
+        cols = self._work.get("cols", (B, H, W), x.dtype)
+        tmp = self._work.get("tmp", (B, H, W), x.dtype)
+        # cols = c_x + A_inv[0, 0] px + A_inv[0, 1] py; rows likewise with the second row
+        for target, i, centre in ((cols, 0, (W - 1) / 2), (rows, 1, (H - 1) / 2)):
+            np.multiply(A_inv[:, i, 0, None, None], px, out=target)
+            np.multiply(A_inv[:, i, 1, None, None], py, out=tmp)
+            target += tmp
+            target += centre
+        _bilinear(x, self.image_shape, rows, cols, out, self._work)
 
 
 class Elastic(_Augmenter):
@@ -292,71 +300,117 @@ class Elastic(_Augmenter):
 
     def displacements(self, n, dtype=np.float64):
         """The displacement fields of ``n`` images, ``(n, 2, H, W)``: rows (dy), columns (dx)."""
+        return self._fields(n, np.dtype(dtype)).copy()
+
+    def _fields(self, n, dtype):
+        """:meth:`displacements`, in the augmenter's buffer."""
         H, W = self.image_shape
-        dtype = np.dtype(dtype)
-        u = self.rng.random((n, 2, H, W), dtype=dtype)  # [0, 1)
+        u = self._work.get("uniform", (n, 2, H, W), dtype)
+        self.rng.random(out=u, dtype=dtype)  # [0, 1)
         u *= 2 * self.alpha
         u -= self.alpha  # alpha * uniform in [-1, 1): alpha commutes with the smoothing
-        return self._g_rows.astype(dtype) @ u @ self._g_cols_t.astype(dtype)
+        # 2n small products (BLAS does not thread them): one big product (H n 2, W) @ (W, W)
+        # is no faster here and, threaded, fights the training step for the cores.
+        half = self._work.get("half_smoothed", (n, 2, H, W), dtype)
+        np.matmul(self._g_rows.astype(dtype), u, out=half)
+        return np.matmul(half, self._g_cols_t.astype(dtype), out=u)
 
     def _distort(self, x, out):
         H, W = self.image_shape
-        d = self.displacements(len(x), x.dtype)  # (B, 2, H, W)
+        d = self._fields(len(x), x.dtype)  # (B, 2, H, W)
         d[:, 0] += np.arange(H, dtype=x.dtype)[:, None]
         d[:, 1] += np.arange(W, dtype=x.dtype)
-        _bilinear(x, self.image_shape, d[:, 0], d[:, 1], out)
+        _bilinear(x, self.image_shape, d[:, 0], d[:, 1], out, self._work)
 
 
 _KINDS = {"shift": Shift, "affine": Affine, "elastic": Elastic}
 
 
 # --- resampling -----------------------------------------------------------------------------
-def _padded(x, image_shape):
+class _Workspace:
+    """Named scratch arrays, allocated once for the largest batch and reused (no per-batch
+    allocation of the megabyte-sized temporaries, whose page faults cost as much as the
+    arithmetic)."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype, *, zeros=False):
+        """A C-contiguous array of ``shape`` and ``dtype`` (its content is left over, or zeros
+        when first allocated with ``zeros``); the first axis is the batch."""
+        dtype = np.dtype(dtype)
+        have = self._arrays.get(name)
+        if have is None or have.dtype != dtype or have.shape[1:] != tuple(shape[1:]) \
+                or len(have) < shape[0]:
+            have = (np.zeros if zeros else np.empty)(shape, dtype)
+            self._arrays[name] = have
+        return have[:shape[0]]
+
+
+def _padded(x, image_shape, work):
     """The batch as images ``(B, H + 2, W + 2)`` with a one-pixel border of zeros."""
     H, W = image_shape
-    padded = np.zeros((len(x), H + 2, W + 2), x.dtype)
-    padded[:, 1:-1, 1:-1] = x.reshape(-1, H, W)
+    padded = work.get("padded", (len(x), H + 2, W + 2), x.dtype, zeros=True)
+    padded[:, 1:-1, 1:-1] = x.reshape(-1, H, W)  # the border is never written: stays 0
     return padded
 
 
-def _nearest(x, image_shape, rows, cols, out):
+def _nearest(x, image_shape, rows, cols, out, work):
     """``out[b, i, j] = x[b, rows[b, i, j], cols[b, i, j]]``, 0 outside; integer coordinates
     broadcasting to ``(B, H, W)``."""
     H, W = image_shape
-    padded = _padded(x, image_shape)
+    padded = _padded(x, image_shape, work)
     rows = np.clip(rows, -1, H) + 1  # -1 and H are the zero border
     cols = np.clip(cols, -1, W) + 1
     index = (np.arange(len(x))[:, None, None] * (H + 2) + rows) * (W + 2) + cols
     np.take(padded.reshape(-1), index.reshape(len(x), -1), out=out, mode="clip")
 
 
-def _bilinear(x, image_shape, rows, cols, out):
+def _bilinear(x, image_shape, rows, cols, out, work):
     """Bilinear interpolation of each image of ``x`` at fractional ``rows, cols`` ``(B, H, W)``
-    (0 outside the image, fading linearly over its last pixel), written into ``out``.
+    (0 outside the image, fading linearly over its last pixel), written into ``out``;
+    ``rows`` and ``cols`` are overwritten.
 
     The same values as ``scipy.ndimage.map_coordinates(x.reshape(B, H, W), [b, rows, cols],
     order=1, mode="grid-constant")`` (tested), as one gather of the four neighbours of every
-    output pixel from the zero-padded batch: 0.9 ms for 128 images against 3.0 ms for
-    map_coordinates (float64, one thread).
+    output pixel from the zero-padded batch, faster than map_coordinates (see
+    benchmarks/bench_augment.py).
     """
-    H, W = image_shape
-    padded = _padded(x, image_shape).reshape(-1)
-    # Clipped to [-1, H] (resp. W): beyond that everything reads the zero border anyway.
-    rows = np.clip(rows, -1, H)
-    cols = np.clip(cols, -1, W)
-    r0 = np.floor(rows)
-    c0 = np.floor(cols)
-    np.minimum(r0, H - 1, out=r0)  # so that r0 + 1 <= H, still in the padded image
-    np.minimum(c0, W - 1, out=c0)
-    fr = rows - r0  # (B, H, W) in [0, 1]
-    fc = cols - c0
-    top_left = ((np.arange(len(x))[:, None, None] * (H + 2) + r0.astype(np.intp) + 1)
-                * (W + 2) + c0.astype(np.intp) + 1)
-    a, b, c, d = (padded.take(top_left + offset) for offset in (0, 1, W + 2, W + 3))
-    top = a + fc * (b - a)  # (B, H, W)
-    bottom = c + fc * (d - c)
-    result = top + fr * (bottom - top)
-    np.clip(result.reshape(len(x), -1), 0, 1, out=out)
+    B, (H, W) = len(x), image_shape
+    padded = _padded(x, image_shape, work).reshape(-1)
+    shape = (B, H, W)
+    r0 = work.get("r0", shape, rows.dtype)
+    c0 = work.get("c0", shape, cols.dtype)
+    index = work.get("index", shape, np.intp)
+    step = work.get("index_step", shape, np.intp)
+    # Clipped to [-1, H] (resp. W): beyond that everything reads the zero border anyway;
+    # r0 <= H - 1 so that r0 + 1 is still in the padded image.
+    for f, f0, size in ((rows, r0, H), (cols, c0, W)):
+        np.clip(f, -1, size, out=f)
+        np.floor(f, out=f0)
+        np.minimum(f0, size - 1, out=f0)
+        f -= f0  # the fraction, in [0, 1]
+    # flat index of the top-left neighbour: (b (H + 2) + r0 + 1) (W + 2) + c0 + 1
+    np.copyto(index, r0, casting="unsafe")
+    index *= W + 2
+    np.copyto(step, c0, casting="unsafe")
+    index += step
+    index += (np.arange(B) * ((H + 2) * (W + 2)) + (W + 3))[:, None, None]
+    a, b, c, d = (work.get(name, shape, x.dtype) for name in "abcd")
+    for corner, offset in ((a, 0), (b, 1), (c, W + 1), (d, 1)):
+        index += offset  # top-left, top-right, bottom-left, bottom-right
+        padded.take(index, out=corner, mode="clip")  # in range; "raise" would buffer
+    fr, fc = rows, cols
+    b -= a
+    b *= fc
+    a += b  # top row: a + fc (b - a)
+    d -= c
+    d *= fc
+    c += d  # bottom row
+    c -= a
+    c *= fr
+    a += c  # top + fr (bottom - top)
+    np.clip(a.reshape(B, -1), 0, 1, out=out)
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -397,6 +451,16 @@ class Prefetcher:
     every draw, in order), each batch in a buffer of the prefetcher's own that stays valid
     until the next one is requested. NumPy and scipy release the GIL in their kernels, so
     the distortion of the next batches overlaps the training step on the current one.
+
+    On a machine with few cores, limit BLAS to one thread while it runs
+    (``threadpoolctl.threadpool_limits(1, user_api="blas")``): the training step then keeps
+    one core and the distortions get the other. On this project's 2-core machine
+    (benchmarks/bench_augment.py, 784-800-10, batch 128) an epoch took 0.72 s plain, and
+    with the elastic distortion 1.30 s inline, 1.38 s prefetched with BLAS on both cores,
+    0.86 s (+20 %) prefetched with one BLAS thread (affine +16 %, shift +9 %).
+
+    The thread makes every random draw of ``batches`` and ``augment``; the consuming thread
+    must not draw from the same Generators meanwhile.
 
     Use it as a context manager: leaving the ``with`` block (at the end, on ``break``, on an
     exception or on Ctrl-C) stops and joins the thread. An exception raised in the thread
