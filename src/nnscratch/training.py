@@ -219,7 +219,7 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     stepper = _Stepper(model, optimizer, clip)
     batches = _Batches(X, y, batch_size)
     with _Progress(bar, epochs) as progress, _stop_requested_on_sigint() as sigint, \
-            stepper, np.errstate(over="ignore", invalid="ignore"):
+            stepper, np.errstate(over="ignore", invalid="ignore"), _cores_for(augment):
         # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
         for epoch in range(epochs):
             start = time.perf_counter()
@@ -250,6 +250,22 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 break
     stopper.restore(stepper.params)
     return history
+
+
+def _cores_for(augment):
+    """With augmentation, one core fewer for BLAS: it is the prefetching thread's.
+
+    Why: the training step's products would otherwise take both cores of a 2-core machine
+    and the distortions could not overlap them (measured on 784-800-10, batch 128: elastic
+    +82-93% per epoch with BLAS on both cores, +20% with it on one; benchmarks/RESULTS.md).
+    """
+    if augment is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    cores = max((info["num_threads"] for info in threadpool_info()
+                 if info["user_api"] == "blas"), default=1)
+    return threadpool_limits(max(1, cores - 1), user_api="blas")
 
 
 def _record_epoch(history, model, loss_fn, losses, grad_sizes, lr, test, val):
