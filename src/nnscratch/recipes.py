@@ -17,6 +17,9 @@ RECIPES = {
         "split": "standard", "hidden": [512, 256], "init": "he", "dropout": 0.35,
         "optimizer": "adamw", "lr": 0.003, "weight_decay": 0.2, "batch_size": 128,
         "epochs": 20, "schedule": "cosine", "warmup": 1, "val_split": 0.1, "patience": 4,
+        # every training image shifted by up to 2 pixels afresh each epoch: validation loss
+        # 0.0347 against 0.0403 without (seed 0, 2026-12-01)
+        "augment": "shift",
     },
     # 98% in seconds: one wide hidden layer, AdamW, cosine decay, 5 epochs. Chosen by the
     # validation loss of seed 0 among candidates that trained in under 4 s (a margin under the
@@ -40,11 +43,11 @@ RECIPES = {
 #: What each recipe is for, one line each (``nnscratch recipes``).
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
-    "best": "our most accurate MLP: 784-512-256-10, AdamW, dropout, warm-up + cosine, "
-            "early stopping (98.66% median of 3 seeds, ~50 s)",
-    "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, 5 epochs",
+    "best": "our most accurate MLP: 784-512-256-10, shifted images, AdamW, dropout, warm-up "
+            "+ cosine, early stopping (98.86% median of 3 seeds, ~22 s)",
+    "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, 5 epochs (98.30% median, ~4 s)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
-           "AdamW, warm-up + cosine, early stopping (>= 99.3%, ~3 minutes on 2 cores)",
+           "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds, ~3 minutes)",
 }
 
 #: The blog's regression experiment (1-32-32-1, tanh, plain SGD), and a recipe that fits each
