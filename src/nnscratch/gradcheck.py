@@ -17,6 +17,21 @@ def _relative_error(analytic, numeric):
     return 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
 
 
+def numeric_gradient(f, array, eps=1e-6):
+    """Central differences of the scalar ``f()`` with respect to each entry of ``array``
+    (changed in place and restored): ``(f(a + eps) - f(a - eps)) / (2 eps)``."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + eps
+        up = f()
+        array[index] = saved - eps
+        down = f()
+        array[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
 def check_gradients(model, loss_fn, X, y, *, eps=1e-6, training=False):
     """Worst relative error of back-propagation against finite differences, per array.
 
@@ -67,14 +82,5 @@ def check_gradients(model, loss_fn, X, y, *, eps=1e-6, training=False):
 
     errors = {}
     for name, array, analytic in named:
-        numeric = np.zeros_like(array)
-        for index in np.ndindex(array.shape):
-            saved = array[index]
-            array[index] = saved + eps
-            up = loss_at()
-            array[index] = saved - eps
-            down = loss_at()
-            array[index] = saved
-            numeric[index] = (up - down) / (2 * eps)
-        errors[name] = _relative_error(analytic, numeric)
+        errors[name] = _relative_error(analytic, numeric_gradient(loss_at, array, eps))
     return errors

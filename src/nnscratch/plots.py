@@ -538,6 +538,27 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None):
     return fig
 
 
+def _weight_grid(panels, name, size):
+    """Weights as images, 8 a row, one diverging colormap symmetric about 0 and one colour
+    bar; ``panels`` (n, h, w), titled ``"{name} {j}"``; ``size`` = (panel width, panel
+    height, extra height) in inches."""
+    n = len(panels)
+    limit = float(np.max(np.abs(panels))) or 1.0
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = _figure(size[0] * cols + 1.0, size[1] * rows + size[2])
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    image = None
+    for j, ax in enumerate(axes.flat[:n]):
+        image = ax.imshow(panels[j], cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+        ax.set_title(f"{name} {j}", fontsize=9)
+        ax.set_axis_off()
+    _hide_unused(axes, n)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    return fig
+
+
 def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
     """The first dense layer's weight columns as images: what each first unit looks for.
 
@@ -569,20 +590,7 @@ def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
     if not np.isfinite(weights).all():
         raise DegenerateDataError("the first layer's weights contain NaN or infinity")
     n = min(n, weights.shape[1])
-    shown = weights[:, :n]
-    limit = float(np.max(np.abs(shown))) or 1.0
-    cols = min(n, 8)
-    rows = math.ceil(n / cols)
-    fig = _figure(1.6 * cols + 1.0, 1.7 * rows + 0.5)
-    axes = np.atleast_1d(fig.subplots(rows, cols))
-    image = None
-    for j, ax in enumerate(axes.flat[:n]):
-        image = ax.imshow(shown[:, j].reshape(shape), cmap="RdBu_r", vmin=-limit,
-                          vmax=limit, interpolation="nearest")
-        ax.set_title(f"unit {j}", fontsize=9)
-        ax.set_axis_off()
-    _hide_unused(axes, n)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig = _weight_grid(weights[:, :n].T.reshape(n, *shape), "unit", (1.6, 1.7, 0.5))
     fig.suptitle(f"First-layer weights ({n} of {weights.shape[1]} units, "
                  f"{shape[0]}x{shape[1]} inputs)")
     return fig
@@ -626,19 +634,7 @@ def plot_conv_filters(model, *, n=32):
     if not np.isfinite(kernels).all():
         raise DegenerateDataError("the first convolution's kernels contain NaN or infinity")
     n = min(n, len(kernels))
-    limit = float(np.max(np.abs(kernels[:n]))) or 1.0
-    cols = min(n, 8)
-    rows = math.ceil(n / cols)
-    fig = _figure(1.4 * cols + 1.0, 1.5 * rows + 0.6)
-    axes = np.atleast_1d(fig.subplots(rows, cols))
-    image = None
-    for j, ax in enumerate(axes.flat[:n]):
-        image = ax.imshow(kernels[j], cmap="RdBu_r", vmin=-limit, vmax=limit,
-                          interpolation="nearest")
-        ax.set_title(f"filter {j}", fontsize=9)
-        ax.set_axis_off()
-    _hide_unused(axes, n)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig = _weight_grid(kernels[:n], "filter", (1.4, 1.5, 0.6))
     k = kernels.shape[-1]
     fig.suptitle(f"First convolution's filters ({n} of {len(kernels)}, {k}x{k})")
     return fig
