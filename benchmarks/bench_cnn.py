@@ -14,14 +14,13 @@ PyTorch is optional (``pip install torch==2.13.0``); without it only nnscratch r
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from workers import run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCH = "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5"
@@ -96,16 +95,6 @@ def worker_torch(epochs):
     return {"seconds": seconds, "accuracy": accuracy}
 
 
-def run_worker(impl, epochs, threads):
-    """One run in a fresh process with ``threads`` BLAS/OpenMP threads."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT / "src")}
-    out = subprocess.run([sys.executable, __file__, "--worker", impl, "--epochs", str(epochs),
-                          "--threads", str(threads)], env=env, capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=1)
@@ -133,7 +122,8 @@ def main():
     results = {impl: [] for impl in impls}
     for _ in range(args.repeats):
         for impl in impls:
-            results[impl].append(run_worker(impl, args.epochs, args.threads))
+            results[impl].append(run_worker(__file__, impl, args.threads, "--epochs",
+                                                  args.epochs))
     medians = {}
     for impl, runs in results.items():
         per_epoch = [s for run in runs for s in run["seconds"]]

@@ -17,13 +17,12 @@ PyTorch is needed (``pip install torch==2.13.0``).
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from workers import run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES, DROPOUT, LR, DECAY, BATCH, EPOCHS, WARMUP = [784, 512, 256, 10], 0.35, 0.003, 0.2, 128, \
@@ -103,15 +102,6 @@ def time_to(result, target):
     return float(elapsed[reached[0]]) if reached else None
 
 
-def run_worker(impl, seed, threads):
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT / "src")}
-    out = subprocess.run([sys.executable, __file__, "--worker", impl, "--seed", str(seed),
-                          "--threads", str(threads)], env=env, capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -132,7 +122,8 @@ def main():
     print(f"best recipe without its validation split, {EPOCHS} epochs, {args.threads} "
           f"thread(s), PyTorch {torch.__version__}")
     for seed in args.seeds:
-        results = {impl: run_worker(impl, seed, args.threads) for impl in ("nnscratch", "torch")}
+        results = {impl: run_worker(__file__, impl, args.threads, "--seed", seed)
+                   for impl in ("nnscratch", "torch")}
         for impl, result in results.items():
             reached = ", ".join(
                 f"{t:.1%} in {s:.1f} s" if (s := time_to(result, t)) is not None
