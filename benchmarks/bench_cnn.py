@@ -13,14 +13,13 @@ PyTorch is optional (``pip install torch==2.13.0``); without it only nnscratch r
 """
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-from workers import run_worker
+from workers import answer, run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCH = "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5"
@@ -103,12 +102,8 @@ def main():
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        if args.worker == "torch":
-            import torch
-
-            torch.set_num_threads(args.threads)
-        work = worker_torch if args.worker == "torch" else worker_nnscratch
-        print(json.dumps(work(args.epochs)))
+        answer(args.worker, args.threads,
+               {"torch": worker_torch, "nnscratch": worker_nnscratch}, args.epochs)
         return
     try:
         import torch

@@ -16,13 +16,12 @@ PyTorch is needed (``pip install torch==2.13.0``).
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from workers import run_worker
+from workers import answer, run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES, DROPOUT, LR, DECAY, BATCH, EPOCHS, WARMUP = [784, 512, 256, 10], 0.35, 0.003, 0.2, 128, \
@@ -110,12 +109,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        if args.worker == "torch":
-            import torch
-
-            torch.set_num_threads(args.threads)
-        work = worker_torch if args.worker == "torch" else worker_nnscratch
-        print(json.dumps(work(args.seed)))
+        answer(args.worker, args.threads,
+               {"torch": worker_torch, "nnscratch": worker_nnscratch}, args.seed)
         return
     import torch
 

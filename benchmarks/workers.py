@@ -22,3 +22,13 @@ def run_worker(script, impl, threads, *options):
                           str(threads), *map(str, options)], env=env, capture_output=True,
                          text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def answer(impl, threads, workers, *args):
+    """In the worker process: run ``workers[impl](*args)`` (PyTorch limited to ``threads``)
+    and print its result as the JSON line :func:`run_worker` reads."""
+    if impl == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    print(json.dumps(workers[impl](*args)))
