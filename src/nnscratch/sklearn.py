@@ -27,8 +27,7 @@ from .training import train
 
 def _sklearn_name(name):
     """How an estimator's messages name a configuration key: its parameter name."""
-    row = {row.name: row for row in BY_SKLEARN_NAME.values()}.get(name)
-    return row.sklearn if row else name
+    return BY_NAME[name].sklearn or name if name in BY_NAME else name
 
 
 def _square_image(n_features):
