@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from ._version import __version__
-from .errors import DivergenceWarning, NNScratchError
+from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
 from .params import BY_NAME, PARAMS, flag
 from .validation import check_number
 
@@ -50,6 +50,14 @@ def _positive_int(text):
         return check_number(int(text), "value", 1, integer=True)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
+def _count(text):
+    """An integer >= 0 (--checkpoint-every)."""
+    try:
+        return check_number(int(text), "value", 0, integer=True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
 
 
 def _percent(x):
@@ -89,24 +97,78 @@ def cmd_train(args):
     """``nnscratch train``."""
     from .experiment import run_training
     from .recipes import make_config
-    from .runs import check_out_dir, new_run_dir
+    from .runs import check_out_dir, new_run_dir, staging_dir
 
+    if args.resume is not None:
+        return _resume_training(args)
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
     if overrides.get("data"):  # evaluate and predict find the table from any folder
         overrides["data"] = str(Path(overrides["data"]).resolve())
-    config = make_config(args.recipe, label=flag, **overrides)
+    config = make_config(args.recipe or "blog", label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
     else:
         out_dir = new_run_dir(label=Path(config["data"]).stem if config["data"]
                               else config["dataset"])
+    every = 1 if args.checkpoint_every is None else args.checkpoint_every
+    if every:
+        replacing = args.force and out_dir.is_dir() and any(out_dir.iterdir())
+        print(f"Run folder: {out_dir}" + (f" (kept as it is until this run ends; it trains in "
+                                         f"{staging_dir(out_dir)})" if replacing else "")
+              + f"; if stopped, 'nnscratch train --resume {out_dir}' continues it", flush=True)
     bar = _bar(args)
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=bar,
-                              replace=args.force,
+                              replace=args.force, checkpoint_every=every,
                               on_epoch=None if bar or args.no_bar else _epoch_line)
-    m = result.metrics
-    status = " (interrupted: model and history so far were saved)" if m["interrupted"] else ""
+    return _print_run(result.metrics, out_dir)
+
+
+def _resume_training(args):
+    """``nnscratch train --resume RUN_DIR``: continue a run with its own configuration."""
+    from .experiment import run_training
+    from .params import check_config
+    from .runs import RunFinishedError, find_unfinished
+
+    given = [row.flag for row in PARAMS if hasattr(args, row.name)]
+    given += [name for name, value in (("--recipe", args.recipe), ("--out", args.out),
+                                       ("--force", args.force)) if value]
+    if given:
+        raise ValueError(f"--resume continues {args.resume} with its own configuration "
+                         f"(its config.json); drop {given[0]}, or start a new run to train "
+                         "with other settings")
+    try:
+        run = find_unfinished(args.resume)
+    except RunFinishedError as exc:
+        print(exc)
+        return 0
+    try:
+        config = {**check_config({k: v for k, v in run.config.items() if k != "recipe"}),
+                  "recipe": run.config.get("recipe", "blog")}
+    except ValueError as exc:
+        raise ValueError(f"--resume {run.out_dir}: its config.json is damaged ({exc})") \
+            from None
+    every = run.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every
+    where = "" if run.work_dir == run.out_dir else \
+        f" (the run that is to replace it, in {run.work_dir})"
+    print(f"Resuming {run.out_dir}{where} with its own configuration", flush=True)
+    bar = _bar(args)
+    with _threads(args):
+        result = run_training(config, data_dir=args.data_dir or run.data_dir,
+                              out_dir=run.out_dir, bar=bar, checkpoint_every=every,
+                              resume=run, on_epoch=None if bar or args.no_bar else _epoch_line)
+    done = result.history.resumed_from
+    note = (f"resumed after epoch {done}" if done is not None else
+            "no checkpoint had been written: trained from the start")
+    return _print_run(result.metrics, run.out_dir, note)
+
+
+def _print_run(m, out_dir, note=""):
+    """The end of ``nnscratch train``: scores, epochs, where it was saved; the exit status."""
+    notes = [note] if note else []
+    if m["interrupted"]:
+        notes.append("interrupted: model and history so far were saved")
+    status = f" ({'; '.join(notes)})" if notes else ""
     if "test_accuracy" in m:
         scores = (f"Train accuracy: {_percent(m['train_accuracy'])}\n"
                   f"Test accuracy: {_percent(m['test_accuracy'])}")
@@ -403,7 +465,7 @@ def _add_train_parser(sub):
         "run folder. Without options it runs the blog's experiment (784-32-32-10, 96.66%); "
         "--recipe best is our most accurate MLP (98.66%). Options override the recipe; "
         "'nnscratch recipes NAME' lists what a recipe sets.")
-    p.add_argument("--recipe", choices=list(RECIPES), default="blog",
+    p.add_argument("--recipe", choices=list(RECIPES), default=None,
                    help="named configuration to start from (default: blog)")
     for row in PARAMS:
         metavar = {"int": "N", "float": "X", "sizes": "N,N", "text": row.name.upper()}.get(
@@ -416,7 +478,16 @@ def _add_train_parser(sub):
     p.add_argument("--out", metavar="DIR", default=None,
                    help="run folder (default: a new folder under runs/)")
     p.add_argument("--force", action="store_true",
-                   help="replace the --out folder if it exists (the old run is deleted)")
+                   help="replace the --out folder if it exists (the old run is kept until "
+                   "the new one ends, then deleted)")
+    p.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue a stopped or killed run from its last checkpoint, with its "
+                   "own configuration (no other training option may be given); it ends "
+                   "exactly as if it had never stopped")
+    p.add_argument("--checkpoint-every", type=_count, default=None, metavar="N",
+                   help="write a checkpoint into the run folder every N epochs (and after "
+                   "the last), for --resume; 0 writes none (default: 1; with --resume: the "
+                   "run's own)")
     p.add_argument("--no-bar", action="store_true",
                    help="no progress bar, and no line per epoch (printed instead of the bar "
                    "when the output is not a terminal, e.g. a log file)")
@@ -586,6 +657,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", DivergenceWarning)
+            warnings.simplefilter("always", CheckpointWarning)
             warnings.showwarning = _one_line_warnings(args.command)
             return args.func(args)
     except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left
