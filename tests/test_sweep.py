@@ -192,7 +192,7 @@ def test_every_candidate_failing_is_an_error(tmp_path):
 
 def _args(config, **options):
     defaults = {"jobs": None, "dask_scheduler": None, "out": None, "data_dir": None,
-                "seed": None}
+                "seed": None, "resume": None}
     return argparse.Namespace(config=str(config), **{**defaults, **options})
 
 
@@ -303,7 +303,8 @@ grid:
 
 def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a sweep in
-    two joblib processes: exit 130, one line, no traceback and no leaked-resource warning."""
+    two joblib processes: exit 130, one line, no traceback and no leaked-resource warning;
+    only the journal is left (to resume from)."""
     import os
     import signal
     import subprocess
@@ -327,7 +328,7 @@ def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     time.sleep(1)  # a resource tracker would complain after the parent left
     assert process.returncode == 130, "".join(lines) + rest
     assert rest.strip().splitlines() == ["nnscratch sweep: interrupted"], rest
-    assert not (tmp_path / "out").exists()
+    assert os.listdir(tmp_path / "out") == ["candidates.jsonl"]  # to --resume from; no results
 
 
 def test_a_sweep_over_architectures(tmp_path):

@@ -388,10 +388,13 @@ def cmd_sweep(args):
     from .runs import new_run_dir
     from .sweep import parse_config, read_config, run_sweep
 
+    if args.resume and args.out:
+        raise ValueError("give --resume OUT (to continue the sweep there) or --out DIR (for a "
+                         "new one), not both")
     config = parse_config(read_config(args.config), seed=args.seed, where=str(args.config))
-    out_dir = Path(args.out) if args.out else new_run_dir(label="sweep")
+    out_dir = Path(args.resume or args.out or new_run_dir(label="sweep"))
     run_sweep(config, jobs=args.jobs, dask_scheduler=args.dask_scheduler, out_dir=out_dir,
-              data_dir=args.data_dir)
+              data_dir=args.data_dir, resume=args.resume is not None)
     return 0
 
 
@@ -516,10 +519,12 @@ on a Dask cluster (pip install 'nnscratch[dask]'; nnscratch installed on every w
 def _add_sweep_parser(sub):
     p = sub.add_parser(
         "sweep", help="grid or random search over train options, locally or on Dask",
-        description="Search over the options of 'nnscratch train' with scikit-learn's\n"
-        "GridSearchCV / RandomizedSearchCV and cross-validation. Writes results.csv (one\n"
-        "row per candidate), best.json and best_model.npz (the best configuration refitted\n"
-        "on the whole training set), and prints the best configuration and its test score.",
+        description="Search over the options of 'nnscratch train': the candidates, folds and\n"
+        "scores of scikit-learn's GridSearchCV / RandomizedSearchCV. Records each candidate in\n"
+        "candidates.jsonl as it completes (so --resume continues a stopped sweep); writes\n"
+        "results.csv (one row per candidate), best.json and best_model.npz (the best\n"
+        "configuration refitted on the whole training set), and prints the best\n"
+        "configuration and its test score.",
         epilog=_SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", metavar="CONFIG", help="sweep configuration (.toml, or .yaml "
                    "with PyYAML)")
@@ -531,6 +536,10 @@ def _add_sweep_parser(sub):
                    "tcp://10.0.0.5:8786 (needs nnscratch[dask])")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (default: a new folder runs/sweep-<time>)")
+    p.add_argument("--resume", metavar="OUT", default=None,
+                   help="continue the sweep in OUT (stopped, killed, or its machine lost): "
+                   "run only the candidates its journal, candidates.jsonl, lacks; CONFIG and "
+                   "--seed must be the sweep's own")
     _add_data_dir(p)
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the folds, the random search and every fit (overrides "
