@@ -123,7 +123,7 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
         raise ValueError("resume needs out_dir, the folder of the sweep to continue")
     if out_dir is not None:
         check_folder(out_dir, resume)
-    with parallel_backend(dask_scheduler, jobs, log) as n_jobs:  # connect first: fail fast
+    with parallel_backend(dask_scheduler, jobs, log) as backend:  # connect first: fail fast
         if data is None:
             dtype = config.fixed.get("dtype") or "float32"
             data = (load_table(config.data, target=config.target, task=config.task,
@@ -144,7 +144,7 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
             log(f"resuming {out_dir}: {len(journal.done)} of {n_candidates} candidates "
                 f"done, {len(todo)} to run")
         start = time.perf_counter()
-        fit_search(search, todo, n_jobs, journal.record)
+        fit_search(search, todo, backend, journal.record)
     seconds = time.perf_counter() - start
 
     results = cv_results(search, journal.done)

@@ -81,7 +81,47 @@ def make_search(config, data):
                   X, y)
 
 
-def run_fits(search, todo, n_jobs, on_candidate):
+@dataclass
+class Backend:
+    """Where the fits run: ``n_jobs`` for joblib, on this machine or, with a ``client``, on
+    a Dask cluster."""
+
+    n_jobs: int
+    client: object = None  # a dask.distributed Client
+
+    @contextlib.contextmanager
+    def sharing(self, data):
+        """Run joblib's parallel calls here; yield what the fits receive for ``data``, which
+        all of them read: ``data`` itself for joblib's processes (which memory-map large
+        arrays), and on Dask a future of a task that returns it.
+
+        Why a task on Dask: joblib would scatter each large argument to one worker, and
+        scattered data dies with its worker, failing every fit still to run; a task's output
+        is computed again elsewhere (the scheduler keeps its input), so a worker that dies
+        costs only the fits it was running, which Dask also runs again.
+        """
+        if self.client is None:
+            yield data
+            return
+        from joblib import parallel_config
+
+        with warnings.catch_warnings():  # the point is to keep the data in the graph
+            warnings.filterwarnings("ignore", message="Sending large graph",
+                                    category=UserWarning)
+            future = self.client.submit(_same, data, pure=False)
+        try:
+            with parallel_config(backend="dask"):
+                yield future
+        finally:
+            future.release()
+
+
+def _same(data):
+    """The task that holds the data a sweep's fits share (see :meth:`Backend.sharing`)."""
+    return data
+
+
+def run_fits(search, todo, backend, on_candidate):
     """Fit and score the candidates ``todo`` (indices) on every split, in parallel.
 
     The fits go through joblib (its local processes, or the Dask cluster of
@@ -94,28 +134,33 @@ def run_fits(search, todo, n_jobs, on_candidate):
 
     n_splits = len(search.splits)
     pending = {i: {} for i in todo}
-    tasks = (delayed(_fit_and_score)(search.estimator, search.candidates[i], search.X,
-                                     search.y, train, test, search.metric, i, s)
-             for i in todo for s, (train, test) in enumerate(search.splits))
-    for i, s, outcome in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
-        pending[i][s] = outcome
-        if len(pending[i]) == n_splits:
-            by_split = pending.pop(i)
-            splits = [by_split[k] for k in range(n_splits)]
-            on_candidate(i, {
-                "params": to_json(search.candidates[i]),
-                "scores": [o["score"] for o in splits],
-                "fit_seconds": [o["fit_seconds"] for o in splits],
-                "score_seconds": [o["score_seconds"] for o in splits],
-                "error": next((o["error"] for o in splits if o["error"]), "")})
+    with backend.sharing((search.X, search.y, search.splits)) as shared:
+        tasks = (delayed(_fit_and_score)(shared, search.estimator, search.candidates[i],
+                                         search.metric, i, s)
+                 for i in todo for s in range(n_splits))
+        results = Parallel(n_jobs=backend.n_jobs, return_as="generator_unordered")(tasks)
+        for i, s, outcome in results:
+            pending[i][s] = outcome
+            if len(pending[i]) == n_splits:
+                by_split = pending.pop(i)
+                splits = [by_split[k] for k in range(n_splits)]
+                on_candidate(i, {
+                    "params": to_json(search.candidates[i]),
+                    "scores": [o["score"] for o in splits],
+                    "fit_seconds": [o["fit_seconds"] for o in splits],
+                    "score_seconds": [o["score_seconds"] for o in splits],
+                    "error": next((o["error"] for o in splits if o["error"]), "")})
 
 
-def _fit_and_score(estimator, params, X, y, train, test, metric, index, split):
-    """One fit of a candidate on one split, and its score, as scikit-learn's searches do it
-    (a failure scores None, with the exception's last line)."""
+def _fit_and_score(shared, estimator, params, metric, index, split):
+    """One fit of a candidate on split ``split`` of ``shared = (X, y, splits)``, and its
+    score, as scikit-learn's searches do it (a failure scores None, with the exception's last
+    line)."""
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
 
+    X, y, splits = shared
+    train, test = splits[split]
     estimator = clone(estimator).set_params(**clone(params, safe=False))
     start = time.perf_counter()
     outcome = {"score": None, "score_seconds": 0.0, "error": ""}
@@ -176,15 +221,13 @@ def refit(search, params):
 
 @contextlib.contextmanager
 def parallel_backend(address, jobs, log):
-    """Yield ``n_jobs`` for the search: joblib's local processes, or Dask's backend with a
-    client connected to ``address`` (closed on exit)."""
-    from joblib import parallel_config
-
+    """Yield the :class:`Backend` of the search: joblib's local processes, or Dask's backend
+    with a client connected to ``address`` (closed on exit)."""
     if address is None:
         n_jobs = 1 if jobs is None else jobs
         log(f"backend: joblib, {n_jobs if n_jobs > 0 else 'all'} local "
             f"process{'es' if n_jobs != 1 else ''}")
-        yield n_jobs
+        yield Backend(n_jobs)
         return
     try:
         from dask.distributed import Client
@@ -199,18 +242,17 @@ def parallel_backend(address, jobs, log):
     try:
         workers = len(client.scheduler_info().get("workers", {}))
         log(f"backend: dask at {address}, {workers} worker{'s' if workers != 1 else ''}")
-        with parallel_config(backend="dask"):
-            yield -1 if jobs is None else jobs
+        yield Backend(-1 if jobs is None else jobs, client)
     finally:
         client.close()
 
 
-def fit_search(search, todo, n_jobs, on_candidate):
+def fit_search(search, todo, backend, on_candidate):
     """:func:`run_fits`, with the warnings of a search: a candidate that fails or diverges
     is a result (its score is None), not a warning; every other warning is passed on."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_fits(search, todo, n_jobs, on_candidate)
+        run_fits(search, todo, backend, on_candidate)
     for w in caught:  # a blow-up shows in the candidate's score
         if not issubclass(w.category, DivergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
