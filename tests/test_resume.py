@@ -186,6 +186,20 @@ def test_run_killed_from_outside_resumes(reference, tmp_path, capsys):
     assert_same_run(run, reference("adamw-elastic"))
 
 
+def test_run_stopped_by_ctrl_c_resumes(ctrl_c_at_batch, reference, tmp_path, capsys):
+    """Ctrl-C saves the run so far (marked interrupted) and keeps its checkpoints: --resume
+    continues from the last one to the uninterrupted result."""
+    run = tmp_path / "run"
+    ctrl_c_at_batch(50)
+    status, out, _ = _train([*DIGITS, *CONFIGS["sgd"], "--out", str(run)], capsys)
+    assert status == 130 and "interrupted: model and history so far were saved" in out
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+    ctrl_c_at_batch(10 ** 9)
+    status, out, _ = _train(["--resume", str(run)], capsys)
+    assert status == 0 and "(resumed after epoch 2)" in out
+    assert_same_run(run, reference("sgd"))
+
+
 def test_resuming_a_finished_run_changes_nothing(reference, capsys):
     """--resume of a finished run says so, exits 0 and leaves every file as it was."""
     run = reference("sgd")

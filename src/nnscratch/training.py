@@ -353,6 +353,8 @@ class _RunState:
         changed) if it does not fit."""
         meta, arrays = found.meta, found.arrays
         History.from_state(meta["history"])  # checked here, built by train
+        if not (meta["start_loss"] is None or isinstance(meta["start_loss"], float)):
+            raise TypeError(f"start_loss must be a number, got {meta['start_loss']!r}")
         (params,) = self.stepper.params
         for name in ("params", "best_params"):
             if name in arrays and (arrays[name].shape != params.shape
