@@ -262,15 +262,10 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         rng = model.rng if seed is None else np.random.default_rng(seed)
     if checkpoint is not None:
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0)
-        fingerprint = {
-            "network": repr(model), "loss": _stable_repr(loss_fn),
-            "optimizer": {"name": type(optimizer).__name__,
-                          **{k: v for k, v in vars(optimizer).items() if k not in ("state", "t")}},
-            "schedule": _stable_repr(schedule),
-            "augment": None if augment is None else _stable_repr(augment),
-            "epochs": epochs, "batch_size": batch_size, "clip": clip, "val_split": val_split,
-            "patience": stopper.patience, "data": _digest(X, y, *(test or ())),
-            "random_state": rng.bit_generator.state}  # at the start: the same hold-out
+        fingerprint = _fingerprint(  # taken before the hold-out draws: the same split
+            model, loss_fn, optimizer, schedule, augment, (X, y, *(test or ())), rng,
+            epochs=epochs, batch_size=batch_size, clip=clip, val_split=val_split,
+            patience=stopper.patience)
     X, y, val = _hold_out(X, y, val_split, rng)
 
     history, start_loss, first_epoch = History(), None, 0
@@ -279,9 +274,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     saver = None
     if checkpoint is not None:
         saver = Checkpointer(checkpoint, every=checkpoint_every)
-        run = _RunState(stepper, stopper, _generators(rng, model, augment))
-        fingerprint["generators"] = len(run.generators)
-        found = saver.load(fingerprint, run.restore)
+        run = _RunState(stepper, stopper, _generators(rng, model, augment), fingerprint)
+        found = saver.load(run.fingerprint, run.restore)
         if found is not None:
             history = History.from_state(found.meta["history"])
             history.resumed_from, start_loss = found.epoch, found.meta["start_loss"]
@@ -319,7 +313,7 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
                 on_epoch(history)
             stop = stopper.update(history, stepper.params)
             if saver is not None and saver.due(epoch + 1, stop or epoch + 1 == epochs):
-                saver.write(*run.state(epoch + 1, history, start_loss, fingerprint))
+                saver.write(*run.state(epoch + 1, history, start_loss))
             if stop:
                 break
     stopper.restore(stepper.params)
@@ -329,14 +323,15 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
 class _RunState:
     """What a checkpoint holds of a training, and putting it back (see :func:`train`)."""
 
-    def __init__(self, stepper, stopper, generators):
+    def __init__(self, stepper, stopper, generators, fingerprint):
         self.stepper, self.stopper, self.generators = stepper, stopper, generators
+        self.fingerprint = {**fingerprint, "generators": len(generators)}
 
-    def state(self, epoch, history, start_loss, fingerprint):
+    def state(self, epoch, history, start_loss):
         """``(metadata, arrays)`` after ``epoch`` epochs."""
         optimizer = self.stepper.optimizer.state_dict()
         best = self.stopper.best_loss
-        meta = {"epoch": epoch, "fingerprint": fingerprint, "history": history.state(),
+        meta = {"epoch": epoch, "fingerprint": self.fingerprint, "history": history.state(),
                 "start_loss": start_loss,
                 "random_states": [g.bit_generator.state for g in self.generators],
                 "optimizer": {"t": optimizer["t"], "layout": optimizer["layout"]},
@@ -396,6 +391,18 @@ def _generators(rng, model, augment):
                                                               for g in unique):
             unique.append(generator)
     return unique
+
+
+def _fingerprint(model, loss_fn, optimizer, schedule, augment, data, rng, **settings):
+    """What a training is, as JSON data: a checkpoint of any other is refused. ``data`` are
+    the arrays it reads; ``rng`` is the shuffling's Generator before any draw."""
+    hyper = {k: v if isinstance(v, (bool, int, float, str, tuple, type(None))) else repr(v)
+             for k, v in vars(optimizer).items() if k not in ("state", "t")}
+    return {"network": repr(model), "loss": _stable_repr(loss_fn),
+            "optimizer": {"name": type(optimizer).__name__, **hyper},
+            "schedule": _stable_repr(schedule),
+            "augment": None if augment is None else _stable_repr(augment),
+            **settings, "data": _digest(*data), "random_state": rng.bit_generator.state}
 
 
 def _stable_repr(obj):
