@@ -109,8 +109,8 @@ class Backend:
             warnings.filterwarnings("ignore", message="Sending large graph",
                                     category=UserWarning)
             future = self.client.submit(_same, data, pure=False)
-        try:
-            with parallel_config(backend="dask"):
+        try:  # the same client for the fits: its messages reach the scheduler in order
+            with parallel_config(backend="dask", client=self.client):
                 yield future
         finally:
             future.release()
