@@ -29,16 +29,20 @@ def _one_error_line(capsys):
 
 # --- refused at start: exit status 2 and one line ----------------------------------------------
 def test_a_model_that_cannot_be_served_stops_serve_at_start(tmp_path, capsys):
-    """A missing path, a file that is no model, a model of 64 inputs: one line, exit 2."""
+    """A missing path, a file that is no model, a model of 64 inputs, a regression:
+    one line, exit 2."""
     notes = tmp_path / "notes.txt"
     notes.write_text("not a model")
     small = save(NeuralNetwork.from_sizes([64, 10], head_activation=Softmax, seed=0),
                  tmp_path / "small.npz")
+    regression = save(NeuralNetwork.from_sizes([784, 2], seed=0), tmp_path / "fit.npz")
     expected = {
         tmp_path / "missing": "MODEL .*missing does not exist; give a run folder or its "
                               "model.npz",
         notes: r"cannot load model .*notes\.txt: it is not an \.npz archive",
         small: r"MODEL .*small\.npz takes 64 inputs \(a 64-10 network\); serve needs 784",
+        regression: r"MODEL .*fit\.npz has an identity output layer; serve needs a "
+                    "classifier with a softmax output layer",
     }
     for path, message in expected.items():
         assert main(["serve", str(path), "--port", "0"]) == 2

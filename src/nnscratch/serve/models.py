@@ -219,8 +219,9 @@ def load_served_model(path, model_id, what="MODEL"):
                          f"{format_network(network)} network); serve needs {SIDE * SIDE}, a "
                          f"model of {SIDE}x{SIDE} images such as MNIST's")
     if network.head_activation != "softmax":
-        raise ValueError(f"{what} {path} has a {network.head_activation} output layer; serve "
-                         "needs a classifier with a softmax output layer")
+        head = network.head_activation
+        raise ValueError(f"{what} {path} has {'an' if head[0] in 'aeiou' else 'a'} {head} "
+                         "output layer; serve needs a classifier with a softmax output layer")
     metrics = network.metadata.get("metrics") or {}
     run_metrics = file.parent / "metrics.json"
     if file.name == MODEL_FILE and run_metrics.is_file():

@@ -6,8 +6,8 @@
 const PEN_WIDTH = 20;         // stroke width on the 280 x 280 pad, in pad pixels
 const MAP_SIDE = 60;          // a feature map is drawn at least this many screen pixels
 const MAP_SCALE = 3;          // ... and at least this many per map pixel
-const UNIT_SIDE = 12;         // screen pixels per dense unit
-const UNITS_PER_ROW = 32;
+const UNIT_SIDE = 18;         // screen pixels per dense unit
+const UNITS_PER_ROW = 40;
 
 const $ = (id) => document.getElementById(id);
 const pad = $("canvas");
@@ -156,7 +156,8 @@ async function loadModels() {
     return;
   }
   const select = $("model");
-  select.replaceChildren(...state.models.map((m) => new Option(m.id, m.id)));
+  select.replaceChildren(...state.models.map((m) => new Option(`${m.id}: ${m.architecture}`,
+                                                                m.id)));
   select.value = state.model;
   select.disabled = state.models.length < 2;
   describeModel();
