@@ -6,6 +6,8 @@ import io
 import json
 import re
 import struct
+import threading
+import time
 import zlib
 
 import numpy as np
@@ -65,6 +67,16 @@ def _png_header(width, height):
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def _predict_scope(content_type):
+    """The ASGI scope of ``POST /api/predict`` without a Content-Length (to call the app
+    directly, with a ``receive`` that hands over the body chunk by chunk)."""
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/api/predict", "raw_path": b"",
+            "root_path": "", "query_string": b"",
+            "headers": [(b"content-type", content_type.encode())],
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000)}
 
 
 def _ok(client):
@@ -278,11 +290,7 @@ def test_a_50_mb_upload_is_refused_without_reading_it(client, models):
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": "/api/predict", "raw_path": b"",
-             "root_path": "", "query_string": b"", "headers": [(b"content-type", b"image/png")],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000)}
-    asyncio.run(create_app(models)(scope, receive, send))
+    asyncio.run(create_app(models)(_predict_scope("image/png"), receive, send))
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"]) == {"error": "the upload is too large: at most "
                                                     "5,242,880 bytes (5 MiB), got more"}
@@ -324,3 +332,41 @@ def test_the_page_and_its_files_come_from_the_package(client):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
     assert '<script src="/static/app.js"' in page.text
     assert "/api/predict" in texts[1] and "/api/models" in texts[1]
+
+
+def test_inputs_are_read_one_per_worker_at_a_time(models, monkeypatch):
+    """With workers=2, six requests at once are read at most two at a time (the memory that
+    large images take is bounded), and all are answered."""
+    active, most, lock = [0], [0], threading.Lock()
+    read = type(models.default).read
+
+    def slow_read(self, row):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return read(self, row)
+
+    monkeypatch.setattr(type(models.default), "read", slow_read)
+    app = create_app(models, workers=2)
+    body = json.dumps({"pixels": [[0] * 13 + [1, 1] + [0] * 13] * 28}).encode()
+
+    async def call():
+        sent, chunks = [], [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive():
+            return chunks.pop() if chunks else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(_predict_scope("application/json"), receive, send)
+        return sent[0]["status"]
+
+    async def six():
+        return await asyncio.gather(*(call() for _ in range(6)))
+
+    assert asyncio.run(six()) == [200] * 6
+    assert most[0] == 2

@@ -4,9 +4,12 @@
 CDN, it works offline), ``GET /api/models`` lists the models and ``POST /api/predict`` reads
 one input (see docs/api.md). Every failure is answered with a 4xx status and one line of
 JSON, ``{"error": "..."}``, and the next request is served as usual. A request body is read
-only up to the upload limit; the image work runs in a worker thread, off the event loop.
+only up to the upload limit; the image work runs in worker threads, off the event loop, as
+many at a time as there are cores (which also bounds the memory large images take at once).
 """
 
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +43,7 @@ PAGE_HEADERS = {
 UNPROCESSABLE = 422  # a well-formed request whose image cannot be read as a digit
 
 
-def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS):
+def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS, workers=None):
     """The Starlette application serving ``models``.
 
     Parameters
@@ -52,11 +55,21 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS):
         is known to be larger (from its Content-Length, or while it is read).
     max_pixels : int
         Largest image, in pixels, that is decoded (a decompression bomb is refused with 422).
+    workers : int, optional
+        Inputs prepared and read at the same time (default: one per core). The others wait
+        their turn: this bounds the memory that large images take at once, and more threads
+        than cores would only take turns on them.
 
     Returns
     -------
     starlette.applications.Starlette
     """
+    turns = threading.BoundedSemaphore(workers or os.cpu_count() or 1)
+
+    def read(model, prepare, data):  # in a worker thread
+        with turns:
+            return model.read(prepare(data))
+
     async def page(request):
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
@@ -90,7 +103,7 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS):
                 raise RequestError(f"two models named: {model_id!r} in the address and "
                                    f"{named!r} in the body; name one")
             model = models.get(named if named is not None else model_id)
-            result = await run_in_threadpool(_read, model, prepare, data)
+            result = await run_in_threadpool(read, model, prepare, data)
         except RequestError as exc:
             return _error(exc.status, exc)
         except ImageError as exc:
@@ -112,11 +125,6 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS):
                                                         Exception: _server_error})
     app.state.models = models
     return app
-
-
-def _read(model, prepare, data):
-    """Prepare ``data`` and read it through ``model`` (in a worker thread)."""
-    return model.read(prepare(data))
 
 
 async def _read_body(request, limit):
