@@ -370,3 +370,22 @@ def test_inputs_are_read_one_per_worker_at_a_time(models, monkeypatch):
 
     assert asyncio.run(six()) == [200] * 6
     assert most[0] == 2
+
+
+def test_a_bug_is_a_500_with_one_line_of_json_and_the_server_goes_on(models, monkeypatch):
+    """An unexpected exception while reading: 500, {"error": "internal error: ..."}."""
+    read = type(models.default).read
+    calls = []
+
+    def broken_once(self, row):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return read(self, row)
+
+    monkeypatch.setattr(type(models.default), "read", broken_once)
+    with TestClient(create_app(models), raise_server_exceptions=False) as client:
+        response = client.post("/api/predict", json={"pixels": [[0] * 13 + [1, 1] + [0] * 13] * 28})
+        assert response.status_code == 500
+        assert response.json() == {"error": "internal error: RuntimeError: boom"}
+        assert _ok(client)

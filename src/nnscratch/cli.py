@@ -429,15 +429,17 @@ def cmd_serve(args):
             print(f"nnscratch serve: warning: --host {args.host} lets every machine that can "
                   "reach this one use the app, with no password; use it only on a network you "
                   "trust (the default, 127.0.0.1, is this machine only)", file=sys.stderr)
-        names = ", ".join(m.id for m in models)
-        print(f"Serving {len(models)} model{'s' * (len(models) > 1)} ({names}) at "
+        ids = [m.id for m in models]
+        names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        print(f"Serving {len(ids)} model{'s' * (len(ids) > 1)} ({names}) at "
               f"{address(sock)}  (Ctrl-C stops)", flush=True)
         # One image at a time per request, and several requests at once: BLAS threads would
         # only compete with the request threads for the cores.
         with threadpool_limits(limits=1), _stop_on_sigterm():
-            run(create_app(models), sock)
-    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM), re-raised once the server has closed
-        pass
+            try:
+                run(create_app(models), sock)
+            except KeyboardInterrupt:  # Ctrl-C (or SIGTERM), raised once the server closed
+                pass
     finally:
         sock.close()
     print("nnscratch serve: stopped", file=sys.stderr)

@@ -8,6 +8,7 @@ only up to the upload limit; the image work runs in worker threads, off the even
 many at a time as there are cores (which also bounds the memory large images take at once).
 """
 
+import functools
 import os
 import threading
 import time
@@ -80,29 +81,9 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS, wo
     async def predict(request):
         start = time.perf_counter()
         try:
-            model_id = request.query_params.get("model")
             body = await _read_body(request, max_upload)
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind == "application/json":
-                data, named = parse_json(body)
-                prepare = pixels_input
-            else:
-                if kind == "multipart/form-data":
-                    body, named = await _form_image(request, body, max_upload)
-                else:
-                    named = None
-                if not body:
-                    raise RequestError("the request holds no image (0 bytes): send an image "
-                                       'file, a form with an "image" file, or JSON '
-                                       '{"pixels": [...]}')
-                data = body
-
-                def prepare(data):
-                    return image_input(data, max_pixels=max_pixels)
-            if named is not None and model_id is not None and named != model_id:
-                raise RequestError(f"two models named: {model_id!r} in the address and "
-                                   f"{named!r} in the body; name one")
-            model = models.get(named if named is not None else model_id)
+            prepare, data, named = await _input_of(request, body, max_upload, max_pixels)
+            model = models.get(_model_named(request.query_params.get("model"), named))
             result = await run_in_threadpool(read, model, prepare, data)
         except RequestError as exc:
             return _error(exc.status, exc)
@@ -121,10 +102,8 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS, wo
         Route("/api/predict", predict, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error,
-                                                        Exception: _server_error})
-    app.state.models = models
-    return app
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error,
+                                                         Exception: _server_error})
 
 
 async def _read_body(request, limit):
@@ -141,7 +120,32 @@ async def _read_body(request, limit):
     return b"".join(chunks)
 
 
+async def _input_of(request, body, limit, max_pixels):
+    """``(prepare, data, model)``: how to prepare the body's input, the input, and the model
+    the body names (None if none), by the body's Content-Type."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        pixels, named = parse_json(body)
+        return pixels_input, pixels, named
+    named = None
+    if kind == "multipart/form-data":
+        body, named = await _form_image(request, body, limit)
+    if not body:
+        raise RequestError('the request holds no image (0 bytes): send an image file, a form '
+                           'with an "image" file, or JSON {"pixels": [...]}')
+    return functools.partial(image_input, max_pixels=max_pixels), body, named
+
+
+def _model_named(in_address, in_body):
+    """The model id a request names (None: the default)."""
+    if None not in (in_address, in_body) and in_address != in_body:
+        raise RequestError(f"two models named: {in_address!r} in the address and {in_body!r} "
+                           "in the body; name one")
+    return in_body if in_body is not None else in_address
+
+
 def _too_large(size, limit):
+    """The 413 message: the limit, and the size when it is known."""
     got = f"{size:,} bytes" if size is not None else "more"
     return f"the upload is too large: at most {limit:,} bytes ({limit / 2**20:g} MiB), got {got}"
 
