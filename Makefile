@@ -1,10 +1,12 @@
-# The two commands of the README. Both create .venv when it is missing.
+# The commands of the README. Each creates .venv when it is missing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser the browser tests use: what Debian's chromium package installs
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench serve browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +16,22 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nnscratch reproduce --out reports/latest
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# The browser tests (tests/test_serve_browser.py) drive Debian's Chromium through Playwright.
+# As root, install it when it is missing; otherwise those tests say how to get it (and fail
+# under CI=true, where they must run).
+browser:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			|| echo "Could not install chromium: the browser tests will say how to get it"; \
+	fi
+
+# The web app: draw a digit, watch the network read it (ARGS: models, --port, ...)
+serve: $(STAMP)
+	$(BIN)/nnscratch serve $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

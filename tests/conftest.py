@@ -67,3 +67,36 @@ def ctrl_c_at_batch(monkeypatch):
         return batches
 
     return arm
+
+
+# --- nnscratch serve: small MNIST models, shared by its API, command-line and browser tests --
+@pytest.fixture(scope="session")
+def mnist_standard():
+    """The standard MNIST split, from the vendored files (never downloaded)."""
+    from nnscratch.data import load_mnist
+
+    return load_mnist(split="standard", progress=False, download=False)
+
+
+@pytest.fixture(scope="session")
+def served_models(tmp_path_factory, mnist_standard):
+    """Two MNIST models as ``nnscratch serve`` is given them: ``mlp``, a run folder of the
+    blog's 784-32-32-10 after 3 epochs (``nnscratch train``'s code path, ~1 s), and ``conv``,
+    a model file of a ``conv4k5,pool2`` network trained for one epoch on 6,000 images."""
+    from nnscratch import CrossEntropyLoss, NeuralNetwork, Softmax, save, train
+    from nnscratch.architecture import parse_arch
+    from nnscratch.experiment import run_training
+    from nnscratch.recipes import make_config
+
+    root = tmp_path_factory.mktemp("served")
+    mlp = root / "mlp"
+    run_training(make_config("blog", epochs=3, split="standard"), data=mnist_standard,
+                 out_dir=mlp, bar=False, log=lambda *_: None)
+    d = mnist_standard
+    conv = NeuralNetwork.from_architecture(parse_arch("conv4k5,pool2"), (1, 28, 28), 10,
+                                           head_activation=Softmax, seed=0)
+    train(conv, d.X_train[:6000], d.y_train[:6000], CrossEntropyLoss, 1, 64, 0.05, bar=False,
+          seed=0)
+    save(conv, root / "conv.npz", config={"arch": "conv4k5,pool2", "epochs": 1},
+         metrics={"test_accuracy": conv.score(d.X_test[:2000], d.y_test[:2000])})
+    return {"mlp": mlp, "conv": root / "conv.npz"}

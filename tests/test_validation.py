@@ -228,6 +228,12 @@ def test_random_architectures_pass_the_gradient_check(sizes, hidden, loss, n, se
     # share of it at 1e-6 (seen: sizes [1, 4, 4, 5], relu, n=1 gave 2.9e-6 at 1e-6, 1.6e-9
     # at 1e-5).
     errors = check_gradients(model, loss, X, y, eps=1e-5)
+    if max(errors.values()) >= 1e-6:
+        # Rounding again? Its share falls as eps grows, while a wrong gradient is wrong at
+        # every eps (seen: sizes [1, 1, 5, 1], relu, mse, n=5, seed=484 gave 1.6e-6 at 1e-5,
+        # 1.9e-7 at 1e-4). Which examples are drawn depends on the constants in the code
+        # Hypothesis has loaded, so any new module can bring up such a case.
+        errors = check_gradients(model, loss, X, y, eps=1e-4)
     worst = max(errors.values())
     # a ReLU/identity unit whose every gradient is exactly zero gives 0, never a false pass
     assert worst < 1e-6, errors

@@ -14,7 +14,7 @@ One token per layer, comma-separated, read left to right from the input; the out
 
 Convolutions and dense layers use the run's ``--activation``. :func:`parse_arch` turns the
 text into a list of plain dicts (stored in the run's configuration and model files);
-:func:`format_arch` turns it back.
+:func:`format_arch` turns it back; :func:`format_network` describes a whole network.
 """
 
 import re
@@ -100,3 +100,12 @@ def format_arch(layers):
 def is_convolutional(layers):
     """True when the layers include a convolution or a pooling (they need image input)."""
     return any(layer["type"] in ("conv2d", "maxpool2d") for layer in layers)
+
+
+def format_network(model):
+    """A network's layers as one line: ``784-32-32-10``, or for an architecture
+    ``1x28x28 -> conv32k3,pool2 -> 10`` (input shape, layers, outputs)."""
+    if model.architecture is None:
+        return "-".join(map(str, model.sizes))
+    return (f"{'x'.join(map(str, model.input_shape))} -> {format_arch(model.architecture)} "
+            f"-> {model.output_size}")

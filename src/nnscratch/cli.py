@@ -20,6 +20,7 @@ from .validation import check_number
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a process killed by it
+RUNS_ROOT = "runs"  # where train writes its runs, and where serve finds them
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +59,15 @@ def _count(text):
         return check_number(int(text), "value", 0, integer=True)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+
+
+def _port(text):
+    """A TCP port for --port: 0 (any free port) to 65535."""
+    try:
+        return check_number(int(text), "value", 0, 65535, integer=True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535 (0: any "
+                                         f"free port), got {text!r}") from None
 
 
 def _percent(x):
@@ -345,7 +355,7 @@ def cmd_plot(args):
 
 def cmd_info(args):
     """``nnscratch info``: what a model file holds, without loading the data."""
-    from .architecture import format_arch
+    from .architecture import format_network
     from .runs import model_file
     from .serialization import load, read_metadata
 
@@ -355,12 +365,7 @@ def cmd_info(args):
         print(json.dumps(meta, indent=2))
         return 0
     model = load(path)
-    if model.architecture is not None:
-        layers = (f"{'x'.join(map(str, model.input_shape))} -> "
-                  f"{format_arch(model.architecture)} -> {model.output_size}")
-    else:
-        layers = "-".join(map(str, model.sizes))
-    print(f"{path}\n  architecture    {layers}, hidden "
+    print(f"{path}\n  architecture    {format_network(model)}, hidden "
           f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
           f"dropout {meta['dropout']:g}, init {meta['init']}\n"
           f"  parameters      {model.n_parameters():,}")
@@ -423,6 +428,110 @@ def cmd_reproduce(args):
               f"median: {BLOG_REGRESSION_MSE[name]:.4f})")
     print(f"Report: {report['markdown']}\n        {report['html']}")
     return 0
+
+
+def _served_models(args):
+    """The models ``serve`` offers: those named, else the runs under runs/, else a blog
+    network trained now (and kept as a run). ``None`` when that training was interrupted."""
+    from .runs import list_runs
+    from .serve import Models, load_served_model, model_ids
+
+    if args.models:  # named: each must load
+        return Models(load_served_model(path, model_id) for path, model_id
+                      in zip(args.models, model_ids(args.models), strict=True))
+    served = []
+    runs = list_runs(RUNS_ROOT)
+    for path, model_id in zip(runs, model_ids(runs), strict=True):
+        try:
+            served.append(load_served_model(path, model_id, what="run"))
+        except (NNScratchError, ValueError, OSError) as exc:  # found, not named: skip it
+            print(f"nnscratch serve: warning: skipped {' '.join(str(exc).split())}",
+                  file=sys.stderr)
+    if served:
+        return Models(served)
+    run = _train_blog_run(args)
+    if run is None:
+        return None
+    return Models([load_served_model(run, model_ids([run])[0])])
+
+
+def _train_blog_run(args):
+    """Train the blog's network into a new run folder (the path), as ``nnscratch train``
+    does; None if Ctrl-C stopped it."""
+    from .experiment import run_training
+    from .recipes import make_config
+    from .runs import new_run_dir
+
+    out_dir = new_run_dir(RUNS_ROOT, label="mnist")
+    print(f"nnscratch serve: no runs under {RUNS_ROOT}/ to serve: training the blog's network "
+          f"once (about 15 s) into {out_dir}/", file=sys.stderr, flush=True)
+    result = run_training(make_config("blog", label=flag), data_dir=args.data_dir,
+                          out_dir=out_dir, bar=_bar(args), log=lambda *_: None,
+                          on_epoch=None if _bar(args) else _epoch_line)
+    m = result.metrics
+    if m["interrupted"]:
+        print(f"nnscratch serve: interrupted: training stopped after {m['epochs']} epochs "
+              f"(the run so far is in {out_dir}/)", file=sys.stderr)
+        return None
+    print(f"Test accuracy: {_percent(m['test_accuracy'])}, {m['seconds']:.1f} s; saved to "
+          f"{out_dir}/", flush=True)
+    return out_dir
+
+
+def cmd_serve(args):
+    """``nnscratch serve``: the web app, until Ctrl-C."""
+    from threadpoolctl import threadpool_limits
+
+    from .serve import create_app
+    from .serve.server import address, is_loopback, open_socket, run
+
+    sock = open_socket(args.host, args.port)  # first: a port in use fails at once
+    try:
+        models = _served_models(args)
+        if models is None:
+            return EXIT_INTERRUPTED
+        if not is_loopback(sock):
+            print(f"nnscratch serve: warning: --host {args.host} lets every machine that can "
+                  "reach this one use the app, with no password; use it only on a network you "
+                  "trust (the default, 127.0.0.1, is this machine only)", file=sys.stderr)
+        ids = [m.id for m in models]
+        names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        print(f"Serving {len(ids)} model{'s' * (len(ids) > 1)} ({names}) at "
+              f"{address(sock)}  (Ctrl-C stops)", flush=True)
+        # One image at a time per request, and several requests at once: BLAS threads would
+        # only compete with the request threads for the cores.
+        with threadpool_limits(limits=1), _stop_on_sigterm():
+            try:
+                run(create_app(models), sock)
+            except KeyboardInterrupt:  # Ctrl-C (or SIGTERM), raised once the server closed
+                pass
+    finally:
+        sock.close()
+    print("nnscratch serve: stopped", file=sys.stderr)
+    return 0
+
+
+def _stop_on_sigterm():
+    """A context in which SIGTERM stops like Ctrl-C (a ``KeyboardInterrupt``)."""
+    import contextlib
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed():
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return installed()
 
 
 # --- the parser -------------------------------------------------------------------------
@@ -627,6 +736,26 @@ def build_parser():
     p.set_defaults(func=cmd_reproduce)
 
     _add_sweep_parser(sub)
+
+    p = sub.add_parser(
+        "serve", help="a local web app: draw a digit and watch the network read it",
+        description="Start a web app (on this machine only, by default) where you draw a "
+        "digit or drop an image and see the probabilities, the 28x28 input the network "
+        "receives and every hidden layer's activations; the page's JSON API is described in "
+        "docs/api.md. Without MODEL it serves the runs under runs/, and with none there it "
+        "first trains the blog's network (about 15 s) and keeps it there.")
+    p.add_argument("models", metavar="MODEL", nargs="*",
+                   help=model_help + " (784-input classifiers); several give a choice on "
+                   "the page")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; "
+                   "0.0.0.0 is every network, with a warning)")
+    p.add_argument("--port", type=_port, default=8000,
+                   help="port to listen on (default: 8000; 0 picks a free one)")
+    _add_data_dir(p)
+    p.add_argument("--no-bar", action="store_true",
+                   help="no progress bar when it has to train a network first")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Turning a user's picture of a digit into an MNIST-like input, the way MNIST was made.
 
-:func:`load_image` reads any PNG/JPEG/... that Pillow reads as grey levels in [0, 1];
+:func:`load_image` reads any PNG/JPEG/... that Pillow reads as grey levels in [0, 1]
+(:func:`decode_image` the same from bytes, e.g. an upload);
 :func:`mnist_like` finds the digit in it (a photo of paper: uneven light, noise, JPEG, ruled
 lines) and applies the MNIST recipe (light ink on black, the digit scaled into a 20x20 box
 keeping its aspect ratio, its centre of mass at pixel (14, 14) of a 28x28 field);
@@ -93,17 +94,67 @@ def load_image(path):
     if path.is_dir():
         raise ImageError(f"cannot read {path} as an image: it is a folder")
     try:
-        with Image.open(path) as im:
+        return _decoded(path, path)
+    except FileNotFoundError:  # removed between the check and the open
+        raise FileNotFoundError(f"image file not found: {path}") from None
+
+
+def decode_image(data, *, name="the image", max_pixels=None):
+    """Read an image from its file's bytes (an upload) as grey levels in [0, 1].
+
+    As :func:`load_image`, for bytes held in memory; with ``max_pixels`` the image's size is
+    checked from its header, before anything is decoded.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file, in any format Pillow reads.
+    name : str
+        What the error messages call the image, e.g. ``"the upload"``.
+    max_pixels : int, optional
+        Refuse an image of more pixels (width x height) than this. Pillow refuses more than
+        ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (about 179 million) in any case.
+
+    Returns
+    -------
+    ndarray of shape (height, width), float32
+        0 is black, 1 is white.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not bytes.
+    ImageError
+        (a ``ValueError``) If ``data`` is empty, is not an image Pillow reads, or holds more
+        than ``max_pixels`` pixels (a decompression bomb: a small file of a huge picture).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    if not len(data):
+        raise ImageError(f"cannot read {name} as an image: it is empty (0 bytes)")
+    return _decoded(io.BytesIO(data), name, max_pixels)
+
+
+def _decoded(source, name, max_pixels=None):
+    """Open, check, decode and orient ``source`` (a path or a binary file) as grey levels."""
+    try:
+        with Image.open(source) as im:  # reads the header only
+            if max_pixels is not None and im.width * im.height > max_pixels:
+                raise ImageError(f"cannot read {name} as an image: it is {im.width} x "
+                                 f"{im.height} pixels, more than the {max_pixels:,} allowed")
             im.load()
             im = ImageOps.exif_transpose(im)
             return _grey(im)
-    except FileNotFoundError:  # removed between the check and the open
-        raise FileNotFoundError(f"image file not found: {path}") from None
+    except UnidentifiedImageError as exc:
+        # from bytes, Pillow's message names a BytesIO object: say what it means instead
+        reason = str(exc) if isinstance(source, Path) else "not an image format Pillow reads"
+        raise ImageError(f"cannot read {name} as an image: {reason}") from None
+    except (FileNotFoundError, ImageError):
+        raise
     # Pillow reports bad files as any of these (DecompressionBombError is none of the others).
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
-            ValueError, EOFError) as exc:
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = str(exc) or type(exc).__name__
-        raise ImageError(f"cannot read {path} as an image: {reason}") from None
+        raise ImageError(f"cannot read {name} as an image: {reason}") from None
 
 
 def _grey(im):

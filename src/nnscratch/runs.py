@@ -190,6 +190,22 @@ def model_file(path, what="MODEL"):
     return path
 
 
+def list_runs(root="runs"):
+    """The run folders directly under ``root`` that hold a model, newest model first.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Folders with a ``model.npz``; an empty list when ``root`` does not exist.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and (p / MODEL_FILE).is_file()]
+    return sorted(runs, key=lambda p: ((p / MODEL_FILE).stat().st_mtime, p.name), reverse=True)
+
+
 def versions():
     """The library versions a run used."""
     import matplotlib
