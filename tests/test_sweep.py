@@ -192,7 +192,7 @@ def test_every_candidate_failing_is_an_error(tmp_path):
 
 def _args(config, **options):
     defaults = {"jobs": None, "dask_scheduler": None, "out": None, "data_dir": None,
-                "seed": None}
+                "seed": None, "resume": None}
     return argparse.Namespace(config=str(config), **{**defaults, **options})
 
 
@@ -303,7 +303,8 @@ grid:
 
 def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a sweep in
-    two joblib processes: exit 130, one line, no traceback and no leaked-resource warning."""
+    two joblib processes: exit 130, one line, no traceback and no leaked-resource warning;
+    only the journal is left (to resume from)."""
     import os
     import signal
     import subprocess
@@ -327,7 +328,7 @@ def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     time.sleep(1)  # a resource tracker would complain after the parent left
     assert process.returncode == 130, "".join(lines) + rest
     assert rest.strip().splitlines() == ["nnscratch sweep: interrupted"], rest
-    assert not (tmp_path / "out").exists()
+    assert os.listdir(tmp_path / "out") == ["candidates.jsonl"]  # to --resume from; no results
 
 
 def test_a_sweep_over_architectures(tmp_path):
@@ -347,3 +348,131 @@ def test_a_sweep_over_architectures(tmp_path):
     assert all(r["mean_accuracy"] is not None for r in result.rows)
     best = load(tmp_path / "out" / "best_model.npz")
     assert best.architecture is not None and best.input_shape == (1, 8, 8)
+
+
+# --- faults: a killed sweep resumes, a killed Dask worker costs only its fits -------------
+def _table(out):
+    """results.csv without the fit times."""
+    return [{k: v for k, v in row.items() if "seconds" not in k}
+            for row in _read_csv(out / "results.csv")]
+
+
+def _best(out):
+    """best.json without the wall-clock time and the backend's name."""
+    best = json.loads((out / "best.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in best.items() if k not in ("seconds", "backend")}
+
+
+#: ``nnscratch sweep ARGV`` that SIGKILLs itself once N candidates are recorded, when the
+#: next one completes: with ``cut``, after writing the start of its journal line (a test-only
+#: seam, patched here).
+SWEEP_KILLER = """
+import os, signal, sys
+n, cut, argv = int(sys.argv[1]), sys.argv[2] == "cut", sys.argv[3:]
+from nnscratch.sweep.journal import Journal
+record = Journal.record
+def record_or_die(self, index, result):
+    if len(self.done) == n:
+        if cut:
+            with open(self.path, "ab") as f:
+                f.write(b'{"index":' + str(index).encode() + b',"params":{"hidden_la')
+        os.kill(os.getpid(), signal.SIGKILL)
+    record(self, index, result)
+Journal.record = record_or_die
+from nnscratch.cli import main
+sys.exit(main(argv))
+"""
+
+
+@pytest.mark.parametrize(("n", "cut"), [(1, "cut"), (3, "whole")])
+def test_killed_sweep_resumes_with_only_the_missing_candidates(n, cut, local_sweep, tmp_path,
+                                                               monkeypatch):
+    """SIGKILL after n candidates (the next one's line cut short or not), then --resume: only
+    the others are fitted, and the table and best configuration are the uninterrupted ones."""
+    import signal
+    import subprocess
+
+    config, uninterrupted, _ = local_sweep
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", SWEEP_KILLER, str(n), cut, "sweep",
+                           str(config), "--out", str(out)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["candidates.jsonl"]
+    fits = []
+    fit_and_score = sweep.backend._fit_and_score
+    monkeypatch.setattr(sweep.backend, "_fit_and_score",
+                        lambda *args: fits.append(args[-2:]) or fit_and_score(*args))
+    status, stdout = _cli(["sweep", str(config), "--resume", str(out)])
+    assert status == 0
+    n_candidates = len(GRID["hidden"]) * len(GRID["lr"])
+    assert (f"resuming {out}: {n} of {n_candidates} candidates done, {n_candidates - n} to "
+            "run") in stdout
+    assert len(fits) == 3 * (n_candidates - n) and len({i for i, _ in fits}) == n_candidates - n
+    assert _table(out) == _table(uninterrupted) and _best(out) == _best(uninterrupted)
+    lines = (out / "candidates.jsonl").read_text().splitlines()
+    assert len(lines) == 1 + n_candidates and all(json.loads(line) for line in lines)
+
+
+def test_resume_refuses_another_sweep(local_sweep, tmp_path, capsys):
+    """--resume with another seed, a folder without a sweep, or --out a sweep's folder: one
+    line each, exit 2."""
+    config, out, _ = local_sweep
+    for argv, message in (
+            (["--resume", str(out), "--seed", "2"], f"{out} holds another sweep: its seed is 1, "
+                                                    "this one's 2; resume it with its own"),
+            (["--resume", str(tmp_path)], f"{tmp_path} holds no sweep to resume (no "
+                                          "candidates.jsonl"),
+            (["--out", str(out)], f"{out} holds a sweep already (candidates.jsonl); resume it "
+                                  f"(nnscratch sweep CONFIG --resume {out})"),
+            (["--out", str(out), "--resume", str(out)], "give --resume OUT (to continue the "
+                                                         "sweep there) or --out DIR")):
+        assert _cli(["sweep", str(config), *argv])[0] == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+
+
+SLOW_CONFIG = CONFIG.replace("epochs = 6", "epochs = 120")  # fits of ~0.1 s: time to kill
+
+
+def test_dask_worker_killed_mid_sweep_costs_only_its_fits(tmp_path, monkeypatch):
+    """A LocalCluster worker process SIGKILLed while it fits: Dask runs its fits again
+    elsewhere, and the sweep's results equal a fault-free sweep's."""
+    import os
+    import signal
+    import time
+
+    from dask.distributed import Client, LocalCluster
+
+    from nnscratch.sweep.journal import Journal
+
+    config = _write(tmp_path, SLOW_CONFIG)
+    sweep.run_sweep(config, out_dir=tmp_path / "fault-free", log=lambda line: None)
+    killed = []
+    record = Journal.record
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, \
+            Client(cluster.scheduler_address) as client:
+        pids = client.run(os.getpid)  # {worker address: its process id}
+
+        def record_then_kill(self, index, result):
+            record(self, index, result)
+            if killed:
+                return
+            deadline = time.monotonic() + 60  # after the first candidate: a busy worker
+            while time.monotonic() < deadline:
+                busy = [w for w, keys in client.processing().items() if keys and w in pids]
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append((busy[0], len(self.done)))
+                    return
+                time.sleep(0.005)
+
+        monkeypatch.setattr(Journal, "record", record_then_kill)
+        result = sweep.run_sweep(config, dask_scheduler=cluster.scheduler_address,
+                                 out_dir=tmp_path / "dask", log=lambda line: None)
+    n_candidates = len(GRID["hidden"]) * len(GRID["lr"])
+    assert killed and killed[0][1] < n_candidates  # a worker died mid-sweep
+    assert len(result.rows) == n_candidates and not any(r["fit_error"] for r in result.rows)
+    assert _table(tmp_path / "dask") == _table(tmp_path / "fault-free")
+    assert _best(tmp_path / "dask") == _best(tmp_path / "fault-free")

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from ._version import __version__
-from .errors import DivergenceWarning, NNScratchError
+from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
 from .params import BY_NAME, PARAMS, flag
 from .validation import check_number
 
@@ -51,6 +51,14 @@ def _positive_int(text):
         return check_number(int(text), "value", 1, integer=True)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
+def _count(text):
+    """An integer >= 0 (--checkpoint-every)."""
+    try:
+        return check_number(int(text), "value", 0, integer=True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
 
 
 def _port(text):
@@ -99,24 +107,78 @@ def cmd_train(args):
     """``nnscratch train``."""
     from .experiment import run_training
     from .recipes import make_config
-    from .runs import check_out_dir, new_run_dir
+    from .runs import check_out_dir, new_run_dir, staging_dir
 
+    if args.resume is not None:
+        return _resume_training(args)
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
     if overrides.get("data"):  # evaluate and predict find the table from any folder
         overrides["data"] = str(Path(overrides["data"]).resolve())
-    config = make_config(args.recipe, label=flag, **overrides)
+    config = make_config(args.recipe or "blog", label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
     else:
         out_dir = new_run_dir(label=Path(config["data"]).stem if config["data"]
                               else config["dataset"])
+    every = 1 if args.checkpoint_every is None else args.checkpoint_every
+    if every:
+        replacing = args.force and out_dir.is_dir() and any(out_dir.iterdir())
+        print(f"Run folder: {out_dir}" + (f" (kept as it is until this run ends; it trains in "
+                                         f"{staging_dir(out_dir)})" if replacing else "")
+              + f"; if stopped, 'nnscratch train --resume {out_dir}' continues it", flush=True)
     bar = _bar(args)
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=bar,
-                              replace=args.force,
+                              replace=args.force, checkpoint_every=every,
                               on_epoch=None if bar or args.no_bar else _epoch_line)
-    m = result.metrics
-    status = " (interrupted: model and history so far were saved)" if m["interrupted"] else ""
+    return _print_run(result.metrics, out_dir)
+
+
+def _resume_training(args):
+    """``nnscratch train --resume RUN_DIR``: continue a run with its own configuration."""
+    from .experiment import run_training
+    from .params import check_config
+    from .runs import RunFinishedError, find_unfinished
+
+    given = [row.flag for row in PARAMS if hasattr(args, row.name)]
+    given += [name for name, value in (("--recipe", args.recipe), ("--out", args.out),
+                                       ("--force", args.force)) if value]
+    if given:
+        raise ValueError(f"--resume continues {args.resume} with its own configuration "
+                         f"(its config.json); drop {given[0]}, or start a new run to train "
+                         "with other settings")
+    try:
+        run = find_unfinished(args.resume)
+    except RunFinishedError as exc:
+        print(exc)
+        return 0
+    try:
+        config = {**check_config({k: v for k, v in run.config.items() if k != "recipe"}),
+                  "recipe": run.config.get("recipe", "blog")}
+    except ValueError as exc:
+        raise ValueError(f"--resume {run.out_dir}: its config.json is damaged ({exc})") \
+            from None
+    every = run.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every
+    where = "" if run.work_dir == run.out_dir else \
+        f" (the run that is to replace it, in {run.work_dir})"
+    print(f"Resuming {run.out_dir}{where} with its own configuration", flush=True)
+    bar = _bar(args)
+    with _threads(args):
+        result = run_training(config, data_dir=args.data_dir or run.data_dir,
+                              out_dir=run.out_dir, bar=bar, checkpoint_every=every,
+                              resume=run, on_epoch=None if bar or args.no_bar else _epoch_line)
+    done = result.history.resumed_from
+    note = (f"resumed after epoch {done}" if done is not None else
+            "no checkpoint had been written: trained from the start")
+    return _print_run(result.metrics, run.out_dir, note)
+
+
+def _print_run(m, out_dir, note=""):
+    """The end of ``nnscratch train``: scores, epochs, where it was saved; the exit status."""
+    notes = [note] if note else []
+    if m["interrupted"]:
+        notes.append("interrupted: model and history so far were saved")
+    status = f" ({'; '.join(notes)})" if notes else ""
     if "test_accuracy" in m:
         scores = (f"Train accuracy: {_percent(m['train_accuracy'])}\n"
                   f"Test accuracy: {_percent(m['test_accuracy'])}")
@@ -331,10 +393,13 @@ def cmd_sweep(args):
     from .runs import new_run_dir
     from .sweep import parse_config, read_config, run_sweep
 
+    if args.resume and args.out:
+        raise ValueError("give --resume OUT (to continue the sweep there) or --out DIR (for a "
+                         "new one), not both")
     config = parse_config(read_config(args.config), seed=args.seed, where=str(args.config))
-    out_dir = Path(args.out) if args.out else new_run_dir(label="sweep")
+    out_dir = Path(args.resume or args.out or new_run_dir(label="sweep"))
     run_sweep(config, jobs=args.jobs, dask_scheduler=args.dask_scheduler, out_dir=out_dir,
-              data_dir=args.data_dir)
+              data_dir=args.data_dir, resume=args.resume is not None)
     return 0
 
 
@@ -509,10 +574,11 @@ def _add_train_parser(sub):
     p = sub.add_parser(
         "train", help="train a network (default: the blog's MNIST experiment)",
         description="Train a network and write model.npz, metrics.json and history.csv into a "
-        "run folder. Without options it runs the blog's experiment (784-32-32-10, 96.66%); "
-        "--recipe best is our most accurate MLP (98.66%). Options override the recipe; "
+        "run folder (and a checkpoint after every epoch, from which --resume continues a "
+        "killed run exactly). Without options it runs the blog's experiment (784-32-32-10, "
+        "96.66%); --recipe best is our most accurate MLP (98.66%). Options override the recipe; "
         "'nnscratch recipes NAME' lists what a recipe sets.")
-    p.add_argument("--recipe", choices=list(RECIPES), default="blog",
+    p.add_argument("--recipe", choices=list(RECIPES), default=None,
                    help="named configuration to start from (default: blog)")
     for row in PARAMS:
         metavar = {"int": "N", "float": "X", "sizes": "N,N", "text": row.name.upper()}.get(
@@ -525,7 +591,16 @@ def _add_train_parser(sub):
     p.add_argument("--out", metavar="DIR", default=None,
                    help="run folder (default: a new folder under runs/)")
     p.add_argument("--force", action="store_true",
-                   help="replace the --out folder if it exists (the old run is deleted)")
+                   help="replace the --out folder if it exists (the old run is kept until "
+                   "the new one ends, then deleted)")
+    p.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue a stopped or killed run from its last checkpoint, with its "
+                   "own configuration (no other training option may be given); it ends "
+                   "exactly as if it had never stopped")
+    p.add_argument("--checkpoint-every", type=_count, default=None, metavar="N",
+                   help="write a checkpoint into the run folder every N epochs (and after "
+                   "the last), for --resume; 0 writes none (default: 1; with --resume: the "
+                   "run's own)")
     p.add_argument("--no-bar", action="store_true",
                    help="no progress bar, and no line per epoch (printed instead of the bar "
                    "when the output is not a terminal, e.g. a log file)")
@@ -554,10 +629,12 @@ on a Dask cluster (pip install 'nnscratch[dask]'; nnscratch installed on every w
 def _add_sweep_parser(sub):
     p = sub.add_parser(
         "sweep", help="grid or random search over train options, locally or on Dask",
-        description="Search over the options of 'nnscratch train' with scikit-learn's\n"
-        "GridSearchCV / RandomizedSearchCV and cross-validation. Writes results.csv (one\n"
-        "row per candidate), best.json and best_model.npz (the best configuration refitted\n"
-        "on the whole training set), and prints the best configuration and its test score.",
+        description="Search over the options of 'nnscratch train': the candidates, folds and\n"
+        "scores of scikit-learn's GridSearchCV / RandomizedSearchCV. Records each candidate in\n"
+        "candidates.jsonl as it completes (so --resume continues a stopped sweep); writes\n"
+        "results.csv (one row per candidate), best.json and best_model.npz (the best\n"
+        "configuration refitted on the whole training set), and prints the best\n"
+        "configuration and its test score.",
         epilog=_SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", metavar="CONFIG", help="sweep configuration (.toml, or .yaml "
                    "with PyYAML)")
@@ -569,6 +646,10 @@ def _add_sweep_parser(sub):
                    "tcp://10.0.0.5:8786 (needs nnscratch[dask])")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (default: a new folder runs/sweep-<time>)")
+    p.add_argument("--resume", metavar="OUT", default=None,
+                   help="continue the sweep in OUT (stopped, killed, or its machine lost): "
+                   "run only the candidates its journal, candidates.jsonl, lacks; CONFIG and "
+                   "--seed must be the sweep's own")
     _add_data_dir(p)
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the folds, the random search and every fit (overrides "
@@ -715,6 +796,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", DivergenceWarning)
+            warnings.simplefilter("always", CheckpointWarning)
             warnings.showwarning = _one_line_warnings(args.command)
             return args.func(args)
     except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left

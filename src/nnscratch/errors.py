@@ -28,6 +28,15 @@ class ModelFormatError(NNScratchError, ValueError):
     """A file is not a valid nnscratch model (or was written by an incompatible version)."""
 
 
+class CheckpointError(NNScratchError, ValueError):
+    """A training checkpoint cannot be resumed from: damaged, truncated, not a checkpoint, or
+    written by another training (another network, optimizer, data or setting)."""
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint was refused and training resumed from the previous one instead."""
+
+
 class DegenerateDataError(NNScratchError, ValueError):
     """The data cannot make a figure: a t-SNE of points that are all the same, or the
     predictions of a network whose output is not finite (its forward pass overflows)."""

@@ -14,7 +14,7 @@ from .data import clear_cache, load_dataset, load_table, regression_data
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
 from .recipes import REGRESSION_RECIPES, make_config
-from .runs import versions, write_run
+from .runs import CHECKPOINT_FILE, start_run, versions, write_run
 from .training import History, train
 
 
@@ -47,7 +47,7 @@ class RunResult:
 
 
 def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, log=print,
-                 replace=False, on_epoch=None):
+                 replace=False, on_epoch=None, checkpoint_every=0, resume=None):
     """Train the network ``config`` describes and write its run folder.
 
     Parameters
@@ -65,28 +65,45 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     log : callable
         Where status lines go.
     replace : bool
-        Replace an existing ``out_dir`` whole (see :func:`nnscratch.runs.write_run`).
+        Replace an existing ``out_dir`` whole, once the new run ends (see
+        :func:`nnscratch.runs.start_run`).
     on_epoch : callable, optional
         Passed to :func:`~nnscratch.training.train`.
+    checkpoint_every : int
+        Write a checkpoint into the run folder after every this many epochs (0: none).
+    resume : Unfinished, optional
+        Continue this unfinished run (:func:`nnscratch.runs.find_unfinished`) from its last
+        checkpoint, with ``config`` its own; ``out_dir`` is its folder.
 
     Returns
     -------
     RunResult
     """
+    work_dir = None
+    if resume is not None:
+        work_dir = resume.work_dir
+    elif out_dir is not None:
+        work_dir = start_run(out_dir, config, replace=replace, data_dir=data_dir,
+                             checkpoint_every=checkpoint_every)
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
                           head=head, input_shape=image_shape(data))
     log(f"{data.summary()}\n{model}")
+    checkpoint = None
+    if work_dir is not None and (checkpoint_every or resume is not None):
+        checkpoint = work_dir / CHECKPOINT_FILE
     start = time.perf_counter()
     history = train(model, data.X_train, data.y_train, loss, config["epochs"],
                     config["batch_size"], X_test=data.X_test, y_test=data.y_test, bar=bar,
                     optimizer=build_optimizer(config), schedule=build_schedule(config),
                     clip=config["clip"], val_split=config["val_split"],
                     patience=config["patience"], on_epoch=on_epoch,
-                    augment=build_augmenter(config, data.feature_shape))
-    seconds = time.perf_counter() - start
+                    augment=build_augmenter(config, data.feature_shape),
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    # wall-clock: a resumed run adds the epochs it restored (their time is in the history)
+    seconds = time.perf_counter() - start + sum(history.epoch_seconds[:history.resumed_from or 0])
     metrics = evaluate_metrics(model, data)
     metrics.update({
         "epochs": history.epochs, "seconds": round(seconds, 3),
@@ -96,7 +113,7 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         "versions": versions(),
     })
     if out_dir is not None:
-        write_run(out_dir, model, history, metrics, replace=replace)
+        write_run(out_dir, model, history, metrics, work_dir=work_dir)
     return RunResult(model, history, metrics, None if out_dir is None else Path(out_dir))
 
 

@@ -3,6 +3,8 @@
 Everything nnscratch writes goes through :func:`atomic_write`: the bytes go to a temporary
 file in the destination's folder, are flushed to disk, and only then renamed over the
 destination. A crash, a full disk or an exception midway leaves the previous file intact.
+The one exception is a journal, which grows by whole lines (:func:`append_line`): a crash
+can leave at most its last line incomplete, and its reader drops such a line.
 
 Permissions are those any other program would give the file: a new file gets
 ``0o666 & ~umask`` (the kernel applies the umask, as for ``open(path, "w")``); a file that is
@@ -93,3 +95,17 @@ def write_text(path, text):
     """Atomically write ``text`` (UTF-8) to ``path``."""
     with atomic_write(path, "w") as f:
         f.write(text)
+
+
+def append_line(path, text):
+    """Append ``text`` and a newline to ``path`` (UTF-8) in one write, flushed to disk.
+
+    For journals: every line is complete once this returns; a crash during the write can
+    leave only the last line without its newline, which the reader must drop.
+    """
+    if "\n" in text:
+        raise ValueError("text must be one line (no newline)")
+    with open(path, "ab") as f:
+        f.write(text.encode("utf-8") + b"\n")
+        f.flush()
+        os.fsync(f.fileno())

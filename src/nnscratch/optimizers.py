@@ -26,9 +26,88 @@ class Optimizer:
     def step(self, params, grads):
         raise NotImplementedError
 
+    def state_dict(self):
+        """What the steps so far have accumulated, to continue exactly after a restart.
+
+        Returns
+        -------
+        dict
+            ``{"t": steps taken or None, "layout": list or None, "arrays": {name: ndarray}}``:
+            the step count of the optimizers that keep one (Adam, AdamW, Adagrad), and the
+            per-parameter state (momentum buffers, moment estimates, sums of squares), one
+            entry of ``layout`` per parameter (``None``, ``"array"``, or a list of those for
+            a tuple), its arrays named ``"i"`` or ``"i.j"``. The arrays are the live state,
+            not copies: write them out before the next :meth:`step`.
+        """
+        layout, arrays = None, {}
+        if self.state is not None:
+            layout = []
+            for i, entry in enumerate(self.state):
+                if isinstance(entry, tuple):
+                    layout.append([_put(arrays, f"{i}.{j}", a) for j, a in enumerate(entry)])
+                else:
+                    layout.append(_put(arrays, str(i), entry))
+        return {"t": getattr(self, "t", None), "layout": layout, "arrays": arrays}
+
+    def load_state_dict(self, state, params):
+        """Continue from :meth:`state_dict`'s ``state``, for the parameters ``params``.
+
+        Raises
+        ------
+        ValueError
+            The state does not fit this optimizer or ``params`` (another optimizer's, or
+            another network's), naming what differs.
+        """
+        t, layout, arrays = state["t"], state["layout"], state["arrays"]
+        if (t is None) != (getattr(self, "t", None) is None):
+            raise ValueError(f"the optimizer state {'lacks' if t is None else 'has'} a step "
+                             f"count, which {type(self).__name__} "
+                             f"{'keeps' if t is None else 'does not keep'}")
+        if layout is None:
+            self.state = None
+        else:
+            if not isinstance(layout, list) or len(layout) != len(params):
+                raise ValueError(f"the optimizer state is for {_count(layout)} parameter "
+                                 f"arrays, this network has {len(params)}")
+            self.state = [tuple(_take(arrays, f"{i}.{j}", kind, p)
+                                for j, kind in enumerate(entry))
+                          if isinstance(entry, list) else _take(arrays, str(i), entry, p)
+                          for i, (entry, p) in enumerate(zip(layout, params, strict=True))]
+        if t is not None:
+            if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+                raise ValueError(f"the optimizer's step count must be an integer >= 0, "
+                                 f"got {t!r}")
+            self.t = t
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
         return f"{type(self).__name__}({args})"
+
+
+def _put(arrays, name, value):
+    """Store ``value`` (an array or None) under ``name``; its layout entry."""
+    if value is None:
+        return None
+    arrays[name] = value
+    return "array"
+
+
+def _take(arrays, name, kind, param):
+    """The state array ``name`` (a copy, checked against ``param``), or None."""
+    if kind is None:
+        return None
+    if kind != "array" or name not in arrays:
+        raise ValueError(f"the optimizer state lacks the array {name!r}")
+    value = arrays[name]
+    if value.shape != param.shape or value.dtype != param.dtype:
+        raise ValueError(f"the optimizer state array {name!r} has shape {value.shape} and "
+                         f"dtype {value.dtype}; the parameter has {param.shape}, {param.dtype}")
+    return np.array(value, copy=True)
+
+
+def _count(layout):
+    """How many parameters a layout describes, for messages."""
+    return len(layout) if isinstance(layout, list) else repr(layout)
 
 
 class SGD(Optimizer):

@@ -1,9 +1,13 @@
-"""Run folders on disk: their names, the files in them, and CSV tables.
+"""Run folders on disk: their names, the files in them, their life while training, and CSV
+tables.
 
-A run folder written by ``nnscratch train`` holds ``model.npz``, ``metrics.json`` and
+A run folder written by ``nnscratch train`` holds ``config.json`` (written first, so a run
+killed in its first epoch can be resumed), ``checkpoint.npz`` and ``checkpoint.prev.npz``
+while it trains (removed once it ends), and at the end ``model.npz``, ``metrics.json`` and
 ``history.csv`` (and ``figures/`` once plotted). Every file is written atomically
-(:mod:`nnscratch.files`); a folder is never written over unless asked to, and then it is
-replaced whole.
+(:mod:`nnscratch.files`). A folder is never written over unless asked to, and then it is
+replaced whole, and only when the new run ends: until then the new run trains beside it, in
+``.NAME.new``, and a killed one leaves the old run as it was.
 """
 
 import csv
@@ -12,11 +16,13 @@ import io
 import json
 import platform
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ._version import __version__
+from .checkpoint import previous_path
 from .errors import NNScratchError
 from .files import write_text
 from .jsonable import to_json
@@ -25,6 +31,8 @@ from .training import History
 
 MODEL_FILE = "model.npz"
 RUN_FILES = (MODEL_FILE, "metrics.json", "history.csv")
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 class RunExistsError(NNScratchError, FileExistsError):
@@ -56,10 +64,110 @@ def check_out_dir(path, *, force=False, flag="--out"):
         raise RunExistsError(f"{flag} {path} is a file; give a folder for the run (e.g. "
                              f"{path.parent / path.stem})")
     if path.is_dir() and any(path.iterdir()) and not force:
+        if (path / CONFIG_FILE).is_file() and not _finished(path):
+            raise RunExistsError(f"{flag} {path} holds an unfinished run; continue it with "
+                                 f"'nnscratch train --resume {path}', or add --force to "
+                                 "replace it")
         raise RunExistsError(f"{flag} {path} already exists; choose another folder, or add "
                              "--force to replace it (its files, figures included, are "
                              "deleted)")
     return path
+
+
+def staging_dir(out_dir):
+    """Where a run that is to replace ``out_dir`` trains until it ends: ``.NAME.new``."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(f".{out_dir.name}.new")
+
+
+def start_run(out_dir, config, *, replace=False, data_dir=None, checkpoint_every=0):
+    """Create the folder a run trains in, write its ``config.json``, and return the folder.
+
+    It is ``out_dir``, or with ``replace`` and an ``out_dir`` that is not empty, the staging
+    folder :func:`staging_dir` (a stale one is replaced): the old run stays untouched until
+    :func:`write_run` swaps the new one in.
+
+    Parameters
+    ----------
+    out_dir : path
+    config : dict
+        The run's configuration (:func:`nnscratch.recipes.make_config`).
+    replace : bool
+    data_dir : path, optional
+        Where the data was found (used again on ``--resume``).
+    checkpoint_every : int
+        Epochs between checkpoints (0: none); kept for ``--resume``.
+    """
+    out_dir = Path(out_dir)
+    work = out_dir
+    if replace and out_dir.is_dir() and any(out_dir.iterdir()):
+        work = staging_dir(out_dir)
+    shutil.rmtree(staging_dir(out_dir), ignore_errors=True)  # a stale run meant to replace it
+    work.mkdir(parents=True, exist_ok=True)
+    options = {"config": config, "data_dir": None if data_dir is None else str(data_dir),
+               "checkpoint_every": checkpoint_every}
+    write_text(work / CONFIG_FILE, json.dumps(to_json(options), indent=2) + "\n")
+    return work
+
+
+@dataclass
+class Unfinished:
+    """A run that ``nnscratch train --resume`` can continue (see :func:`find_unfinished`)."""
+
+    out_dir: Path  # the run folder the user named
+    work_dir: Path  # where it trains: out_dir, or the staging folder of a run replacing it
+    config: dict
+    data_dir: str | None
+    checkpoint_every: int
+
+
+class RunFinishedError(NNScratchError, FileExistsError):
+    """``--resume`` of a run that already ended (not an error of the user's: nothing to do)."""
+
+
+def find_unfinished(run_dir, *, flag="--resume"):
+    """The unfinished run in ``run_dir``: the one replacing it (``.NAME.new``), if any, else
+    its own.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` does not exist, or is not a folder that ``nnscratch train`` wrote.
+    RunFinishedError
+        The run has ended (not interrupted): there is nothing to continue.
+    ValueError
+        Its ``config.json`` is damaged.
+    """
+    out_dir = Path(run_dir)
+    staged = staging_dir(out_dir)
+    work = staged if (staged / CONFIG_FILE).is_file() else out_dir
+    if work == out_dir and not out_dir.is_dir():
+        raise FileNotFoundError(f"{flag} {out_dir} does not exist; give the folder of a run "
+                                "that nnscratch train was writing")
+    if work == out_dir and _finished(out_dir):
+        raise RunFinishedError(f"{out_dir} is a finished run ({_finished(out_dir)}); "
+                               "nothing to resume, nothing changed")
+    if not (work / CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{flag} {out_dir} has no {CONFIG_FILE}, so it is not a run "
+                                "that can be resumed (nnscratch train writes one when a run "
+                                "starts)")
+    try:
+        options = json.loads((work / CONFIG_FILE).read_text(encoding="utf-8"))
+        return Unfinished(out_dir, work, dict(options["config"]), options["data_dir"],
+                          int(options["checkpoint_every"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{flag} {out_dir}: its {CONFIG_FILE} is damaged ({exc})") from None
+
+
+def _finished(run_dir):
+    """``"N epochs"`` when ``run_dir`` holds a run that ended (not interrupted), else ''."""
+    try:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(metrics, dict) or metrics.get("interrupted", True):
+        return ""
+    return f"{metrics.get('epochs')} epochs"
 
 
 def model_file(path, what="MODEL"):
@@ -108,17 +216,16 @@ def versions():
             "python": platform.python_version()}
 
 
-def write_run(out_dir, model, history, metrics, *, replace=False):
+def write_run(out_dir, model, history, metrics, *, work_dir=None):
     """Write ``model.npz``, ``metrics.json`` and ``history.csv`` (each atomically).
 
-    With ``replace`` an existing folder is first written beside it and then swapped in, so
-    the old run's files (and figures) do not linger and a crash leaves one whole run.
+    They go into ``work_dir`` (default ``out_dir``), the folder :func:`start_run` returned.
+    When that is the staging folder of a run replacing ``out_dir``, it is then swapped in
+    whole, so the old run's files (and figures) do not linger and a crash leaves one whole
+    run. A run that ended (not interrupted) then loses its checkpoints: it is finished.
     """
-    out_dir = Path(out_dir)
-    target = out_dir
-    if replace and out_dir.exists():
-        out_dir = out_dir.with_name(f".{out_dir.name}.new")
-        shutil.rmtree(out_dir, ignore_errors=True)
+    target = Path(out_dir)
+    out_dir = target if work_dir is None else Path(work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save(model, out_dir / MODEL_FILE, config=metrics["config"],
          metrics={k: v for k, v in metrics.items() if k != "config"})
@@ -128,9 +235,13 @@ def write_run(out_dir, model, history, metrics, *, replace=False):
     if out_dir != target:
         old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
+        if target.exists():
+            target.rename(old)
         out_dir.rename(target)
         shutil.rmtree(old, ignore_errors=True)
+    if not metrics["interrupted"]:
+        for path in (target / CHECKPOINT_FILE, previous_path(target / CHECKPOINT_FILE)):
+            path.unlink(missing_ok=True)
     return target
 
 

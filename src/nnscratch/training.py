@@ -3,15 +3,18 @@
 ``train`` keeps the blog's signature and return value (``train_losses, eval_losses`` unpack
 from the :class:`History` it returns) and adds what a practitioner needs: any optimizer and
 learning-rate schedule, gradient clipping, a validation split with early stopping, a seed,
-a clear error when the loss diverges, and Ctrl-C that stops cleanly after the current batch.
+a clear error when the loss diverges, Ctrl-C that stops cleanly after the current batch, and
+checkpoints (``checkpoint=PATH``) from which a killed run continues bit-identically.
 """
 
 import contextlib
 import math
+import re
 import signal
 import threading
 import time
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -19,6 +22,7 @@ import numpy as np
 import tqdm
 
 from .augment import Prefetcher
+from .checkpoint import Checkpointer
 from .errors import DivergenceError, DivergenceWarning
 from .losses import get_loss
 from .network import NeuralNetwork
@@ -52,6 +56,7 @@ class History:
     stopped_early: bool = False
     interrupted: bool = False
     warnings: list = field(default_factory=list)  # e.g. the loss blowing up
+    resumed_from: int | None = None  # epochs restored from a checkpoint (not in a checkpoint)
 
     def __iter__(self):
         yield self.train_losses
@@ -80,6 +85,26 @@ class History:
             parts.append(f"best_epoch {self.best_epoch}")
         parts += [flag for flag in ("stopped_early", "interrupted") if getattr(self, flag)]
         return f"History({', '.join(parts)}; {sum(self.epoch_seconds):.1f} s)"
+
+    def state(self):
+        """Everything but the interruption as plain JSON data (for a checkpoint)."""
+        return {**{name: list(getattr(self, name)) for name in self.COLUMNS.values()},
+                "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
+                "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_state(cls, state):
+        """A History from :meth:`state`; TypeError or KeyError if ``state`` is not one."""
+        if not isinstance(state, dict):
+            raise TypeError(f"a history must be a JSON object, got {type(state).__name__}")
+        lists = {name: state[name] for name in cls.COLUMNS.values()}
+        for name, values in lists.items():
+            if not isinstance(values, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise TypeError(f"the history's {name} must be a list of numbers")
+        return cls(**{k: [float(v) for v in values] for k, values in lists.items()},
+                   best_epoch=state["best_epoch"], stopped_early=bool(state["stopped_early"]),
+                   warnings=[str(w) for w in state["warnings"]])
 
     def rows(self):
         """One dict per epoch (for ``history.csv``); missing values are None."""
@@ -137,7 +162,8 @@ def _resolve_optimizer(optimizer, learning_rate):
 
 def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=None,
           X_test=None, y_test=None, bar=True, *, optimizer=None, schedule=None, clip=None,
-          val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None, augment=None):
+          val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None, augment=None,
+          checkpoint=None, checkpoint_every=1):
     """Train ``model`` with minibatch gradient descent.
 
     Parameters
@@ -177,22 +203,43 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         ``augment(x, out=buffer)`` distorts a training batch ``(B, n_features)``, e.g.
         :func:`nnscratch.augment.make_augmenter`; the next batches are distorted in a
         background thread while the current one trains (:class:`~nnscratch.augment.Prefetcher`).
+        Its randomness is checkpointed when it draws from a Generator ``augment.rng`` (as
+        the augmenters of :func:`~nnscratch.augment.make_augmenter` do).
+    checkpoint : path, optional
+        A checkpoint file, e.g. ``"run/checkpoint.npz"`` (see :mod:`nnscratch.checkpoint`).
+        After every ``checkpoint_every`` epochs, and after the last, the training's whole
+        state is written there atomically: the weights, the optimizer's state, the state of
+        every random Generator (shuffling, dropout, augmentation), the epoch reached (the
+        schedule's position), early stopping's best weights and counter, and the history.
+        The one before is kept as ``checkpoint.prev.npz``. If the file exists when ``train``
+        is called, training continues from it: call ``train`` again with the same arguments
+        and a freshly built model (same seed), and it ends with the same weights and history,
+        bit for bit (``epoch_seconds`` apart), as a run that was never stopped.
+    checkpoint_every : int, default 1
+        Epochs between checkpoints; 0 writes none (but still continues from ``checkpoint``).
 
     Returns
     -------
     History
         Per-epoch losses, learning rates and timings; unpacks to
-        ``(train_losses, eval_losses)``.
+        ``(train_losses, eval_losses)``. ``resumed_from`` is the epoch a checkpoint
+        continued from (None for a fresh start).
 
     Raises
     ------
     DivergenceError
         When a batch's loss is not finite; ``error.history`` holds the epochs completed.
+    CheckpointError
+        ``checkpoint`` exists but is damaged, not a checkpoint, or was written by another
+        training (another network, optimizer, data, seed or setting), and no usable previous
+        checkpoint exists.
 
     Warns
     -----
     DivergenceWarning
         Once, when an epoch's training loss grows far past the first batch's.
+    CheckpointWarning
+        ``checkpoint`` was missing or refused, and training continued from the previous one.
     """
     if not isinstance(model, NeuralNetwork):
         raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
@@ -213,19 +260,37 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         test = (X_test, check_targets(y_test, model, loss_fn, len(X_test), "y_test"))
     if rng is None:
         rng = model.rng if seed is None else np.random.default_rng(seed)
+    if checkpoint is not None:
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0)
+        fingerprint = _fingerprint(  # taken before the hold-out draws: the same split
+            model, loss_fn, optimizer, schedule, augment, (X, y, *(test or ())), rng,
+            epochs=epochs, batch_size=batch_size, clip=clip, val_split=val_split,
+            patience=stopper.patience)
     X, y, val = _hold_out(X, y, val_split, rng)
 
-    history, start_loss = History(), None
+    history, start_loss, first_epoch = History(), None, 0
     stepper = _Stepper(model, optimizer, clip)
     batches = _Batches(X, y, batch_size)
-    with _Progress(bar, epochs) as progress, _stop_requested_on_sigint() as sigint, \
+    saver = None
+    if checkpoint is not None:
+        saver = Checkpointer(checkpoint, every=checkpoint_every)
+        run = _RunState(stepper, stopper, _generators(rng, model, augment), fingerprint)
+        found = saver.load(run.fingerprint, run.restore)
+        if found is not None:
+            history = History.from_state(found.meta["history"])
+            history.resumed_from, start_loss = found.epoch, found.meta["start_loss"]
+            first_epoch = epochs if history.stopped_early else found.epoch
+    with _Progress(bar, epochs, first_epoch) as progress, _stop_requested_on_sigint() as sigint, \
             stepper, np.errstate(over="ignore", invalid="ignore"), _cores_for(augment):
         # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             start = time.perf_counter()
             stepper.start_epoch(schedule(epoch, stepper.base_lr))
             losses, grad_sizes = [], []
             order = rng.permutation(len(X))
+            # The Prefetcher lives for this epoch only: when the block ends its thread has
+            # made exactly this epoch's draws, so a checkpoint taken after it holds the
+            # augmenter's Generator at the epoch's end, not batches ahead.
             with contextlib.closing(batches.shuffled(order, augment)) as epoch_batches:
                 for batch, (x_batch, y_batch) in enumerate(epoch_batches, start=1):
                     loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
@@ -246,10 +311,108 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
             progress.update(history)
             if on_epoch is not None:
                 on_epoch(history)
-            if stopper.update(history, stepper.params):
+            stop = stopper.update(history, stepper.params)
+            if saver is not None and saver.due(epoch + 1, stop or epoch + 1 == epochs):
+                saver.write(*run.state(epoch + 1, history, start_loss))
+            if stop:
                 break
     stopper.restore(stepper.params)
     return history
+
+
+class _RunState:
+    """What a checkpoint holds of a training, and putting it back (see :func:`train`)."""
+
+    def __init__(self, stepper, stopper, generators, fingerprint):
+        self.stepper, self.stopper, self.generators = stepper, stopper, generators
+        self.fingerprint = {**fingerprint, "generators": len(generators)}
+
+    def state(self, epoch, history, start_loss):
+        """``(metadata, arrays)`` after ``epoch`` epochs."""
+        optimizer = self.stepper.optimizer.state_dict()
+        best = self.stopper.best_loss
+        meta = {"epoch": epoch, "fingerprint": self.fingerprint, "history": history.state(),
+                "start_loss": start_loss,
+                "random_states": [g.bit_generator.state for g in self.generators],
+                "optimizer": {"t": optimizer["t"], "layout": optimizer["layout"]},
+                "early_stopping": {"best_loss": None if math.isinf(best) else best,
+                                   "bad_epochs": self.stopper.bad_epochs}}
+        arrays = {"params": self.stepper.params[0],
+                  **{f"optimizer.{k}": v for k, v in optimizer["arrays"].items()}}
+        if self.stopper.best_params is not None:
+            arrays["best_params"] = self.stopper.best_params[0]
+        return meta, arrays
+
+    def restore(self, found):
+        """Put a checkpoint's state back; ValueError, TypeError or KeyError (with nothing
+        changed) if it does not fit."""
+        meta, arrays = found.meta, found.arrays
+        History.from_state(meta["history"])  # checked here, built by train
+        if not (meta["start_loss"] is None or isinstance(meta["start_loss"], float)):
+            raise TypeError(f"start_loss must be a number, got {meta['start_loss']!r}")
+        (params,) = self.stepper.params
+        for name in ("params", "best_params"):
+            if name in arrays and (arrays[name].shape != params.shape
+                                   or arrays[name].dtype != params.dtype):
+                raise ValueError(f"{name} has shape {arrays[name].shape} and dtype "
+                                 f"{arrays[name].dtype}; the network's are {params.shape}, "
+                                 f"{params.dtype}")
+        if (self.stopper.patience is not None) != ("best_params" in arrays):
+            raise ValueError("its early stopping state does not match this training's")
+        states = meta["random_states"]
+        if len(states) != len(self.generators):
+            raise ValueError(f"it restores {len(states)} random generators, this training "
+                             f"draws from {len(self.generators)}")
+        for generator, state in zip(self.generators, states, strict=True):
+            type(generator.bit_generator)().state = state  # checked on a spare one first
+        stopping = meta["early_stopping"]
+        best_loss = math.inf if stopping["best_loss"] is None else float(stopping["best_loss"])
+        bad_epochs = check_int(stopping["bad_epochs"], "bad_epochs", minimum=0)
+        optimizer = {**meta["optimizer"],
+                     "arrays": {k.removeprefix("optimizer."): v for k, v in arrays.items()
+                                if k.startswith("optimizer.")}}
+        self.stepper.optimizer.load_state_dict(optimizer, self.stepper.params)  # checks first
+        params[...] = arrays["params"]
+        self.stopper.best_loss, self.stopper.bad_epochs = best_loss, bad_epochs
+        self.stopper.best_params = ([arrays["best_params"].copy()] if "best_params" in arrays
+                                    else None)
+        for generator, state in zip(self.generators, states, strict=True):
+            generator.bit_generator.state = state
+
+
+def _generators(rng, model, augment):
+    """Every Generator the training draws from, each once: the shuffling's, the model's
+    (dropout), any layer's own, the augmenter's."""
+    found = [rng, model.rng, *(getattr(layer, "rng", None) for layer in model.layers),
+             getattr(augment, "rng", None)]
+    unique = []
+    for generator in found:
+        if isinstance(generator, np.random.Generator) and all(generator is not g
+                                                              for g in unique):
+            unique.append(generator)
+    return unique
+
+
+def _fingerprint(model, loss_fn, optimizer, schedule, augment, data, rng, **settings):
+    """What a training is, as JSON data: a checkpoint of any other is refused. ``data`` are
+    the arrays it reads; ``rng`` is the shuffling's Generator before any draw."""
+    hyper = {k: v if isinstance(v, (bool, int, float, str, tuple, type(None))) else repr(v)
+             for k, v in vars(optimizer).items() if k not in ("state", "t")}
+    return {"network": repr(model), "loss": _stable_repr(loss_fn),
+            "optimizer": {"name": type(optimizer).__name__, **hyper},
+            "schedule": _stable_repr(schedule),
+            "augment": None if augment is None else _stable_repr(augment),
+            **settings, "data": _digest(*data), "random_state": rng.bit_generator.state}
+
+
+def _stable_repr(obj):
+    """``repr(obj)`` without memory addresses: the same in every process."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
+
+
+def _digest(*arrays):
+    """The shapes, dtypes and CRC-32 of the data (a checkpoint of other data is refused)."""
+    return [[list(a.shape), a.dtype.str, zlib.crc32(np.ascontiguousarray(a))] for a in arrays]
 
 
 def _cores_for(augment):
@@ -378,9 +541,9 @@ class _EarlyStopping:
 class _Progress:
     """The tqdm bar of :func:`train` (or nothing with ``bar=False``)."""
 
-    def __init__(self, bar, epochs):
-        self.pbar = tqdm.tqdm(total=epochs, desc="Training Progress", position=0) \
-            if bar else None
+    def __init__(self, bar, epochs, done=0):
+        self.pbar = tqdm.tqdm(total=epochs, initial=done, desc="Training Progress",
+                              position=0) if bar else None
 
     def update(self, history):
         if self.pbar is not None:

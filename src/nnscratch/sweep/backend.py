@@ -1,15 +1,26 @@
-"""Where a sweep's fits run: joblib processes here, or a Dask cluster through joblib's Dask
-backend, with the search object scikit-learn runs there."""
+"""A sweep's fits: the candidates and splits, each fit run in joblib processes here or on a
+Dask cluster through joblib's Dask backend, and the results as scikit-learn reports them.
+
+The candidates, splits, scorers, means and ranks are scikit-learn's (``ParameterGrid``,
+``ParameterSampler``, its splitters, ``get_scorer``; ``cv_results_``'s arithmetic), so the
+results are those of ``GridSearchCV`` / ``RandomizedSearchCV``. The loop over the fits is
+ours for one reason: those searches hand back every result at once, when the last fit ends,
+and a sweep must record each candidate the moment it completes (:mod:`.journal`).
+"""
 
 import contextlib
+import math
+import time
+import traceback
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.model_selection import (
-    GridSearchCV,
     KFold,
     ParameterGrid,
-    RandomizedSearchCV,
+    ParameterSampler,
     ShuffleSplit,
     StratifiedKFold,
     StratifiedShuffleSplit,
@@ -17,44 +28,31 @@ from sklearn.model_selection import (
 )
 
 from ..errors import DivergenceWarning
+from ..jsonable import to_json
 from ..sklearn import NNClassifier, NNRegressor
 from .spec import search_space
 
 _CONNECT_TIMEOUT = "10s"  # how long to try to reach a Dask scheduler
 
 
-class _KeepsFitErrors:
-    """A search whose ``cv_results_["fit_error"]`` holds each candidate's first failure as
-    one line ('' for none): scikit-learn itself only warns with all of them at the end."""
+@dataclass
+class Search:
+    """A sweep's search: the estimator, every candidate's parameters (in scikit-learn's
+    order), the splits they are scored on, and the data."""
 
-    def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        results = super()._format_results(candidate_params, n_splits, out, more_results)
-        errors = []
-        for i in range(len(candidate_params)):
-            failures = [o.get("fit_error") for o in out[i * n_splits:(i + 1) * n_splits]]
-            errors.append(next((_last_line(f) for f in failures if f), ""))
-        results["fit_error"] = np.array(errors, dtype=object)
-        return results
-
-
-def _last_line(traceback_text):
-    """The exception line of a formatted traceback, without the module path of its type."""
-    lines = [line.strip() for line in str(traceback_text).splitlines() if line.strip()]
-    line = lines[-1] if lines else str(traceback_text)
-    kind, sep, message = line.partition(": ")
-    return f"{kind.rsplit('.', 1)[-1]}: {message}" if sep else line
+    estimator: object
+    candidates: list
+    splits: list  # (train indices, test indices) per split
+    scheme: str
+    metric: str
+    X: np.ndarray
+    y: np.ndarray
 
 
-class _GridSearch(_KeepsFitErrors, GridSearchCV):
-    pass
-
-
-class _RandomSearch(_KeepsFitErrors, RandomizedSearchCV):
-    pass
-
-
-def make_search(config, data, n_jobs):
-    """The scikit-learn search object, its number of candidates, the scheme and the data."""
+def make_search(config, data):
+    """The :class:`Search` a configuration describes: the candidates ``GridSearchCV`` or
+    ``RandomizedSearchCV`` would try (``ParameterGrid``, or ``ParameterSampler`` seeded by the
+    sweep's seed), on the splits of its folds or hold-out."""
     X, y = data.X_train, data.y_train
     classify = data.n_classes is not None  # a user's table may be a regression
     if config.train_samples is not None and config.train_samples < len(X):
@@ -71,31 +69,165 @@ def make_search(config, data, n_jobs):
         scheme = f"{config.val_split:g} hold-out"
     Estimator = NNClassifier if classify else NNRegressor
     estimator = Estimator(**{"random_state": config.seed, **config.fixed})
-    common = {"scoring": config.metric, "cv": splitter, "refit": True,
-              "error_score": np.nan, "n_jobs": n_jobs}
     if config.search == "grid":
-        n_candidates = len(ParameterGrid(config.grid))
-        search = _GridSearch(estimator, config.grid, **common)
+        candidates = list(ParameterGrid(config.grid))
     else:
-        n_candidates = config.n_iter
+        n_iter = config.n_iter
         if all(isinstance(v, list) for v in config.grid.values()):  # drawn without repeats
-            n_candidates = min(n_candidates, len(ParameterGrid(config.grid)))
-        search = _RandomSearch(estimator, search_space(config.grid),
-                                    n_iter=n_candidates, random_state=config.seed, **common)
-    return search, n_candidates, scheme, X, y
+            n_iter = min(n_iter, len(ParameterGrid(config.grid)))
+        candidates = list(ParameterSampler(search_space(config.grid), n_iter,
+                                           random_state=config.seed))
+    return Search(estimator, candidates, list(splitter.split(X, y)), scheme, config.metric,
+                  X, y)
+
+
+@dataclass
+class Backend:
+    """Where the fits run: ``n_jobs`` for joblib, on this machine or, with a ``client``, on
+    a Dask cluster."""
+
+    n_jobs: int
+    client: object = None  # a dask.distributed Client
+
+    @contextlib.contextmanager
+    def sharing(self, data):
+        """Run joblib's parallel calls here; yield what the fits receive for ``data``, which
+        all of them read: ``data`` itself for joblib's processes (which memory-map large
+        arrays), and on Dask a future of a task that returns it.
+
+        Why a task on Dask: joblib would scatter each large argument to one worker, and
+        scattered data dies with its worker, failing every fit still to run; a task's output
+        is computed again elsewhere (the scheduler keeps its input), so a worker that dies
+        costs only the fits it was running, which Dask also runs again.
+        """
+        if self.client is None:
+            yield data
+            return
+        from joblib import parallel_config
+
+        with warnings.catch_warnings():  # the point is to keep the data in the graph
+            warnings.filterwarnings("ignore", message="Sending large graph",
+                                    category=UserWarning)
+            future = self.client.submit(_same, data, pure=False)
+        try:  # the same client for the fits: its messages reach the scheduler in order
+            with parallel_config(backend="dask", client=self.client):
+                yield future
+        finally:
+            future.release()
+
+
+def _same(data):
+    """The task that holds the data a sweep's fits share (see :meth:`Backend.sharing`)."""
+    return data
+
+
+def run_fits(search, todo, backend, on_candidate):
+    """Fit and score the candidates ``todo`` (indices) on every split, in parallel.
+
+    The fits go through joblib (its local processes, or the Dask cluster of
+    :func:`parallel_backend`) and come back as they complete; when a candidate's last split
+    is in, ``on_candidate(index, result)`` is called here, in this process, with
+    ``result = {"params", "scores", "fit_seconds", "score_seconds", "error"}`` (a score of
+    None: the fit failed; ``error`` is its first failure's last line, '' for none).
+    """
+    from joblib import Parallel, delayed
+
+    n_splits = len(search.splits)
+    pending = {i: {} for i in todo}
+    with backend.sharing((search.X, search.y, search.splits)) as shared:
+        tasks = (delayed(_fit_and_score)(shared, search.estimator, search.candidates[i],
+                                         search.metric, i, s)
+                 for i in todo for s in range(n_splits))
+        results = Parallel(n_jobs=backend.n_jobs, return_as="generator_unordered")(tasks)
+        for i, s, outcome in results:
+            pending[i][s] = outcome
+            if len(pending[i]) == n_splits:
+                by_split = pending.pop(i)
+                splits = [by_split[k] for k in range(n_splits)]
+                on_candidate(i, {
+                    "params": to_json(search.candidates[i]),
+                    "scores": [o["score"] for o in splits],
+                    "fit_seconds": [o["fit_seconds"] for o in splits],
+                    "score_seconds": [o["score_seconds"] for o in splits],
+                    "error": next((o["error"] for o in splits if o["error"]), "")})
+
+
+def _fit_and_score(shared, estimator, params, metric, index, split):
+    """One fit of a candidate on split ``split`` of ``shared = (X, y, splits)``, and its
+    score, as scikit-learn's searches do it (a failure scores None, with the exception's last
+    line)."""
+    from sklearn.base import clone
+    from sklearn.metrics import get_scorer
+
+    X, y, splits = shared
+    train, test = splits[split]
+    estimator = clone(estimator).set_params(**clone(params, safe=False))
+    start = time.perf_counter()
+    outcome = {"score": None, "score_seconds": 0.0, "error": ""}
+    try:
+        estimator.fit(X[train], y[train])
+    except Exception:
+        outcome.update(fit_seconds=time.perf_counter() - start,
+                       error=_last_line(traceback.format_exc()))
+        return index, split, outcome
+    outcome["fit_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    try:
+        score = float(get_scorer(metric)(estimator, X[test], y[test]))
+        outcome["score"] = score if math.isfinite(score) else None
+    except Exception:
+        outcome["error"] = _last_line(traceback.format_exc())
+    outcome["score_seconds"] = time.perf_counter() - start
+    return index, split, outcome
+
+
+def _last_line(traceback_text):
+    """The exception line of a formatted traceback, without the module path of its type."""
+    lines = [line.strip() for line in str(traceback_text).splitlines() if line.strip()]
+    line = lines[-1] if lines else str(traceback_text)
+    kind, sep, message = line.partition(": ")
+    return f"{kind.rsplit('.', 1)[-1]}: {message}" if sep else line
+
+
+def cv_results(search, records):
+    """The results of every candidate as scikit-learn's ``cv_results_`` holds them (means,
+    standard deviations and ranks computed as it does), from the journal's ``records``."""
+    n, n_splits = len(search.candidates), len(search.splits)
+    scores = np.array([[np.nan if v is None else v for v in records[i]["scores"]]
+                       for i in range(n)], dtype=np.float64).reshape(n, n_splits)
+    means = np.average(scores, axis=1)
+    results = {"params": search.candidates, "mean_test_score": means,
+               "std_test_score": np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))}
+    for s in range(n_splits):
+        results[f"split{s}_test_score"] = scores[:, s]
+    if np.isnan(means).all():
+        results["rank_test_score"] = np.ones(n, dtype=np.int32)
+    else:  # a failed candidate ties with the worst, as in scikit-learn
+        ranked = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+        results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
+    times = np.array([records[i]["fit_seconds"] for i in range(n)], dtype=np.float64)
+    results["mean_fit_time"], results["std_fit_time"] = times.mean(axis=1), times.std(axis=1)
+    results["fit_error"] = np.array([records[i]["error"] for i in range(n)], dtype=object)
+    return results
+
+
+def refit(search, params):
+    """The estimator with ``params``, fitted on the whole training data (the best one)."""
+    from sklearn.base import clone
+
+    return clone(search.estimator).set_params(**clone(params, safe=False)).fit(search.X,
+                                                                               search.y)
 
 
 @contextlib.contextmanager
 def parallel_backend(address, jobs, log):
-    """Yield ``n_jobs`` for the search: joblib's local processes, or Dask's backend with a
-    client connected to ``address`` (closed on exit)."""
-    from joblib import parallel_config
-
+    """Yield the :class:`Backend` of the search: joblib's local processes, or Dask's backend
+    with a client connected to ``address`` (closed on exit)."""
     if address is None:
         n_jobs = 1 if jobs is None else jobs
         log(f"backend: joblib, {n_jobs if n_jobs > 0 else 'all'} local "
             f"process{'es' if n_jobs != 1 else ''}")
-        yield n_jobs
+        yield Backend(n_jobs)
         return
     try:
         from dask.distributed import Client
@@ -110,36 +242,17 @@ def parallel_backend(address, jobs, log):
     try:
         workers = len(client.scheduler_info().get("workers", {}))
         log(f"backend: dask at {address}, {workers} worker{'s' if workers != 1 else ''}")
-        with parallel_config(backend="dask"):
-            yield -1 if jobs is None else jobs
+        yield Backend(-1 if jobs is None else jobs, client)
     finally:
         client.close()
 
 
-def fit_search(search, X, y):
-    """Fit the search; return how many candidates failed (NaN score).
-
-    A candidate that diverges is a result, not an error: scikit-learn scores it NaN and we
-    count it. If every candidate fails, the first failure is raised as a ValueError.
-    """
-    from sklearn.exceptions import FitFailedWarning
-
+def fit_search(search, todo, backend, on_candidate):
+    """:func:`run_fits`, with the warnings of a search: a candidate that fails or diverges
+    is a result (its score is None), not a warning; every other warning is passed on."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitFailedWarning)
-        warnings.filterwarnings("always", message="One or more of the test scores are "
-                                "non-finite", category=UserWarning)
-        try:
-            search.fit(X, y)
-        except ValueError as exc:
-            if "All the" in str(exc) and "fits failed" in str(exc):
-                lines = [line for line in str(exc).splitlines() if line.strip()]
-                raise ValueError(f"every candidate failed to fit; the last error: "
-                                 f"{lines[-1].strip()}") from None
-            raise
-    for w in caught:  # pass on every other warning (a blow-up shows in the candidate's score)
-        if not (issubclass(w.category, (FitFailedWarning, DivergenceWarning))
-                or "non-finite" in str(w.message)):
+        warnings.simplefilter("always")
+        run_fits(search, todo, backend, on_candidate)
+    for w in caught:  # a blow-up shows in the candidate's score
+        if not issubclass(w.category, DivergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return int(np.sum(~np.isfinite(search.cv_results_["mean_test_score"])))
-
-
