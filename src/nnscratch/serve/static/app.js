@@ -251,6 +251,17 @@ function colour(t) {
   return RAMP[i].map((c, j) => Math.round(c + f * (RAMP[i + 1][j] - c)));
 }
 
+// A canvas of width x height cells, each shown as a scale x scale square.
+function pixelCanvas(className, width, height, scale) {
+  const canvas = document.createElement("canvas");
+  canvas.className = className;
+  canvas.width = width;
+  canvas.height = height;
+  canvas.style.width = `${width * scale}px`;
+  canvas.style.height = `${height * scale}px`;
+  return canvas;
+}
+
 function paint(canvas, values, width, height, offset, largest) {
   const image = new ImageData(width, height);
   for (let i = 0; i < width * height; i++) {
@@ -284,12 +295,7 @@ function drawLayers(layers) {
     if (layer.kind === "dense") {
       const [units] = layer.shape;
       const columns = Math.min(units, UNITS_PER_ROW), rows = Math.ceil(units / columns);
-      const canvas = document.createElement("canvas");
-      canvas.className = "units";
-      canvas.width = columns;
-      canvas.height = rows;
-      canvas.style.width = `${columns * UNIT_SIDE}px`;
-      canvas.style.height = `${rows * UNIT_SIDE}px`;
+      const canvas = pixelCanvas("units", columns, rows, UNIT_SIDE);
       paint(canvas, values, columns, rows, 0, largest);
       block.append(canvas);
     } else {  // feature maps: one small image per channel
@@ -298,12 +304,7 @@ function drawLayers(layers) {
       maps.className = "maps";
       const scale = Math.max(MAP_SCALE, Math.round(MAP_SIDE / Math.max(height, width)));
       for (let c = 0; c < channels; c++) {
-        const canvas = document.createElement("canvas");
-        canvas.className = "map";
-        canvas.width = width;
-        canvas.height = height;
-        canvas.style.width = `${width * scale}px`;
-        canvas.style.height = `${height * scale}px`;
+        const canvas = pixelCanvas("map", width, height, scale);
         canvas.title = `map ${c + 1}`;
         paint(canvas, values, width, height, c * width * height, largest);
         maps.append(canvas);
