@@ -30,11 +30,12 @@ RECIPES = {
         "val_split": 0.1,
     },
     # Simard et al.'s (2003) 784-800-10 network with their elastic distortions (sigma 4,
-    # alpha 34), trained with AdamW and a cosine decay for 100 epochs: a protocol fixed before
-    # any run (the same for the none / affine / elastic rows of benchmarks/RESULTS.md).
+    # alpha 34), trained with AdamW and a cosine decay: the protocol of the none / affine /
+    # elastic rows of benchmarks/RESULTS.md, with 300 epochs against that protocol's 100
+    # chosen by the final validation loss of seed 0 (0.0253 against 0.0277).
     "elastic": {
         "split": "standard", "hidden": [800], "init": "he", "optimizer": "adamw", "lr": 0.002,
-        "weight_decay": 0.05, "batch_size": 128, "epochs": 100, "schedule": "cosine",
+        "weight_decay": 0.05, "batch_size": 128, "epochs": 300, "schedule": "cosine",
         "warmup": 1, "augment": "elastic",
     },
     # A convolutional network in the style of Keras's mnist_cnn, pooled after each
@@ -46,18 +47,30 @@ RECIPES = {
         "batch_size": 128, "epochs": 18, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
         "patience": 4,
     },
+    # The cnn recipe on elastic distortions: the strong distortions need more epochs (40, the
+    # whole cosine decay, no early stopping) and less dropout. Chosen by the validation loss of
+    # seed 0 between this network and the cnn recipe's (dropout 0.25 + 0.5), both 40 epochs:
+    # 0.0223 against 0.0241 after the last epoch (benchmarks/RESULTS.md).
+    "cnn-elastic": {
+        "split": "standard", "arch": "conv32k3,pool2,conv64k3,pool2,dense128,drop0.25",
+        "init": "he", "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.05,
+        "batch_size": 128, "epochs": 40, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
+        "augment": "elastic",
+    },
 }
 
 #: What each recipe is for, one line each (``nnscratch recipes``).
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
-    "best": "our most accurate MLP: 784-512-256-10, shifted images, AdamW, dropout, warm-up "
+    "best": "a strong MLP in seconds: 784-512-256-10, shifted images, AdamW, dropout, warm-up "
             "+ cosine, early stopping (98.86% median of 3 seeds, ~22 s)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, 5 epochs (98.30% median, ~4 s)",
-    "elastic": "Simard's 784-800-10 with elastic distortions, 100 epochs (99.29% median of 3 "
-               "seeds, ~2.3 minutes)",
+    "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
+               "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
            "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds, ~3 minutes)",
+    "cnn-elastic": "the cnn network with less dropout, on elastic distortions, 40 epochs "
+                   "(99.43% median of 3 seeds, 9-12 minutes)",
 }
 
 #: The blog's regression experiment (1-32-32-1, tanh, plain SGD), and a recipe that fits each
