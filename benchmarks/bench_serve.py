@@ -69,17 +69,26 @@ def arrays(data, n):
 
 
 def rss_mib(pid):
-    """Resident memory of process ``pid`` in MiB (Linux /proc)."""
+    """Resident memory of process ``pid`` and its child processes (the server's forked
+    copies) in MiB, summed (Linux /proc)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            total += int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        try:
+            total += rss_mib(int(child))
+        except FileNotFoundError:  # it ended meanwhile
+            pass
+    return total
 
 
-def start_server(model):
+def start_server(model, workers=None):
     """``nnscratch serve MODEL`` on a free port of 127.0.0.1: (process, port)."""
+    more = [] if workers is None else ["--workers", str(workers)]
     process = subprocess.Popen([sys.executable, "-m", "nnscratch.cli", "serve", str(model),
-                                "--host", "127.0.0.1", "--port", "0"],
+                                "--host", "127.0.0.1", "--port", "0", *more],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     if " at http://127.0.0.1:" not in line:
@@ -147,6 +156,8 @@ def main():
     parser.add_argument("--model", default=None,
                         help="a run folder or model file (default: the blog's network, "
                         "trained here for one epoch)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the server's --workers (default: its own, one per core)")
     args = parser.parse_args()
     if not 1 <= args.requests <= 100_000 or not 1 <= args.clients <= 256:
         parser.error("--requests must be in [1, 100000] and --clients in [1, 256]")
@@ -155,7 +166,7 @@ def main():
     bodies = (drawings if args.kind == "page" else arrays)(data, DIGITS)
     with tempfile.TemporaryDirectory() as folder:
         model = args.model or blog_model(folder)
-        process, port = start_server(model)
+        process, port = start_server(model, args.workers)
         try:
             load(port, bodies, WARM_UP, args.clients)
             rss_before = rss_mib(process.pid)
@@ -181,6 +192,7 @@ def main():
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     result = {
         "kind": args.kind, "requests": len(latencies), "clients": args.clients,
+        "workers": args.workers or "default",
         "p50_ms": round(float(p50), 1), "p90_ms": round(float(p90), 1),
         "p99_ms": round(float(p99), 1), "max_ms": round(float(ms.max()), 1),
         "mean_ms": round(float(statistics.fmean(ms)), 1),

@@ -2,6 +2,7 @@
 line per failure at start, bad input over a real socket, and stopping on Ctrl-C."""
 
 import json
+import os
 import re
 import select
 import shutil
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from argparse import Namespace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +204,49 @@ def test_serve_finds_the_runs_refuses_bad_input_and_stops_cleanly(served_models,
     warned = any("--host 0.0.0.0 lets every machine" in line for line in lines)
     assert warned == (host == "0.0.0.0")
     assert len(lines) == 2 + warned
+
+
+def test_bad_workers_values_name_the_flag(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--workers", "0"])
+    assert exit_.value.code == 2
+    assert _one_error_line(capsys) == (
+        "nnscratch serve: error: argument --workers: expected a positive integer, got '0' "
+        "(see 'nnscratch serve --help')")
+
+
+def _children(pid):
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers > 1 needs Linux")
+def test_server_copies_answer_and_stop_with_the_first_process(served_models, tmp_path):
+    """--workers 2: a forked copy shares the socket; every request is answered; when the
+    first process stops (SIGTERM) or dies (SIGKILL), its copy stops too."""
+    body = json.dumps({"pixels": np.eye(28).tolist()}).encode()
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        process, address = _start([str(served_models["mlp"]), "--workers", "2"], tmp_path)
+        try:
+            deadline = time.monotonic() + 10  # the copy is forked after the address is printed
+            while not _children(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            copies = _children(process.pid)
+            assert len(copies) == 1
+            answers = [_post(address + "api/predict", body, "application/json")
+                       for _ in range(20)]
+            assert all(status == 200 for status, _ in answers)
+            assert len({answer["digit"] for _, answer in answers}) == 1
+            process.send_signal(stop)
+            process.communicate(timeout=20)
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{copies[0]}").exists() and time.monotonic() < deadline:
+                try:  # reap it if it is ours (SIGTERM), else init does
+                    os.waitpid(copies[0], os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.1)
+            status = Path(f"/proc/{copies[0]}/stat")
+            assert not status.exists() or status.read_text().split()[2] == "Z", stop
+        finally:
+            if process.poll() is None:
+                process.kill()

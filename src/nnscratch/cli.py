@@ -46,7 +46,7 @@ def _option_type(row):
 
 
 def _positive_int(text):
-    """An integer >= 1 (options outside the table: --threads, --tsne-points)."""
+    """An integer >= 1 (options outside the table: --threads, --tsne-points, --workers)."""
     try:
         return check_number(int(text), "value", 1, integer=True)
     except ValueError:
@@ -483,8 +483,14 @@ def cmd_serve(args):
     from threadpoolctl import threadpool_limits
 
     from .serve import create_app
-    from .serve.server import address, is_loopback, open_socket, run
+    from .serve.server import address, can_fork, is_loopback, open_socket, run
 
+    cores = _available_cores()
+    if args.workers is None:
+        args.workers = cores if can_fork() else 1
+    if args.workers > 1 and not can_fork():
+        raise ValueError(f"--workers {args.workers}: several server processes need Linux; "
+                         "use --workers 1")
     sock = open_socket(args.host, args.port)  # first: a port in use fails at once
     try:
         models = _served_models(args)
@@ -501,14 +507,22 @@ def cmd_serve(args):
         # One image at a time per request, and several requests at once: BLAS threads would
         # only compete with the request threads for the cores.
         with threadpool_limits(limits=1), _stop_on_sigterm():
-            try:
-                run(create_app(models), sock)
+            try:  # each process prepares its share of the cores' worth of inputs at a time
+                run(create_app(models, workers=max(1, cores // args.workers)), sock,
+                    processes=args.workers)
             except KeyboardInterrupt:  # Ctrl-C (or SIGTERM), raised once the server closed
                 pass
     finally:
         sock.close()
     print("nnscratch serve: stopped", file=sys.stderr)
     return 0
+
+
+def _available_cores():
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _stop_on_sigterm():
@@ -753,6 +767,9 @@ def build_parser():
                    "0.0.0.0 is every network, with a warning)")
     p.add_argument("--port", type=_port, default=8000,
                    help="port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="server processes, each answering on its own core (default: one per "
+                   "core on Linux, else 1)")
     _add_data_dir(p)
     p.add_argument("--no-bar", action="store_true",
                    help="no progress bar when it has to train a network first")

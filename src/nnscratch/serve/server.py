@@ -4,11 +4,21 @@ The socket is bound before anything else happens, so a port in use or a host tha
 bound ends ``nnscratch serve`` with one line at once (not after loading or training models).
 Ctrl-C lets uvicorn finish the requests in flight and close; it then raises
 ``KeyboardInterrupt``, which the command line reports as one line.
+
+One Python process answers on one core (the GIL), so on Linux the server forks copies of
+itself once the models are loaded, each running its own uvicorn on the same listening socket:
+the kernel hands each new connection to one of them. They stop when the first process does,
+or when it dies.
 """
 
 import errno
 import ipaddress
+import os
+import signal
 import socket
+import sys
+import threading
+import time
 
 import uvicorn
 
@@ -75,12 +85,59 @@ def make_server(app):
     return uvicorn.Server(config)
 
 
-def run(app, sock):
+def can_fork():
+    """Whether this system runs several server processes (Linux: ``fork`` after loading)."""
+    return sys.platform.startswith("linux")
+
+
+def run(app, sock, processes=1):
     """Serve ``app`` on the listening socket ``sock`` until Ctrl-C (or SIGTERM).
+
+    Parameters
+    ----------
+    processes : int
+        Server processes: this one and ``processes - 1`` forked copies (Linux only; see
+        :func:`can_fork`).
 
     Raises
     ------
     KeyboardInterrupt
         After a Ctrl-C, once the server has closed.
     """
-    make_server(app).run(sockets=[sock])
+    copies = [_fork_server(app, sock) for _ in range(processes - 1)]
+    try:
+        make_server(app).run(sockets=[sock])
+    finally:
+        for pid in copies:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in copies:
+            os.waitpid(pid, 0)
+
+
+def _fork_server(app, sock):
+    """Fork a copy of this process serving ``app`` on ``sock``; its pid (in the parent)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:  # the copy: serve until SIGTERM or Ctrl-C, and never return into the caller
+        threading.Thread(target=_stop_when_orphaned, args=(parent,), daemon=True).start()
+        make_server(app).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    except BaseException as exc:  # a copy must never go on running the parent's code
+        print(f"nnscratch serve: error: a server process stopped: {exc!r}", file=sys.stderr)
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _stop_when_orphaned(parent, every=0.5):
+    """Stop this copy (SIGTERM to itself) once ``parent`` is gone, e.g. killed with SIGKILL."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os.kill(os.getpid(), signal.SIGTERM)
