@@ -30,7 +30,8 @@ from .serialization import load, save
 from .training import History
 
 MODEL_FILE = "model.npz"
-RUN_FILES = (MODEL_FILE, "metrics.json", "history.csv")
+METRICS_FILE = "metrics.json"
+RUN_FILES = (MODEL_FILE, METRICS_FILE, "history.csv")
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.npz"
 
@@ -159,13 +160,33 @@ def find_unfinished(run_dir, *, flag="--resume"):
         raise ValueError(f"{flag} {out_dir}: its {CONFIG_FILE} is damaged ({exc})") from None
 
 
+def read_metrics(run_dir):
+    """The run's ``metrics.json`` as a dict.
+
+    Raises
+    ------
+    OSError
+        It cannot be read (FileNotFoundError when it is missing).
+    ValueError
+        It is not JSON text, or not a JSON object.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(metrics).__name__}")
+    return metrics
+
+
 def _finished(run_dir):
     """``"N epochs"`` when ``run_dir`` holds a run that ended (not interrupted), else ''."""
     try:
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+        metrics = read_metrics(run_dir)
     except (OSError, ValueError):
         return ""
-    if not isinstance(metrics, dict) or metrics.get("interrupted", True):
+    if metrics.get("interrupted", True):
         return ""
     return f"{metrics.get('epochs')} epochs"
 
@@ -281,5 +302,5 @@ def read_run(run_dir):
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {name} "
                                     "(nnscratch train writes one)")
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    return load(run_dir / MODEL_FILE), read_history_csv(run_dir / "history.csv"), metrics
+    return (load(run_dir / MODEL_FILE), read_history_csv(run_dir / "history.csv"),
+            read_metrics(run_dir))

@@ -7,7 +7,6 @@ configuration) comes from its run's ``metrics.json`` when there is one, else fro
 file itself.
 """
 
-import json
 import threading
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ..conv import Conv2D, MaxPool2D
 from ..errors import NNScratchError
 from ..images import SIDE
 from ..layers import Layer
-from ..runs import MODEL_FILE, model_file
+from ..runs import METRICS_FILE, MODEL_FILE, model_file, read_metrics
 from ..serialization import load
 
 
@@ -223,15 +222,11 @@ def load_served_model(path, model_id, what="MODEL"):
         raise ValueError(f"{what} {path} has {'an' if head[0] in 'aeiou' else 'a'} {head} "
                          "output layer; serve needs a classifier with a softmax output layer")
     metrics = network.metadata.get("metrics") or {}
-    run_metrics = file.parent / "metrics.json"
-    if file.name == MODEL_FILE and run_metrics.is_file():
+    if file.name == MODEL_FILE and (file.parent / METRICS_FILE).is_file():
         try:
-            metrics = json.loads(run_metrics.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{what} {path}: cannot read {run_metrics}: {exc}") from None
-        if not isinstance(metrics, dict):
-            raise ValueError(f"{what} {path}: {run_metrics} must hold a JSON object, got "
-                             f"{type(metrics).__name__}")
+            metrics = read_metrics(file.parent)
+        except ValueError as exc:
+            raise ValueError(f"{what} {path}: {exc}") from None
     return ServedModel(model_id, network, metrics)
 
 
