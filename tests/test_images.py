@@ -8,7 +8,15 @@ import pytest
 from PIL import Image, ImageOps
 from threadpoolctl import threadpool_limits
 
-from nnscratch import CrossEntropyLoss, NeuralNetwork, NNScratchError, Relu, Softmax, train
+from nnscratch import (
+    CrossEntropyLoss,
+    NeuralNetwork,
+    NNScratchError,
+    Relu,
+    Softmax,
+    images,
+    train,
+)
 from nnscratch.data import load_mnist
 from nnscratch.files import write_bytes
 from nnscratch.images import ImageError, load_image, mnist_like, preprocess, save_prepared
@@ -312,6 +320,40 @@ def test_mnist_like_output_looks_like_mnist(test_digits, tmp_path, style):
         assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1, (path.name, cy, cx)
         h, w = _ink_box(image, 0.1)
         assert max(h, w) in (19, 20, 21) and min(h, w) <= 21, (path.name, h, w)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_flat_paper_skips_the_fit_and_gives_the_same_pixels(mnist, test_digits, tmp_path,
+                                                            style, monkeypatch):
+    """A flat background (MNIST, a drawing, a clean scan) is known without the paper's fit:
+    the shortcut gives what the fit gives, and a lit or noisy page still takes the fit."""
+    pictures = [mnist.X_test[i].reshape(28, 28) for i in range(20)]
+    pictures += [load_image(path) for path in _pictures(tmp_path, test_digits, style)]
+    taken = []
+    monkeypatch.setattr(images, "_is_flat", _recording(images._is_flat, taken))
+    shortcut = [mnist_like(gray) for gray in pictures]
+    assert taken == [True] * len(pictures)
+    monkeypatch.setattr(images, "_is_flat", lambda values, level: False)  # always fit
+    for gray, fast in zip(pictures, shortcut, strict=True):
+        np.testing.assert_allclose(mnist_like(gray), fast, rtol=0, atol=1e-6)
+    monkeypatch.undo()
+    rows, cols = np.mgrid[0:120, 0:100] / 120
+    lit = 0.6 + 0.3 * cols + 0.05 * rows  # a page lit from one side
+    lit[30:90, 45:55] -= 0.4  # a bar of ink
+    noisy = np.clip(np.full((120, 100), 0.9) + 0.02 * np.random.default_rng(0).standard_normal(
+        (120, 100)), 0, 1)
+    noisy[30:90, 45:55] = 0.1
+    for page in (lit, noisy):
+        small = images._shrink(page, images.FIT_SIDE).ravel()
+        assert not images._is_flat(small, float(np.median(small)))
+
+
+def _recording(function, results):
+    """``function``, appending what it returns to ``results``."""
+    def recorded(*args, **kwargs):
+        results.append(function(*args, **kwargs))
+        return results[-1]
+    return recorded
 
 
 @pytest.mark.parametrize("k", range(10))

@@ -180,7 +180,8 @@ def mnist_like(gray):
     2. Model the paper: on a ``FIT_SIDE`` copy, a polynomial surface for the overall
        lighting, then a Gaussian average that follows a soft shadow, both fitted robustly so
        that ink and ruled lines drop out. The ink lies on whichever side of the paper the
-       outliers do: dark on light paper, or light on a dark ground (MNIST itself).
+       outliers do: dark on light paper, or light on a dark ground (MNIST itself). A flat
+       paper (one exact grey level, as in a drawing or MNIST) needs no fit.
     3. Ink strength: the fraction of the paper's light that dark ink absorbs (the lighting
        multiplies paper and ink alike), or how far light ink rises above its ground.
     4. Threshold it: stroke pixels hold at least ``INK_FRACTION`` of the strongest ink and
@@ -258,11 +259,14 @@ def _paper(img):
     """
     small = _shrink(img, FIT_SIDE)
     values = small.ravel()
+    level = float(np.median(values))
+    if _is_flat(values, level):
+        return np.full(img.shape, level)
     vy = np.polynomial.legendre.legvander(np.linspace(-1, 1, small.shape[0]), DEGREE)
     vx = np.polynomial.legendre.legvander(np.linspace(-1, 1, small.shape[1]), DEGREE)
     terms = [(i, j) for i in range(DEGREE + 1) for j in range(DEGREE + 1 - i)]
     design = np.stack([np.outer(vy[:, i], vx[:, j]).ravel() for i, j in terms], axis=1)
-    fit = np.full_like(values, np.median(values))
+    fit = np.full_like(values, level)
     for _ in range(FIT_ROUNDS):
         near = _near(values, fit)
         a, b = design[near], values[near]  # least squares by its normal equations: (T, T)
@@ -284,6 +288,17 @@ def _paper(img):
         if done:
             break
     return _stretch(fit, img.shape)
+
+
+def _is_flat(values, level):
+    """Whether the paper is one exact grey ``level``: the values near it (within ``OUTLIER``
+    robust spreads) all equal it, as on a drawing or a clean scan.
+
+    Both fits of :func:`_paper` then keep exactly those pixels and return ``level``
+    everywhere, so the paper is known without them (up to rounding, about 1e-16).
+    """
+    near = _near(values, level)
+    return bool(near.any()) and bool((values[near] == level).all())
 
 
 def _near(values, fit):
