@@ -25,6 +25,7 @@ each, and the server is stopped at the end.
 
 import argparse
 import http.client
+import importlib.util
 import io
 import json
 import os
@@ -201,6 +202,9 @@ def main():
         "rss_mib_after": round(rss_after, 1), "seconds": round(seconds, 2),
         "cores": os.cpu_count(), "load_average_1min": [round(load_before, 2),
                                                        round(load_after, 2)],
+        # what uvicorn runs on in this environment (it picks these up when installed)
+        "http_parser": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "event_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
     }
     print(json.dumps(result, indent=2))
     for error in errors[:5]:

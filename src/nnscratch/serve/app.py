@@ -6,6 +6,8 @@ one input (see docs/api.md). Every failure is answered with a 4xx status and one
 JSON, ``{"error": "..."}``, and the next request is served as usual. A request body is read
 only up to the upload limit; the image work runs in worker threads, off the event loop, as
 many at a time as there are cores (which also bounds the memory large images take at once).
+A 28 x 28 array is read on the event loop: it takes less time than handing it to a thread,
+and than the loop waiting for that thread's turn to hold the interpreter (the GIL).
 """
 
 import functools
@@ -84,7 +86,10 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS, wo
             body = await _read_body(request, max_upload)
             prepare, data, named = await _input_of(request, body, max_upload, max_pixels)
             model = models.get(_model_named(request.query_params.get("model"), named))
-            result = await run_in_threadpool(read, model, prepare, data)
+            if prepare is pixels_input:  # 784 numbers: quicker read here than handed over
+                result = model.read(prepare(data))
+            else:
+                result = await run_in_threadpool(read, model, prepare, data)
         except RequestError as exc:
             return _error(exc.status, exc)
         except ImageError as exc:
