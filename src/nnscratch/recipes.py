@@ -47,15 +47,17 @@ RECIPES = {
         "batch_size": 128, "epochs": 18, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
         "patience": 4,
     },
-    # A conv net on elastic distortions: the strong distortions need more epochs (40, the
-    # whole cosine decay, no early stopping) and less dropout. Chosen by the validation loss of
-    # seed 0 after the last epoch among three 40-epoch networks: the cnn recipe's (0.0241), with
-    # less dropout (0.0223), and with less dropout and 'same' padding (0.0191; benchmarks/
-    # RESULTS.md).
+    # A conv net on elastic distortions. Chosen on the validation split (10%) by seed 0's
+    # validation loss after the last epoch, each candidate against the one before: the cnn
+    # recipe's network (0.0241), less dropout (0.0223), 'same' padding (0.0191), a third
+    # convolution and a wider dense layer (0.0167), then no dropout and 60 epochs (0.0146; the
+    # networks underfit: 99.5-99.7% of the clean training images). Then trained on all 60,000
+    # training images, as the elastic recipe is (benchmarks/RESULTS.md).
     "cnn-elastic": {
-        "split": "standard", "arch": "conv32k3same,pool2,conv64k3same,pool2,dense128,drop0.25",
+        "split": "standard",
+        "arch": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256",
         "init": "he", "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.05,
-        "batch_size": 128, "epochs": 40, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
+        "batch_size": 128, "epochs": 60, "schedule": "cosine", "warmup": 1,
         "augment": "elastic",
     },
 }
@@ -70,8 +72,9 @@ RECIPE_SUMMARIES = {
                "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
            "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds, ~3 minutes)",
-    "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,dense128,drop0.25 on elastic "
-                   "distortions, 40 epochs (99.37% median of 3 seeds, ~14 minutes)",
+    "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
+                   "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
+                   "for the three at once on 2 cores)",
 }
 
 #: The blog's regression experiment (1-32-32-1, tanh, plain SGD), and a recipe that fits each
