@@ -93,7 +93,8 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
                 "momentum": 0.5, "nesterov": False, "weight_decay": 0.001,
                 "schedule": "cosine", "warmup": 1,
                 "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
-                "data": None, "target": None, "task": "auto", "arch": None,
+                "data": None, "target": None, "task": "auto", "drop": [], "scale": "auto",
+                "arch": None,
                 "augment": "shift"}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
     assert config == expected

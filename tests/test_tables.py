@@ -45,7 +45,7 @@ def label_of(data, part):
 def test_string_labels_map_to_sorted_indices(tmp_path):
     """Text labels become 0..K-1 in sorted order; classes keeps the originals."""
     labels = ["dog", "cat", "bird"] * 10
-    data = load_table(labelled_csv(tmp_path, labels))
+    data = load_table(labelled_csv(tmp_path, labels), scale=False)
     assert data.task == "classification"
     assert data.classes == ("bird", "cat", "dog")
     assert data.n_classes == 3
@@ -63,7 +63,7 @@ def test_string_labels_map_to_sorted_indices(tmp_path):
 def test_integer_labels_keep_their_values(tmp_path):
     """Whole-number labels (also written as 5.0) are classes with int values."""
     labels = ["7", "3", "5.0", "5"] * 6
-    data = load_table(labelled_csv(tmp_path, labels))
+    data = load_table(labelled_csv(tmp_path, labels), scale=False)
     assert data.task == "classification"
     assert data.classes == (3, 5, 7)
     assert all(type(c) is int for c in data.classes)
@@ -125,7 +125,7 @@ def test_regression_csv(tmp_path):
     """A numeric target is (n, 1) float of the requested dtype; the split is not stratified."""
     rows = [(i, i / 7, round(0.1 * i**2 - 3.3, 4)) for i in range(50)]
     path = write(tmp_path, table(["a", "b", "y"], rows))
-    data = load_table(path, dtype="float64")
+    data = load_table(path, dtype="float64", scale=False)
     assert data.task == "regression"
     assert data.X_train.dtype == np.float64 and data.y_train.dtype == np.float64
     assert data.y_train.shape == (40, 1) and data.y_test.shape == (10, 1)
@@ -137,7 +137,7 @@ def test_regression_csv(tmp_path):
 def test_target_column_by_name(tmp_path):
     """target= picks any column; the others, in file order, are the features."""
     path = write(tmp_path, table(["a", "kind", "b"], [(i, "xy"[i % 2], -i) for i in range(10)]))
-    data = load_table(path, target="kind", test_fraction=0.4)
+    data = load_table(path, target="kind", test_fraction=0.4, scale=False)
     assert data.feature_names == ("a", "b")
     np.testing.assert_array_equal(data.X_train[:, 1], -data.X_train[:, 0])
     assert label_of(data, "train") == ["xy"[int(a) % 2] for a in data.X_train[:, 0]]
@@ -147,7 +147,7 @@ def test_csv_dialect_details(tmp_path):
     """A UTF-8 BOM, CRLF line ends, blank lines, quoted cells and spaces are all read."""
     text = ('\ufeff"a" , b,label\r\n\r\n 1.5, "2",yes\r\n3,4 , no \r\n,,\r\n'
             '5,6,yes\r\n7,8,no\r\n\r\n')
-    data = load_table(write(tmp_path, text), test_fraction=0.5)
+    data = load_table(write(tmp_path, text), test_fraction=0.5, scale=False)
     assert data.feature_names == ("a", "b")
     assert data.classes == ("no", "yes")
     X = np.concatenate([data.X_train, data.X_test])
@@ -163,13 +163,13 @@ def test_npz_classification_and_regression(tmp_path, rng):
     np.savez(path, X=X, y=np.repeat([4, 9], 20))
     data = load_table(path)
     assert data.classes == (4, 9) and data.X_train.shape == (32, 3)
-    assert data.feature_names is None and data.target is None
+    assert data.feature_names == ("x0", "x1", "x2") and data.target is None
     np.savez(path, X=X, y=np.repeat(["no", "yes"], 20))
     assert load_table(path).classes == ("no", "yes")
     np.savez(path, X=X, y=np.arange(40) < 10)
     assert load_table(path).classes == (False, True)
     np.savez(path, X=X, y=X[:, 0] * 2.5)
-    data = load_table(path, dtype="float64")
+    data = load_table(path, dtype="float64", scale=False)
     assert data.task == "regression" and data.y_train.shape == (32, 1)
     np.testing.assert_allclose(data.y_train[:, 0], 2.5 * data.X_train[:, 0])
     np.savez(path, X=X, y=X[:, :2] + 1)
@@ -195,17 +195,22 @@ def test_missing_file(tmp_path):
         load_table(tmp_path / "nope.csv")
 
 
+GOOD = "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20))  # rows that split well
+
+
 @pytest.mark.parametrize(("name", "text", "message"), [
-    ("data.txt", "a,b\n1,2\n", r"data.txt: unknown file type '.txt'; expected a .csv or .npz"),
+    ("data.txt", "a,b\n1,2\n", r"data.txt: unknown file type '.txt'; expected a table file "
+                               r"\(.csv, .npz, .parquet, .xlsx\)"),
     ("data", "a,b\n1,2\n", r"unknown file type '\(no suffix\)'"),
     ("data.csv", "", r"data.csv is empty \(0 bytes\)"),
     ("data.csv", "\n \n\n", r"data.csv is empty: it holds only blank lines"),
     ("data.csv", "a,b,label\n", r"data.csv has a header but no data rows"),
-    ("data.csv", "a,b,label\n1,2,x\n3,4\n", r"data.csv: line 3 has 2 cells, but the header has 3"),
-    ("data.csv", "a,b,label\n1,2,x,\n", r"line 2 has 4 cells, but the header has 3"),
+    ("data.csv", "a,b,label\n" + GOOD + "1,2,x,7\n",
+     r"data.csv: line 22 has 4 cells, but the header has 3"),
+    ("data.csv", "a,b,label\n1,2,x,5\n3,4,y,6\n", r"its rows have more cells than the header "
+                                                   r"has columns \(3\); name every column"),
     ("data.csv", ",a,label\n0,1,x\n", r"column 1 of the header has no name.*index=False"),
     ("data.csv", "a,b,a\n1,2,3\n", r"the header names column 'a' twice \(columns 1 and 3\)"),
-    ("data.csv", "a;b;label\n1;2;x\n", r"single column 'a;b;label'.*separated by commas"),
     ("data.csv", "label\nx\n", r"single column 'label'; a table needs at least one feature"),
 ])
 def test_bad_files(tmp_path, name, text, message):
@@ -214,10 +219,21 @@ def test_bad_files(tmp_path, name, text, message):
         load_table(write(tmp_path, text, name))
 
 
+def test_separators_commas_semicolons_tabs_and_a_closing_delimiter(tmp_path):
+    """';' (European Excel) and tab separated files read as commas do; a delimiter that
+    closes every row is no extra column."""
+    rows = GOOD.splitlines()
+    for sep, end in ((";", ""), ("\t", ""), (",", ",")):
+        text = f"a{sep}b{sep}label\n" + "".join(r.replace(",", sep) + end + "\n" for r in rows)
+        data = load_table(write(tmp_path, text), scale=False)
+        assert data.feature_names == ("a", "b") and data.classes == ("x", "y")
+        assert sorted(np.concatenate([data.X_train, data.X_test])[:, 0]) == list(range(20))
+
+
 def test_folder_is_not_a_file(tmp_path):
     """A folder given for the file."""
     (tmp_path / "d.csv").mkdir()
-    with pytest.raises(DataFormatError, match=r"d.csv is a folder; expected a .csv or .npz"):
+    with pytest.raises(DataFormatError, match=r"d.csv is a folder; expected a table file"):
         load_table(tmp_path / "d.csv")
 
 
@@ -231,25 +247,31 @@ def test_not_utf8(tmp_path):
 
 # --- errors: the cells --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([(1, 2, "x"), (3, "abc", "y")], r"data.csv: line 3, column 'b': expected a number, "
-                                     r"got 'abc'"),
-    ([(1, 2, "x"), ("", 4, "y")], r"line 3, column 'a': the cell is empty"),
-    ([(1, 2, "x"), (1, " ", "y")], r"line 3, column 'b': the cell is empty"),
-    ([(1, "nan", "x"), (3, 4, "y")], r"line 2, column 'b': 'nan' is not a finite number"),
-    ([(1, 2, "x"), ("-inf", 4, "y")], r"line 3, column 'a': '-inf' is not a finite number"),
-    ([(1, 2, "x"), ("1e39", 4, "y")], r"line 3, column 'a': '1e39' is too large for float32"),
-    ([(1, 2, "x"), (3, 4, "")], r"line 3, column 'label': the target cell is empty"),
+@pytest.mark.parametrize(("bad", "message"), [
+    ((3, "abc", "y"), r"data.csv: line 22, column 'b': expected a number, got 'abc' \(the "
+                      r"column's other cells are numbers; fix the cell, or empty it"),
+    ((1, "inf", "x"), r"line 22, column 'b': inf is not a finite number; infinity"),
+    (("-inf", 4, "y"), r"line 22, column 'a': -inf is not a finite number"),
 ])
-def test_bad_cells(tmp_path, rows, message):
-    """The first bad cell is named by line (the header is line 1), column and value."""
+def test_bad_cells(tmp_path, bad, message):
+    """A cell that cannot be a number is named by line (the header is line 1), column and
+    value."""
+    text = "a,b,label\n" + GOOD + ",".join(map(str, bad)) + "\n"
     with pytest.raises(DataFormatError, match=message):
-        load_table(write(tmp_path, table(["a", "b", "label"], rows)))
+        load_table(write(tmp_path, text))
+
+
+def test_too_large_for_float32(tmp_path):
+    """A value float32 cannot hold is refused when it is not standardised."""
+    text = "a,b,label\n" + GOOD + "1e39,4,y\n"
+    with pytest.raises(DataFormatError, match=r"line 22, column 'a': the value is too large "
+                                              r"for float32"):
+        load_table(write(tmp_path, text), scale=False)
 
 
 def test_line_numbers_count_blank_lines(tmp_path):
     """Line numbers are the file's, as an editor shows them, blank lines included."""
-    text = "a,label\n\n1,x\n\n2,y\nbad,x\n"
+    text = "a,label\n\n1,x\n\n2,y\nbad,x\n3,y\n4,x\n"
     with pytest.raises(DataFormatError, match=r"line 6, column 'a': expected a number"):
         load_table(write(tmp_path, text))
 
@@ -262,18 +284,23 @@ def test_text_target_for_regression(tmp_path):
         load_table(path, task="regression")
 
 
-def test_nan_target_for_regression(tmp_path):
-    """A NaN target cell (read as a quantity) is named too."""
-    path = write(tmp_path, table(["a", "y"], [(1, 2.5), (2, "nan"), (3, 1)]))
-    with pytest.raises(DataFormatError, match=r"line 3, column 'y': nan is not a finite"):
+@pytest.mark.parametrize("empty", ["", "nan", "NA"])
+def test_rows_without_a_target_are_dropped_and_counted(tmp_path, empty):
+    """A target cell that is empty (or NaN, NA) drops its row; the summary says so."""
+    rows = [(i, i % 3, "xy"[i % 2]) for i in range(20)] + [(99, 1, empty), (98, 2, empty)]
+    data = load_table(write(tmp_path, table(["a", "b", "label"], rows)), scale=False)
+    assert sum(data.sizes.values()) == 20
+    assert 99 not in np.concatenate([data.X_train, data.X_test])[:, 0]
+    assert "2 rows without a target dropped" in data.summary()
+    assert data.pipeline.rows_without_target == 2
+
+
+def test_a_target_with_no_value_at_all(tmp_path):
+    """A target column that is empty in every row is one line."""
+    path = write(tmp_path, "a,label\n1,\n2,\n")
+    with pytest.raises(DataFormatError, match=r"the target column 'label' is empty in every "
+                                              r"row"):
         load_table(path)
-
-
-def test_nan_label_for_classification(tmp_path):
-    """NaN is no class label either."""
-    path = write(tmp_path, table(["a", "y"], [(1, 0.5), (2, "nan"), (3, 1)]))
-    with pytest.raises(DataFormatError, match=r"line 3, column 'y': nan is not a valid class"):
-        load_table(path, task="classification")
 
 
 def test_missing_target_column_suggests_close_names(tmp_path):
@@ -329,8 +356,8 @@ def test_too_few_rows_to_split(tmp_path):
     ({"X": np.ones((4, 2)), "y": np.arange(3)}, r"X has 4 rows but y has 3"),
     ({"X": np.array([["a", "b"]] * 4), "y": np.arange(4)}, r"X must hold numbers, got dtype"),
     ({"X": np.zeros((0, 2)), "y": np.arange(0)}, r"X is empty \(shape \(0, 2\)\)"),
-    ({"X": np.array([[1, 2], [3, np.nan]]), "y": np.arange(2)},
-     r"X\[1, 1\]: nan is not a finite number"),
+    ({"X": np.array([[1, 2], [3, np.inf]] * 5), "y": np.arange(10) % 2},
+     r"t.npz: row 2, column 'x1': inf is not a finite number"),
     ({"X": np.ones((4, 2)), "y": np.ones((4, 2, 2))}, r"y must be 1-D .* got shape \(4, 2, 2\)"),
     ({"X": np.ones((4, 2)), "y": np.array([1.0, 2.5, np.inf, 1])}, r"y\[2\]: inf is not a fin"),
     ({"X": np.ones((4, 2)), "y": np.array([None, 1, 2, 3])}, r"array 'y' holds Python objects"),
@@ -426,11 +453,16 @@ def test_load_features_checks_cells_and_npz(tmp_path):
     path = write(tmp_path, table(["a", "b"], [(1, 2), (3, "?")]))
     with pytest.raises(DataFormatError, match=r"line 3, column 'b': expected a number, got '\?'"):
         load_features(path, feature_names=["a", "b"])
+    path = write(tmp_path, table(["a", "b"], [(1, 2), (3, "")]))
+    with pytest.raises(DataFormatError, match=r"line 3, column 'b': the cell is empty \(this "
+                                              r"model was trained without missing values"):
+        load_features(path, feature_names=["a", "b"])  # a model without a pipeline
     npz = tmp_path / "x.npz"
     np.savez(npz, X=np.arange(6.0).reshape(3, 2))
     X, names = load_features(npz, n_features=2)
-    assert X.shape == (3, 2) and names is None
-    with pytest.raises(DataFormatError, match=r"x.npz: X has 2 features; the model expects 4"):
+    assert X.shape == (3, 2) and names == ("x0", "x1")
+    with pytest.raises(DataFormatError, match=r"x.npz has 2 feature columns \('x0', 'x1'\); "
+                                              r"the model expects 4"):
         load_features(npz, n_features=4)
 
 
@@ -496,7 +528,7 @@ def test_iris_table_trains_and_predicts(tmp_path, iris_csv, seed):
           optimizer="adam", learning_rate=0.01, bar=False)
     assert model.score(data.X_test, data.y_test) >= 0.9
 
-    X, _ = load_features(iris_csv, feature_names=data.feature_names, target=data.target)
+    X, _ = load_features(iris_csv, pipeline=data.pipeline)
     rows = read_csv(write_predictions(tmp_path / "pred.csv", model.predict_proba(X),
                                       classes=data.classes, target=data.target))
     truth = [r[-1] for r in read_csv(iris_csv)[1:]]

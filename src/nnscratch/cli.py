@@ -114,7 +114,8 @@ def cmd_train(args):
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
     if overrides.get("data"):  # evaluate and predict find the table from any folder
         overrides["data"] = str(Path(overrides["data"]).resolve())
-    config = make_config(args.recipe or "blog", label=flag, **overrides)
+    recipe = args.recipe or ("table" if overrides.get("data") else "blog")
+    config = make_config(recipe, label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
     else:
@@ -226,11 +227,23 @@ def _dataset_for(model, args):
 
     config = model.metadata.get("config", {})
     if config.get("data") and not args.dataset:
-        return load_data(config)
+        return load_data(config, pipeline=_table_pipeline(model))
     name = args.dataset or config.get("dataset", "mnist")
     split = args.split or config.get("split", "blog")
     return load_dataset(name, split=split, data_dir=args.data_dir, dtype=model.dtype,
                         progress=False)
+
+
+def _table_pipeline(model):
+    """The input pipeline of a model trained on a table (an identity one for a model file
+    from before models carried theirs)."""
+    from .data import TablePipeline
+
+    if model.pipeline is not None:
+        return model.pipeline
+    described = model.metadata.get("metrics", {}).get("dataset", {})
+    names = described.get("feature_names") or [f"x{j}" for j in range(model.input_size)]
+    return TablePipeline.identity(names, target=described.get("target"))
 
 
 def cmd_evaluate(args):
@@ -246,25 +259,17 @@ def cmd_evaluate(args):
 
 
 def _predict_table(model, args):
-    """``predict MODEL --csv FILE``: a predictions CSV in the user's labels."""
-    from .data import load_features, write_predictions
+    """``predict MODEL --csv FILE``: a predictions CSV in the user's labels, one row for each
+    row of FILE (missing cells imputed as in training)."""
+    from .data import table_outputs, write_predictions
 
-    described = model.metadata.get("metrics", {}).get("dataset", {})
-    X, _ = load_features(args.csv, feature_names=described.get("feature_names"),
-                         n_features=model.input_size, target=described.get("target"),
-                         dtype=model.dtype)
     out = Path(args.out) if args.out else Path(args.csv).with_name(
         f"{Path(args.csv).stem}-predictions.csv")
     if out.exists() and not args.force:
         raise FileExistsError(f"--out {out} exists; choose another file or add --force")
-    classes = described.get("classes")
-    if model.is_classifier():
-        outputs = model.predict_proba(X)
-        classes = classes or list(range(model.output_size))
-    else:
-        outputs, classes = model.predict(X), None
-    write_predictions(out, outputs, classes=classes, target=described.get("target"))
-    print(f"{len(X):,} predictions written to {out}")
+    outputs, classes, target = table_outputs(model, args.csv)
+    write_predictions(out, outputs, classes=classes, target=target)
+    print(f"{len(outputs):,} predictions written to {out}")
     return 0
 
 
@@ -383,6 +388,11 @@ def cmd_info(args):
         elif isinstance(value, (dict, list)):
             value = json.dumps(value)
         print(f"  {key:<15} {value}")
+    if model.pipeline is not None:
+        print(f"  inputs          {model.pipeline.summary()}")
+        width = max(len(name) for name, _ in model.pipeline.describe())
+        for name, how in model.pipeline.describe():
+            print(f"    {name:<{width}}  {how}")
     versions = metrics.get("versions") or {"nnscratch": meta["nnscratch_version"]}
     print("  versions        " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return 0
@@ -594,10 +604,11 @@ def _add_train_parser(sub):
         "others with what each reaches. Options override the recipe; 'nnscratch recipes NAME' "
         "lists what a recipe sets.")
     p.add_argument("--recipe", choices=list(RECIPES), default=None,
-                   help="named configuration to start from (default: blog)")
+                   help="named configuration to start from (default: table with --data, "
+                   "else blog)")
     for row in PARAMS:
-        metavar = {"int": "N", "float": "X", "sizes": "N,N", "text": row.name.upper()}.get(
-            row.kind)
+        metavar = {"int": "N", "float": "X", "sizes": "N,N", "names": "COL,COL",
+                   "text": row.name.upper()}.get(row.kind)
         p.add_argument(row.flag, type=_option_type(row), default=argparse.SUPPRESS,
                        choices=row.choices, metavar=metavar, help=_option_help(row))
     _add_data_dir(p)

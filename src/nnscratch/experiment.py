@@ -90,18 +90,22 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
                           head=head, input_shape=image_shape(data))
+    model.pipeline = data.pipeline
     log(f"{data.summary()}\n{model}")
+    y_train, y_test = _training_targets(data)
     checkpoint = None
     if work_dir is not None and (checkpoint_every or resume is not None):
         checkpoint = work_dir / CHECKPOINT_FILE
     start = time.perf_counter()
-    history = train(model, data.X_train, data.y_train, loss, config["epochs"],
-                    config["batch_size"], X_test=data.X_test, y_test=data.y_test, bar=bar,
+    history = train(model, data.X_train, y_train, loss, config["epochs"],
+                    config["batch_size"], X_test=data.X_test, y_test=y_test, bar=bar,
                     optimizer=build_optimizer(config), schedule=build_schedule(config),
                     clip=config["clip"], val_split=config["val_split"],
                     patience=config["patience"], on_epoch=on_epoch,
                     augment=build_augmenter(config, data.feature_shape),
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    if y_train is not data.y_train:  # trained on a standardised target: predict in its units
+        model.scale_outputs(data.pipeline.target_scale, data.pipeline.target_mean)
     # wall-clock: a resumed run adds the epochs it restored (their time is in the history)
     seconds = time.perf_counter() - start + sum(history.epoch_seconds[:history.resumed_from or 0])
     metrics = evaluate_metrics(model, data)
@@ -123,11 +127,26 @@ def image_shape(data):
     return None if shape is None else (1, *shape) if len(shape) == 2 else tuple(shape)
 
 
-def load_data(config, *, data_dir=None, progress=True):
-    """The data a configuration names: the user's table (``data``) or a named data set."""
+def _training_targets(data):
+    """``(y_train, y_test)`` as the network learns them: a table's regression target
+    standardised by its pipeline, anything else as it is."""
+    pipeline = data.pipeline
+    if data.n_classes or pipeline is None or not pipeline.target_scale:
+        return data.y_train, data.y_test
+    return pipeline.scale_targets(data.y_train), pipeline.scale_targets(data.y_test)
+
+
+def load_data(config, *, data_dir=None, progress=True, pipeline=None):
+    """The data a configuration names: the user's table (``data``) or a named data set.
+
+    A table is encoded with ``pipeline`` (a trained model's) when given, else with one fitted
+    on its training rows.
+    """
     if config.get("data"):
         return load_table(config["data"], target=config["target"], task=config["task"],
-                          seed=config["seed"], dtype=config["dtype"])
+                          seed=config["seed"], dtype=config["dtype"],
+                          scale=config.get("scale", "auto") != "none",
+                          drop=config.get("drop") or (), pipeline=pipeline)
     data = load_dataset(config["dataset"], split=config["split"], data_dir=data_dir,
                         dtype=config["dtype"], progress=progress)
     clear_cache()  # this process loads the data once: free the parsed files
@@ -136,9 +155,12 @@ def load_data(config, *, data_dir=None, progress=True):
 
 def describe_data(data):
     """What ``metrics.json`` records of the data: name, split, sizes, and for a user's table
-    what predicting on new rows needs (feature names, classes, target)."""
+    what predicting on new rows needs (feature names, classes, target) and what its pipeline
+    did."""
     described = {"name": data.name, "split": data.split, "sizes": data.sizes,
                  "task": data.task}
+    if data.pipeline is not None:
+        described["preparation"] = data.pipeline.summary()
     for key in ("feature_names", "classes", "target"):
         if getattr(data, key) is not None:
             described[key] = list(getattr(data, key)) if key != "target" else data.target

@@ -119,6 +119,9 @@ class NeuralNetwork:
         self.dtype = dtype
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.metadata = {}  # filled by nnscratch.load: training config, metrics, versions
+        # What a table's rows go through before this network (nnscratch.data.TablePipeline):
+        # carried with the model and saved in its file; the network itself never applies it.
+        self.pipeline = None
 
     def _build(self, sizes, hidden_activation, head_activation, dtype, seed, rng, init,
                dropout):
@@ -248,6 +251,33 @@ class NeuralNetwork:
     def __setstate__(self, state):
         vars(self).update(state)
         self._flatten()  # the unpickled arrays are separate: gather them again
+
+    def scale_outputs(self, scale, shift):
+        """Fold ``y -> y * scale + shift`` into the output layer, in place.
+
+        Why: a regression target is standardised for training; folding the inverse map into
+        the last layer's weights and bias makes every prediction (``predict``, a model file,
+        an exported graph) come out in the target's own units with no extra step.
+
+        Parameters
+        ----------
+        scale, shift : array_like, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If the output layer has an activation (the map must be linear), or a shape is off.
+        """
+        head = self.head
+        if getattr(head.activation, "name", None) != "identity":
+            raise ValueError("scale_outputs needs a linear output layer (a regressor), got "
+                             f"{type(head.activation).__name__}")
+        scale, shift = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (scale, shift))
+        if scale.shape != (self.output_size,) or shift.shape != (self.output_size,):
+            raise ValueError(f"scale and shift must have shape ({self.output_size},), got "
+                             f"{scale.shape} and {shift.shape}")
+        head.weights[...] = head.weights * scale
+        head.bias[...] = head.bias * scale + shift
 
     def copy(self):
         """An independent deep copy (same weights; its own Generator state)."""

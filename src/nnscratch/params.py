@@ -35,7 +35,7 @@ class Param:
     ----------
     name : str
         Its name in a configuration; the command-line flag is ``--name`` with dashes.
-    kind : {"int", "float", "choice", "sizes", "bool", "text"}
+    kind : {"int", "float", "choice", "sizes", "bool", "text", "names"}
     default
         The blog's value (what ``nnscratch train`` uses without a recipe).
     help : str
@@ -87,6 +87,8 @@ class Param:
             text = "True or False"
         elif self.kind == "text":
             text = "a non-empty string"
+        elif self.kind == "names":
+            text = "a list of column names such as name,ticket"
         else:
             text = describe_range(self.low, self.high, low_open=self.low_open,
                                   high_open=self.high_open, integer=self.kind == "int")
@@ -115,6 +117,10 @@ class Param:
             sizes = _sizes(value)
             if sizes is not None:
                 return sizes
+        elif self.kind == "names":
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v.strip()
+                                                        for v in value):
+                return [v.strip() for v in value]
         raise ValueError(f"{label} must be {self.expected}, got {value!r}"
                          f"{self.suggestion(value)}")
 
@@ -133,6 +139,8 @@ class Param:
             return float(text)
         if self.kind == "sizes":
             return [int(part) for part in text.split(",")] if text.strip() else []
+        if self.kind == "names":
+            return [part.strip() for part in text.split(",")] if text.strip() else []
         if self.kind == "bool":
             words = {"true": True, "yes": True, "1": True, "false": False, "no": False,
                      "0": False}
@@ -171,10 +179,16 @@ PARAMS = (
           "56,000/14,000); 'standard': the published split (MNIST 60,000/10,000)",
           choices=SPLITS),
     Param("data", "text", None, "your own table instead of --dataset: a .csv with a header "
-          "row, or an .npz with arrays X and y (80/20 split, stratified, by --seed)",
+          "row (or .parquet, .xlsx), or an .npz with arrays X and y; text columns and empty "
+          "cells are fine (80/20 split, stratified, by --seed)", optional=True),
+    Param("target", "text", None, "the column of --data to predict (none: the last column)",
           optional=True),
-    Param("target", "text", None, "the CSV column to predict (none: the last column)",
-          optional=True),
+    Param("drop", "names", [], "columns of --data to leave out, e.g. name,ticket "
+          "(identifiers, free text, dates)"),
+    Param("scale", "choice", "auto", "input scaling: 'standard' standardises --data's "
+          "numeric columns (and a regression target) on the training rows; 'none' leaves "
+          "them as they are; 'auto' is standard for --data and the blog's /255 for MNIST",
+          choices=("auto", "standard", "none")),
     Param("task", "choice", "auto", "what --data's target is: 'auto' decides from it (text "
           "or <= 20 whole-number values: classification)", choices=TASKS),
     # the network
@@ -277,9 +291,15 @@ def check_config(config, *, label=None, origin=None):
                          f"{said('epochs')} no epoch is left for the cosine decay; set "
                          f"{label('warmup')} 0 or {label('epochs')} {checked['warmup'] + 1} "
                          "or more")
-    if checked["data"] is None and (checked["target"] is not None or checked["task"] != "auto"):
-        given = "target" if checked["target"] is not None else "task"
-        raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)")
+    if checked["data"] is None:
+        given = next((name for name, off in (("target", None), ("task", "auto"), ("drop", []),
+                                             ("scale", "auto"))
+                      if checked[name] != off and not (name == "scale"
+                                                       and checked[name] == "none")), None)
+        if given:
+            raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)"
+                             + (": MNIST and the digits keep the blog's /255 scaling"
+                                if given == "scale" else ""))
     if checked["arch"] is not None:
         parse_arch(checked["arch"], label("arch"))
     if checked["patience"] is not None and checked["val_split"] == 0:

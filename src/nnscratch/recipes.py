@@ -60,6 +60,11 @@ RECIPES = {
         "batch_size": 128, "epochs": 60, "schedule": "cosine", "warmup": 1,
         "augment": "elastic",
     },
+    # A user's own table (the default with --data): PROVISIONAL
+    "table": {
+        "hidden": [64, 64], "init": "he", "optimizer": "adam", "lr": 0.001,
+        "batch_size": 32, "epochs": 300, "val_split": 0.1, "patience": 20,
+    },
 }
 
 #: What each recipe is for, one line each (``nnscratch recipes``).
@@ -75,6 +80,7 @@ RECIPE_SUMMARIES = {
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
                    "for the three at once on 2 cores)",
+    "table": "the default for --data: PROVISIONAL",
 }
 
 #: The blog's regression experiment (1-32-32-1, tanh, plain SGD), and a recipe that fits each

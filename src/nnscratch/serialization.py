@@ -3,8 +3,12 @@
 A model file is a NumPy ``.npz`` archive holding each dense layer's arrays
 (``weights_0, bias_0, weights_1, bias_1, ...``) and a ``metadata`` entry: the UTF-8 bytes of
 a JSON document (architecture, dtype, versions, training config and metrics) stored as a 1-D
-``uint8`` array. Nothing in it is a Python object, so it is read with
-``allow_pickle=False`` and opening a model file never runs code. Every way a file can be
+``uint8`` array. A model trained on a table also holds its input pipeline (format version 3):
+the numeric columns' medians, means and scales and a regression target's standardisation as
+float64 arrays (``input_fill``, ``input_mean``, ``input_scale``, ``target_mean``,
+``target_scale``), and its columns and categories in the JSON's ``pipeline``. Nothing in
+it is a Python object, so it is read with ``allow_pickle=False`` and opening a model file
+never runs code. Every way a file can be
 wrong is reported as one :class:`~nnscratch.errors.ModelFormatError` naming the file.
 """
 
@@ -17,6 +21,8 @@ import numpy as np
 
 from ._version import __version__
 from .activations import ACTIVATIONS
+from .data.pipeline import ARRAYS as PIPELINE_ARRAYS
+from .data.pipeline import TablePipeline
 from .errors import ModelFormatError
 from .files import atomic_write
 from .initializers import INITIALIZERS
@@ -26,7 +32,8 @@ from .network import NeuralNetwork
 FORMAT = "nnscratch-model"
 FORMAT_VERSION = 1  # a stack of dense layers, described by sizes
 ARCHITECTURE_VERSION = 2  # any architecture (convolutions): adds architecture, input_shape
-SUPPORTED_VERSIONS = (1, 2)
+PIPELINE_VERSION = 3  # carries a table's input pipeline: adds pipeline and its arrays
+SUPPORTED_VERSIONS = (1, 2, 3)
 _DTYPES = ("float32", "float64")
 _REQUIRED_KEYS = ("format", "format_version", "sizes", "hidden_activation", "head_activation",
                   "dtype", "dropout", "init", "nnscratch_version", "config", "metrics")
@@ -80,7 +87,7 @@ def save(model, path, *, config=None, metrics=None):
     arrays = _model_arrays(model)
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION if model.architecture is None else ARCHITECTURE_VERSION,
+        "format_version": _format_version(model),
         "sizes": list(model.sizes or (model.input_size, model.output_size)),
         "hidden_activation": _hidden_activation_name(model),
         "head_activation": _activation_name(model.head, "the output layer"),
@@ -93,11 +100,23 @@ def save(model, path, *, config=None, metrics=None):
     }
     if model.architecture is not None:
         meta.update(architecture=model.architecture, input_shape=list(model.input_shape))
+    if model.pipeline is not None:
+        described, pipeline_arrays = model.pipeline.to_stored()
+        meta["pipeline"] = to_json(described, "pipeline")
+        arrays.update(pipeline_arrays)
     text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
     arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
         np.savez(f, **arrays)
     return path
+
+
+def _format_version(model):
+    """The oldest format that holds ``model``: 1 (dense sizes), 2 (any architecture) or 3
+    (with an input pipeline), so older readers still open what they can."""
+    if model.pipeline is not None:
+        return PIPELINE_VERSION
+    return FORMAT_VERSION if model.architecture is None else ARCHITECTURE_VERSION
 
 
 def _check_path(path):
@@ -157,10 +176,9 @@ def _network_description(model):
                  "hidden_activation": _hidden_activation_name(model),
                  "head_activation": _activation_name(model.head, "the output layer"),
                  "dtype": model.dtype.name, "dropout": float(model.dropout),
-                 "init": str(model.init), "format_version": FORMAT_VERSION}
+                 "init": str(model.init), "format_version": _format_version(model)}
     if model.architecture is not None:
-        described.update(format_version=ARCHITECTURE_VERSION,
-                         architecture=model.architecture, input_shape=list(model.input_shape))
+        described.update(architecture=model.architecture, input_shape=list(model.input_shape))
     return described
 
 
@@ -170,15 +188,20 @@ def _network_of(meta, seed=None):
     common = {"hidden_activation": meta["hidden_activation"] or "relu",
               "head_activation": meta["head_activation"], "dtype": np.dtype(meta["dtype"]),
               "seed": seed, "init": init}
-    if meta["format_version"] >= ARCHITECTURE_VERSION:
+    if _has_architecture(meta):
         return NeuralNetwork.from_architecture(meta["architecture"], meta["input_shape"],
                                                meta["sizes"][-1], **common)
     return NeuralNetwork.from_sizes(meta["sizes"], dropout=meta["dropout"], **common)
 
 
+def _has_architecture(meta):
+    """The metadata describes layers (version 2, or 3 with ``architecture``), not sizes."""
+    return meta["format_version"] == ARCHITECTURE_VERSION or meta.get("architecture") is not None
+
+
 def _expected_shapes(meta):
     """``{"weights_i": shape, "bias_i": shape}`` of the network the metadata describes."""
-    if meta["format_version"] < ARCHITECTURE_VERSION:  # no need to build a stack of layers
+    if not _has_architecture(meta):  # no need to build a stack of layers
         return {f"{kind}_{i}": shape for i, (fan_in, fan_out)
                 in enumerate(itertools.pairwise(meta["sizes"]))
                 for kind, shape in (("weights", (fan_in, fan_out)), ("bias", (1, fan_out)))}
@@ -232,6 +255,8 @@ def load(path, *, seed=None):
         layer.bias[...] = arrays[f"bias_{i}"]
     model.init = meta["init"]
     model.metadata = meta
+    if "pipeline" in meta:
+        model.pipeline = TablePipeline.from_stored(meta["pipeline"], arrays)
     return model
 
 
@@ -293,18 +318,22 @@ def _read(path, *, arrays):
                 return meta, None
             shapes = _expected_shapes(meta)
             n_layers = len(shapes) // 2
-            expected = set(shapes)
+            pipeline = set(PIPELINE_ARRAYS) if "pipeline" in meta else set()
+            expected = set(shapes) | pipeline
             missing, extra = expected - names, names - expected - {"metadata"}
             sizes = _show(meta["sizes"], 120)
             if missing:
                 raise _error(path, f"it lacks the arrays {_show(sorted(missing), 200)} of its "
-                                   f"{n_layers}-layer network (sizes {sizes})")
+                                   f"{n_layers}-layer network (sizes {sizes})"
+                                   + (" and its input pipeline" if pipeline else ""))
             if extra:
                 raise _error(path, f"it has unexpected arrays {_show(sorted(extra), 200)}; a "
                                    f"network with sizes {sizes} has only weights_i and bias_i "
                                    f"for i < {n_layers}")
             found = {name: _entry(path, npz, name) for name in sorted(expected)}
     _check_arrays(path, meta, found, shapes)
+    if pipeline:
+        _check_pipeline_arrays(path, meta, found)
     return meta, found
 
 
@@ -393,8 +422,10 @@ def _parse_metadata(path, raw):
     for key in ("config", "metrics"):
         if not isinstance(meta[key], dict):
             raise _error(path, f"{key} must be a JSON object, got {_show(meta[key])}")
-    if version >= ARCHITECTURE_VERSION:
+    if _has_architecture(meta):
         _check_architecture(path, meta)
+    if "pipeline" in meta and version < PIPELINE_VERSION:
+        raise _error(path, f"it has a pipeline, which format version {version} cannot hold")
     return meta
 
 
@@ -425,7 +456,7 @@ def _check_arrays(path, meta, arrays, shapes):
     """Every array has the shape the sizes (or the architecture) imply, the declared dtype,
     and finite values."""
     dtype = np.dtype(meta["dtype"])
-    described = (f"sizes {meta['sizes']}" if meta["format_version"] < ARCHITECTURE_VERSION
+    described = (f"sizes {meta['sizes']}" if not _has_architecture(meta)
                  else "its architecture")
     for name, shape in shapes.items():
         arr = arrays[name]
@@ -437,6 +468,22 @@ def _check_arrays(path, meta, arrays, shapes):
                                f"{dtype.name}")
         if not np.isfinite(arr).all():
             raise _error(path, f"{name} contains NaN or infinity")
+
+
+def _check_pipeline_arrays(path, meta, arrays):
+    """The input pipeline's arrays are 1-D finite float64, and the JSON builds a pipeline."""
+    for name in PIPELINE_ARRAYS:
+        arr = arrays[name]
+        if arr.dtype != np.float64 or arr.ndim != 1 or not np.isfinite(arr).all():
+            raise _error(path, f"{name} must be a 1-D array of finite float64 numbers, got "
+                               f"dtype {arr.dtype}, shape {arr.shape}")
+    try:
+        pipeline = TablePipeline.from_stored(meta["pipeline"], arrays)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _error(path, f"its input pipeline is damaged ({_why(exc)})") from None
+    if pipeline.n_features != meta["sizes"][0]:
+        raise _error(path, f"its input pipeline makes {pipeline.n_features} features, but the "
+                           f"network takes {meta['sizes'][0]}")
 
 
 def _refuse_constant(name):

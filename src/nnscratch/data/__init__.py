@@ -1,8 +1,9 @@
 """Data sets: MNIST (IDX files, checksums, download, splits), digits, the regression targets,
-and a user's own tables (CSV or .npz).
+and a user's own tables (CSV, Parquet, Excel or .npz) with their input pipeline.
 
 One module each: :mod:`.datasets` (the container), :mod:`.idx` (the file format),
-:mod:`.mnist`, :mod:`.digits`, :mod:`.regression`, :mod:`.tables` (the user's files) and
+:mod:`.mnist`, :mod:`.digits`, :mod:`.regression`, :mod:`.tables` (the user's files),
+:mod:`.pipeline` (a table's imputation, scaling and one-hot encoding) and
 :mod:`.catalog` (by name).
 """
 
@@ -21,12 +22,16 @@ from .mnist import (
     load_mnist,
     mnist_cache_dir,
 )
+from .pipeline import TablePipeline, UnseenCategoryWarning
 from .regression import REGRESSION_FUNCTIONS, regression_data
 from .tables import (
     MAX_AUTO_CLASSES,
+    MAX_CATEGORIES,
     TASKS,
     load_features,
     load_table,
+    predict_table,
+    table_outputs,
     write_predictions,
 )
 
@@ -34,6 +39,7 @@ __all__ = [
     "DATASETS",
     "ENV_VAR",
     "MAX_AUTO_CLASSES",
+    "MAX_CATEGORIES",
     "MNIST_FILES",
     "MNIST_MD5",
     "MNIST_MIRRORS",
@@ -41,6 +47,8 @@ __all__ = [
     "SPLITS",
     "TASKS",
     "Dataset",
+    "TablePipeline",
+    "UnseenCategoryWarning",
     "clear_cache",
     "download_mnist",
     "find_mnist",
@@ -52,7 +60,9 @@ __all__ = [
     "mnist_cache_dir",
     "one_hot",
     "parse_idx",
+    "predict_table",
     "read_idx",
     "regression_data",
+    "table_outputs",
     "write_predictions",
 ]

@@ -31,6 +31,9 @@ class Dataset:
         are the class indices themselves (MNIST, digits) or for regression.
     target : str or None
         Name of the target column a table was loaded with; ``None`` otherwise.
+    pipeline : TablePipeline or None
+        A table's input pipeline, fitted on ``X_train``'s rows, which made ``X_*`` from the
+        table's columns (:mod:`nnscratch.data.pipeline`); ``None`` for other data.
     """
 
     X_train: np.ndarray
@@ -44,6 +47,7 @@ class Dataset:
     feature_names: tuple | None = None
     classes: tuple | None = None
     target: str | None = None
+    pipeline: object = None
 
     def __post_init__(self):
         for part in ("train", "test"):
@@ -82,13 +86,13 @@ class Dataset:
         return {"train": len(self.X_train), "test": len(self.X_test)}
 
     def summary(self):
-        """One line describing the data set, e.g. for a log."""
+        """One line describing the data set, e.g. for a log (and a second saying what the
+        input pipeline does, for a table)."""
         kind = "regression" if self.n_classes is None else f"{self.n_classes} classes"
-        return (
-            f"{self.name} ({self.split} split): {len(self.X_train):,} train / "
-            f"{len(self.X_test):,} test samples, {self.n_features} features, {kind}, "
-            f"{self.X_train.dtype}"
-        )
+        line = (f"{self.name} ({self.split} split): {len(self.X_train):,} train / "
+                f"{len(self.X_test):,} test samples, {self.n_features} features, {kind}, "
+                f"{self.X_train.dtype}")
+        return line if self.pipeline is None else f"{line}\n{self.pipeline.summary()}"
 
     def __repr__(self):
         return (

@@ -1,11 +1,16 @@
-"""A user's own table: a CSV or ``.npz`` file in, a split :class:`Dataset` out, predictions out.
+"""A user's own table: a file in, a split :class:`Dataset` with its fitted input pipeline
+out, predictions out.
 
-:func:`load_table` reads the file, decides between classification and regression, maps class
-labels to ``0..K-1`` and splits train/test (stratified for classification), all with one
-clear :class:`~nnscratch.errors.DataFormatError` per problem, naming the file, the line and
-the column. :func:`load_features` reads the inputs to predict from, checked against the
-columns a model was trained on, and :func:`write_predictions` writes the predictions back as
-CSV in the user's own labels.
+:func:`load_table` reads the table with pandas (CSV; Parquet and ``.xlsx`` when their engines
+are installed; or an ``.npz`` of arrays ``X`` and ``y``), decides between classification and
+regression, drops the rows whose target is empty, splits train/test (stratified for
+classification), fits a :class:`~nnscratch.data.pipeline.TablePipeline` on the training rows
+(median imputation and standardisation of numeric columns, one-hot encoding of text and
+boolean ones) and encodes both parts with it. What cannot work is one clear
+:class:`~nnscratch.errors.DataFormatError` naming the file, the line and the column: an
+all-empty column, a date column, an identifier-like text column, one class only, too few rows.
+:func:`load_features` encodes new rows with a model's pipeline, and :func:`write_predictions`
+writes the predictions back as CSV in the user's own labels.
 
 The task rule (``task="auto"``): the target is a classification target when it holds any
 text, booleans, or only whole numbers with at most :data:`MAX_AUTO_CLASSES` distinct values;
@@ -18,8 +23,11 @@ import difflib
 import io
 import math
 import numbers
+import re
+import warnings
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,35 +36,67 @@ from ..errors import DataFormatError
 from ..files import write_text
 from ..validation import check_float_dtype
 from .datasets import Dataset
+from .pipeline import TablePipeline, is_numeric
 
 #: Values of ``task`` accepted by :func:`load_table`.
 TASKS = ("auto", "classification", "regression")
 
-#: File types read by :func:`load_table` and :func:`load_features`.
-SUFFIXES = (".csv", ".npz")
+#: File types read by :func:`load_table` and :func:`load_features`, and the package pandas
+#: needs to read each (None: pandas or NumPy alone).
+ENGINES = {".csv": None, ".npz": None, ".parquet": "pyarrow", ".xlsx": "openpyxl"}
+SUFFIXES = tuple(ENGINES)
 
 #: ``task="auto"`` treats whole-number targets with at most this many distinct values as class
 #: labels (e.g. 0/1, or ratings 1..5) and whole numbers with more as a regression target
 #: (e.g. counts, prices).
 MAX_AUTO_CLASSES = 20
 
+#: A text column is refused as an identifier (a name, a ticket number, free text), which
+#: one-hot encoding cannot use, when it has more than this many distinct values ...
+MAX_CATEGORIES = 100
+#: ... or more than ``MIN_ID_VALUES`` distinct values that are more than half its cells.
+MIN_ID_VALUES = 20
+
 _LISTED = 12  # column names quoted in full in an error message; more are elided
+
+# Cells that are dates: 2024-03-01, 2024/3/1 12:30, 1/3/2024, 2024-03, Mar-2018, 1 March 2024
+_DATE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{0,2} ?[A-Za-z]{3,9}\.?[- ,]+\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)? ?(Z|[+-]\d{2}:?\d{2})?$")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+@dataclass
+class _Table:
+    """A table as read: its columns (a DataFrame) and where each row is in the file."""
+
+    path: Path
+    frame: object  # pandas.DataFrame; index 0..n-1 in file order
+    lines: np.ndarray | None  # a CSV's line number of each row; None: rows are numbered
+    from_npz: bool = False
+    y: np.ndarray | None = None  # an .npz's target array (its X is the frame)
+
+    def where(self, i):
+        """``"line 7"`` (CSV) or ``"row 7"`` for row ``i`` of the frame."""
+        return f"line {self.lines[i]}" if self.lines is not None else f"row {i + 1}"
 
 
 def load_table(path, *, target=None, task="auto", test_fraction=0.2, seed=0,
-               dtype="float32"):
-    """Load a user's table and split it into training and test parts.
+               dtype="float32", scale=True, drop=(), pipeline=None):
+    """Load a user's table, split it, and encode it with an input pipeline fitted on the
+    training part.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A ``.csv`` file (UTF-8, comma-separated, a header row naming every column, one sample
-        per row; every feature cell a number) or a ``.npz`` archive with arrays ``X``
-        (n_samples, n_features) and ``y`` (n_samples,) or (n_samples, k). Blank lines in a
-        CSV are skipped.
+        A ``.csv`` file (UTF-8; a header row naming every column; comma-separated, or ``;``
+        or tab), a ``.parquet`` or ``.xlsx`` file (first sheet), or an ``.npz`` archive with
+        arrays ``X`` (n_samples, n_features) and ``y`` (n_samples,) or (n_samples, k).
+        Cells may be empty; columns may hold text.
     target : str, optional
-        The CSV column to predict (default: the last column). The other columns are the
-        features. Not used for ``.npz`` files, whose target is ``y``.
+        The column to predict (default: the last column). Not used for ``.npz`` files,
+        whose target is ``y``.
     task : {"auto", "classification", "regression"}, default "auto"
         ``"auto"`` applies the rule in the module docstring.
     test_fraction : float in (0, 1), default 0.2
@@ -65,28 +105,36 @@ def load_table(path, *, target=None, task="auto", test_fraction=0.2, seed=0,
         Seed of the split; the same seed gives the same split.
     dtype : {"float32", "float64"}, default "float32"
         Dtype of ``X`` (and of a regression target).
+    scale : bool, default True
+        Standardise the numeric columns (and a regression target); False leaves them as
+        they are (missing cells are still imputed, text still one-hot encoded).
+    drop : sequence of str, default ()
+        Columns to leave out (identifiers, free text, dates).
+    pipeline : TablePipeline, optional
+        Encode with this pipeline (a trained model's) instead of fitting one.
 
     Returns
     -------
     Dataset
-        ``X_*`` of shape (n, n_features). Classification: ``y_*`` int64 class indices of
-        shape (n,), ``n_classes`` = K, ``classes`` the original labels in sorted order
-        (``classes[i]`` is the label of index ``i``), split stratified by class.
-        Regression: ``y_*`` of shape (n, 1), or (n, k) for a 2-D ``y``, ``n_classes=None``.
-        ``name`` is the file name; ``feature_names`` and ``target`` the CSV column names
-        (``None`` for ``.npz``).
+        ``X_*`` of shape (n, n_features), the encoded rows; ``pipeline`` the fitted
+        :class:`~nnscratch.data.pipeline.TablePipeline`, ``feature_names`` its features'
+        names. Classification: ``y_*`` int64 class indices of shape (n,), ``n_classes`` =
+        K, ``classes`` the original labels in sorted order, split stratified by class.
+        Regression: ``y_*`` of shape (n, 1), or (n, k) for a 2-D ``y``, in the target's own
+        units. ``name`` is the file name, ``target`` the target column.
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
     DataFormatError
-        If the file cannot be used: unknown suffix, empty, no data rows, ragged rows,
-        a missing target column, an empty, non-numeric or non-finite cell, one class only,
-        too few rows for the split, or an ``.npz`` without proper ``X`` and ``y``. The
-        message names the file and, for a CSV, the line and the column.
+        If the table cannot be used: unknown suffix, empty, no data rows, ragged rows, a
+        missing target column, an empty, date or identifier-like column, a numeric column
+        with a text cell or infinity, a target with no value, one class only, too few rows
+        for the split, or an ``.npz`` without proper ``X`` and ``y``. The message names the
+        file and, where it applies, the line and the column.
     ValueError
-        If ``target``, ``task``, ``test_fraction``, ``seed`` or ``dtype`` is invalid.
+        If ``target``, ``task``, ``test_fraction``, ``seed``, ``dtype`` or ``drop`` is invalid.
     """
     if target is not None and not isinstance(target, str):
         raise ValueError(f"target must be a column name (str), got {target!r}")
@@ -98,117 +146,198 @@ def load_table(path, *, target=None, task="auto", test_fraction=0.2, seed=0,
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
             or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if isinstance(drop, str) or not all(isinstance(c, str) for c in drop):
+        raise ValueError(f"drop must be a list of column names, got {drop!r}")
     dt = check_float_dtype(dtype)
-    path, suffix = _check_path(path)
-
-    if suffix == ".npz":
+    table = read_table(path)
+    path, frame = table.path, table.frame
+    if table.from_npz:
         if target is not None:
             raise ValueError(f"target names a CSV column, but {path} is an .npz file; its "
                              "target is always the array 'y'")
-        X, y_raw, where = _read_npz_table(path, dt)
-        feature_names, what = None, "array 'y'"
-    else:
-        header, rows, lines = _read_csv(path)
-        target = _target_column(path, header, target)
-        t = header.index(target)
-        feature_names = tuple(name for name in header if name != target)
-        X = _numbers(path, [row[:t] + row[t + 1:] for row in rows], feature_names, lines, dt)
-        y_raw = _text_or_numbers([row[t].strip() for row in rows])
-        where, what = _csv_where(lines, target), f"column {target!r}"
-        for i, label in enumerate(y_raw):
-            if isinstance(label, str) and not label:
-                raise DataFormatError(f"{path}: {where(i)}: the target cell is empty")
+        if table.y is None:
+            raise DataFormatError(f"{path} has no array 'y' (it holds 'X'); save one with "
+                                  "numpy.savez(path, X=X, y=y)")
+        y_raw, what = table.y, "array 'y'"
 
-    task = _decide_task(task, y_raw)
+        def where(i, j=None):
+            return f"y[{i}]" if j is None else f"y[{i}, {j}]"
+    else:
+        target = _target_column(path, list(frame.columns), target)
+        y_raw, what = _target_cells(frame[target]), f"column {target!r}"
+        frame = frame.drop(columns=[target])
+
+        def where(i, j=None):
+            return f"{table.where(i)}, column {target!r}"
+    kept = _rows_with_target(path, y_raw, what)
+    dropped = _drop_columns(path, frame, drop)
+    frame = frame.drop(columns=list(dropped))
+    task = _decide_task(task, y_raw[kept])
     if task == "classification":
-        y, classes = _encode_classes(path, y_raw, what, where)
+        y, classes = _encode_classes(path, y_raw[kept], what, lambda i: where(kept[i]))
         n_classes = len(classes)
     else:
-        y = _regression_targets(path, y_raw, what, where, dt)
+        y = _regression_targets(path, y_raw[kept], what, lambda i, j=None: where(kept[i], j), dt)
         classes = n_classes = None
-    X_train, X_test, y_train, y_test = _split(path, X, y, classes, float(test_fraction),
-                                              int(seed))
+    frame = frame.iloc[kept]
+    if pipeline is None:
+        _check_columns(table, frame)
+    train, test = _split(path, len(kept), y, classes, float(test_fraction), int(seed))
+    if pipeline is None:
+        pipeline = TablePipeline.fit(frame.iloc[train], scale=scale, target=target,
+                                     y=None if classes else y[train], dropped=dropped,
+                                     rows_without_target=len(y_raw) - len(kept))
+    X_train, X_test = (encode(table, frame.iloc[part], pipeline, dt) for part in (train, test))
     split = f"random(test_fraction={test_fraction}, seed={seed}" + (
         ", stratified)" if classes else ")")
-    return Dataset(X_train, y_train, X_test, y_test, name=path.name, split=split,
-                   n_classes=n_classes, feature_names=feature_names, classes=classes,
-                   target=target)
+    return Dataset(X_train, y[train], X_test, y[test], name=path.name, split=split,
+                   n_classes=n_classes, feature_names=pipeline.feature_names,
+                   classes=classes, target=target, pipeline=pipeline)
 
 
-def load_features(path, *, feature_names=None, n_features=None, target=None,
+def encode(table, frame, pipeline, dtype):
+    """``pipeline.transform`` of some rows of ``table``, errors naming the file and line."""
+    rows = frame.index.to_numpy()
+    X = pipeline.transform(frame, dtype=np.float64, where=lambda i: _at(table, rows[i]))
+    _check_fits(table.path, X, dtype, pipeline, rows, table)
+    return X.astype(dtype)
+
+
+def load_features(path, *, pipeline=None, feature_names=None, n_features=None, target=None,
                   dtype="float32"):
-    """Load the inputs to predict from, checked against the columns a model expects.
+    """Read new rows to predict from and encode them as a model's inputs.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A ``.csv`` file with a header row, or a ``.npz`` archive with an array ``X`` (any
-        ``y`` in it is ignored).
+        A table file, as for :func:`load_table` (any ``y`` in an ``.npz`` is ignored).
+    pipeline : TablePipeline, optional
+        The model's input pipeline: the file must hold its input columns (in any order);
+        its target and dropped columns are ignored. Missing cells are imputed as in
+        training; an unseen text value is encoded as zeros, with one warning.
     feature_names : sequence of str, optional
-        The model's feature columns, in the model's order. The CSV must have exactly these
-        columns (in any order; they are reordered), plus optionally the ``target`` column,
-        which is dropped.
+        Without ``pipeline`` (a model from before models carried one): the numeric columns
+        the model expects; no cell may be empty.
     n_features : int, optional
-        Without ``feature_names``: the number of feature columns the model expects.
+        Without either: the number of feature columns the model expects.
     target : str, optional
-        The model's target column: dropped if present, fine if absent.
+        Without ``pipeline``: the model's target column, dropped if present.
     dtype : {"float32", "float64"}, default "float32"
 
     Returns
     -------
     X : ndarray, shape (n_samples, n_features)
-    names : tuple of str or None
-        The feature names in the order of ``X``'s columns (``None`` for ``.npz``).
+    names : tuple of str
+        The input columns used, in the pipeline's order.
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
     DataFormatError
-        For the file problems of :func:`load_table`, and if the columns differ from
-        ``feature_names`` (the message names the missing and the unexpected ones) or their
-        number from ``n_features``.
+        For the file problems of :func:`load_table`; columns that differ from the model's
+        (the message names the missing and the unexpected ones); a cell that cannot be
+        encoded.
     ValueError
         If ``feature_names`` and ``n_features`` disagree.
     """
-    if feature_names is not None:
-        feature_names = tuple(feature_names)
-        if n_features is not None and n_features != len(feature_names):
-            raise ValueError(f"n_features is {n_features} but feature_names has "
-                             f"{len(feature_names)} names")
-        n_features = len(feature_names)
+    if feature_names is not None and n_features is not None \
+            and n_features != len(feature_names):
+        raise ValueError(f"n_features is {n_features} but feature_names has "
+                         f"{len(feature_names)} names")
     dt = check_float_dtype(dtype)
-    path, suffix = _check_path(path)
-    if suffix == ".npz":
-        with _open_npz(path) as archive:
-            X = _npz_features(path, archive, dt)
-        if n_features is not None and X.shape[1] != n_features:
-            raise DataFormatError(f"{path}: X has {X.shape[1]} features; the model expects "
-                                  f"{n_features}")
-        return X, feature_names
-
-    header, rows, lines = _read_csv(path)
-    if feature_names is not None:
-        missing = [name for name in feature_names if name not in header]
-        extra = [name for name in header if name not in feature_names and name != target]
-        if missing or extra:
-            parts = ([f"missing {_quoted(missing)}"] if missing else []) + (
-                [f"unexpected {_quoted(extra)}"] if extra else [])
-            raise DataFormatError(f"{path}: the columns differ from the model's: "
-                                  f"{'; '.join(parts)} (the model was trained on "
-                                  f"{_quoted(feature_names)})")
-        columns = [header.index(name) for name in feature_names]
-    else:
-        columns = [j for j, name in enumerate(header) if name != target]
-        if n_features is not None and len(columns) != n_features:
-            raise DataFormatError(f"{path} has {len(columns)} feature columns "
-                                  f"({_quoted([header[j] for j in columns])}); the model "
-                                  f"expects {n_features}")
-    if not columns:
+    table = read_table(path)
+    path, header = table.path, list(table.frame.columns)
+    if pipeline is None:
+        if table.from_npz:
+            feature_names = feature_names or [c for c in header if c != "y"]
+        names = feature_names or [c for c in header if c != target]
+        if n_features is not None and len(names) != n_features:
+            raise DataFormatError(f"{path} has {len(names)} feature columns "
+                                  f"({_quoted(names)}); the model expects {n_features}")
+        pipeline = TablePipeline.identity(names, target=target)
+    names = pipeline.input_names
+    ignored = {pipeline.target, *pipeline.dropped} | ({"y"} if table.from_npz else set())
+    missing = [name for name in names if name not in header]
+    extra = [name for name in header if name not in names and name not in ignored]
+    if missing or extra:
+        parts = ([f"missing {_quoted(missing)}"] if missing else []) + (
+            [f"unexpected {_quoted(extra)}"] if extra else [])
+        raise DataFormatError(f"{path}: the columns differ from the model's: "
+                              f"{'; '.join(parts)} (the model was trained on "
+                              f"{_quoted(names)})")
+    if not names:
         raise DataFormatError(f"{path} has no feature columns, only the target {target!r}")
-    names = tuple(header[j] for j in columns)
-    X = _numbers(path, [[row[j] for j in columns] for row in rows], names, lines, dt)
-    return X, names
+    frame = table.frame[list(names)]
+    return encode(table, frame, pipeline, dt), tuple(names)
+
+
+def table_outputs(model, path):
+    """A table model's outputs on every row of a table file, with what naming them needs.
+
+    Parameters
+    ----------
+    model : NeuralNetwork
+        Trained on a table (``nnscratch train --data``), e.g. from :func:`nnscratch.load`:
+        its ``pipeline`` encodes the rows (a model from before models carried a pipeline
+        uses the feature names its metadata lists).
+    path : str or os.PathLike
+        A table file with the model's input columns (its target and dropped columns may be
+        there too).
+
+    Returns
+    -------
+    outputs : ndarray
+        Class probabilities ``(n_rows, n_classes)``, or regression predictions
+        ``(n_rows, k)`` in the target's units.
+    classes : list or None
+        The label of each class (None for regression).
+    target : str or None
+        The training table's target column.
+    """
+    described = model.metadata.get("metrics", {}).get("dataset", {})
+    pipeline = model.pipeline
+    X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
+                         feature_names=None if pipeline else described.get("feature_names"),
+                         n_features=None if pipeline else model.input_size,
+                         target=None if pipeline else described.get("target"))
+    if X.shape[1] != model.input_size:
+        raise DataFormatError(f"{path}: its rows encode to {X.shape[1]} features; the model "
+                              f"expects {model.input_size}")
+    target = pipeline.target if pipeline else described.get("target")
+    if model.is_classifier():
+        classes = described.get("classes") or list(range(model.output_size))
+        return model.predict_proba(X), list(classes), target
+    return model.predict(X), None, target
+
+
+def predict_table(model, path):
+    """Predict every row of a table file, in the user's own terms.
+
+    Parameters
+    ----------
+    model, path
+        As for :func:`table_outputs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table row. A classifier: the predicted label in a column named after the
+        target (``"prediction"`` without one), then ``p_<label>``, each class's probability.
+        A regressor: the prediction (``<target>_0``, ... for several outputs).
+    """
+    import pandas as pd
+
+    outputs, classes, target = table_outputs(model, path)
+    name = target or "prediction"
+    if classes is not None:
+        labels = np.array(classes, dtype=object)[np.argmax(outputs, axis=1)]
+        return pd.DataFrame({name: labels, **{f"p_{c}": outputs[:, k]
+                                              for k, c in enumerate(classes)}})
+    outputs = outputs.reshape(len(outputs), -1)
+    names = [name] if outputs.shape[1] == 1 else [f"{name}_{j}" for j in
+                                                  range(outputs.shape[1])]
+    return pd.DataFrame(outputs, columns=names)
 
 
 def write_predictions(path, outputs, *, classes=None, target=None):
@@ -273,130 +402,297 @@ def write_predictions(path, outputs, *, classes=None, target=None):
 
 # --- reading files ---------------------------------------------------------------------------
 
+def read_table(path):
+    """Read a table file into a :class:`_Table` (every column, in file order).
+
+    Blank rows are skipped; a CSV's text cells lose their surrounding spaces. Raises
+    FileNotFoundError or DataFormatError naming the file.
+    """
+    path, suffix = _check_path(path)
+    if suffix == ".npz":
+        return _read_npz(path)
+    if suffix == ".csv":
+        frame, lines = _read_csv(path)
+    else:
+        frame, lines = _read_with_engine(path, suffix), None
+    header = [str(c) for c in frame.columns]
+    for j, name in enumerate(header):
+        if not name.strip() or name.startswith("Unnamed: "):
+            raise DataFormatError(f"{path}: column {j + 1} of the header has no name; every "
+                                  "column needs one (from pandas, write with index=False)")
+    frame.columns = [name.strip() for name in header]
+    blank = frame.isna().all(axis=1).to_numpy()  # a row of empty cells
+    if blank.all():
+        raise DataFormatError(f"{path} has a header but no data rows")
+    if blank.any():
+        frame = frame.loc[~blank]
+        lines = None if lines is None else lines[~blank]
+    frame = frame.reset_index(drop=True)
+    for name in frame.columns:
+        if not is_numeric(frame[name]) and frame[name].dtype.kind in "OUT":
+            frame[name] = frame[name].map(lambda v: v.strip() if isinstance(v, str) else v)
+    return _Table(path, frame, lines)
+
+
 def _check_path(path):
     """``Path(path)`` and its lower-case suffix, after checking the file is there and usable."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
     if path.is_dir():
-        raise DataFormatError(f"{path} is a folder; expected a .csv or .npz file")
+        raise DataFormatError(f"{path} is a folder; expected a table file "
+                              f"({', '.join(SUFFIXES)})")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise DataFormatError(f"{path}: unknown file type {path.suffix or '(no suffix)'!r}; "
-                              "expected a .csv or .npz file")
+                              f"expected a table file ({', '.join(SUFFIXES)})")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path} is empty (0 bytes)")
     return path, suffix
 
 
 def _read_csv(path):
-    """The header (stripped names), the data rows (lists of str) and each row's line number."""
-    header, rows, lines = None, [], []
+    """A CSV as a DataFrame (every row, blank lines left out) and each row's line number."""
+    import pandas as pd
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
-            reader = csv.reader(f, skipinitialspace=True)  # `1, "2"` reads as 1 and 2
-            try:
-                for cells in reader:
-                    if not any(cell.strip() for cell in cells):
-                        continue  # a blank line, or a row of empty cells
-                    if header is None:
-                        header = [cell.strip() for cell in cells]
-                    elif len(cells) != len(header):
-                        raise DataFormatError(f"{path}: line {reader.line_num} has "
-                                              f"{len(cells)} cells, but the header has "
-                                              f"{len(header)}")
-                    else:
-                        rows.append(cells)
-                        lines.append(reader.line_num)
-            except csv.Error as exc:
-                raise DataFormatError(f"{path}: line {reader.line_num}: {exc}") from None
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Excel's byte-order mark
     except UnicodeDecodeError as exc:
         raise DataFormatError(f"{path} is not UTF-8 text (cannot decode byte "
                               f"{exc.object[exc.start]:#04x}); save it as UTF-8 CSV") from None
-    if header is None:
+    # pandas skips blank lines: each row's line is the n-th non-blank line after the header
+    lines = np.array([i + 1 for i, line in enumerate(text.splitlines()) if line.strip()])
+    if not len(lines):
         raise DataFormatError(f"{path} is empty: it holds only blank lines")
+    header = next(csv.reader([text.splitlines()[lines[0] - 1]]))
+    sep = ","
+    if len(header) == 1:
+        sep = next((s for s in (";", "\t") if s in header[0]), ",")
+        header = header[0].split(sep)
     for j, name in enumerate(header):
-        if not name:
-            raise DataFormatError(f"{path}: column {j + 1} of the header has no name; every "
-                                  "column needs one (from pandas, write with index=False)")
-        if header.index(name) != j:
-            raise DataFormatError(f"{path}: the header names column {name!r} twice "
+        if name.strip() and header.index(name) != j:
+            raise DataFormatError(f"{path}: the header names column {name.strip()!r} twice "
                                   f"(columns {header.index(name) + 1} and {j + 1})")
-    if not rows:
-        raise DataFormatError(f"{path} has a header but no data rows")
-    return header, rows, lines
+    try:
+        with warnings.catch_warnings():
+            # index_col=False: a delimiter closing every row is no extra column, and a row
+            # with more cells than the header is a warning, made an error here
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True,
+                                index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataFormatError(f"{path}: its rows have more cells than the header has "
+                              f"columns ({len(header)}); name every column in the header"
+                              ) from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = map(int, found.groups())
+            raise DataFormatError(f"{path}: line {line} has {saw} cells, but the header has "
+                                  f"{expected}") from None
+        raise DataFormatError(f"{path} is not a readable CSV ({exc})") from None
+    return frame, lines[1:len(frame) + 1]
 
+
+def _read_with_engine(path, suffix):
+    """A Parquet or Excel file through pandas, with a one-line hint if its engine is absent."""
+    import importlib.util
+
+    import pandas as pd
+
+    engine = ENGINES[suffix]
+    if importlib.util.find_spec(engine) is None:
+        raise DataFormatError(f"{path}: reading {suffix} files needs the {engine} package "
+                              f"(pip install {engine}), or save the table as .csv")
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_excel(path, sheet_name=0)
+    except Exception as exc:  # a damaged file: each engine raises its own types
+        raise DataFormatError(f"{path} is not a readable {suffix} file "
+                              f"({type(exc).__name__}: {exc})") from None
+
+
+def _read_npz(path):
+    """An ``.npz`` of ``X`` (numbers; NaN for missing) and ``y`` as a :class:`_Table` whose
+    columns are ``x0, x1, ...``."""
+    import pandas as pd
+
+    with _open_npz(path) as archive:
+        X = _npz_array(path, archive, "X")
+        y = _npz_array(path, archive, "y") if "y" in archive.files else None
+    if X.dtype.kind not in "biuf":
+        raise DataFormatError(f"{path}: X must hold numbers, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise DataFormatError(f"{path}: X must be 2-D (n_samples, n_features), got shape "
+                              f"{X.shape}")
+    if X.size == 0:
+        raise DataFormatError(f"{path}: X is empty (shape {X.shape})")
+    frame = pd.DataFrame(X.astype(np.float64), columns=[f"x{j}" for j in range(X.shape[1])])
+    if y is not None:
+        y = _npz_target(path, y, len(X))
+    return _Table(path, frame, None, from_npz=True, y=y)
+
+
+def _npz_target(path, y, n):
+    """An archive's ``y``: 1-D, or 2-D with several columns; text labels as objects."""
+    if y.dtype.kind == "S":
+        y = np.char.decode(y, "utf-8", errors="replace")
+    if y.dtype.kind not in "biufU":
+        raise DataFormatError(f"{path}: y must hold numbers or text labels, got dtype "
+                              f"{y.dtype}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2):
+        raise DataFormatError(f"{path}: y must be 1-D (n_samples,) or 2-D (n_samples, k), "
+                              f"got shape {y.shape}")
+    if len(y) != n:
+        raise DataFormatError(f"{path}: X has {n} rows but y has {len(y)}; they must match")
+    return y.astype(object) if y.dtype.kind == "U" else y
+
+
+def _at(table, i):
+    """Where row ``i`` of ``table`` is, for messages."""
+    return f"{table.path}: {table.where(i)}"
+
+
+# --- the columns -----------------------------------------------------------------------------
 
 def _target_column(path, header, target):
     """The target's name (default: the last column), after checking there are features."""
     if len(header) < 2:
-        hint = (" (is it separated by ';' or tabs? columns must be separated by commas)"
-                if any(sep in header[0] for sep in ";\t") else "")
         raise DataFormatError(f"{path} has a single column {header[0]!r}; a table needs at "
-                              f"least one feature column besides the target{hint}")
+                              "least one feature column besides the target (are its columns "
+                              "separated by commas, ';' or tabs?)")
     if target is None:
         return header[-1]
     if target not in header:
-        close = difflib.get_close_matches(target, header, n=3)
-        hint = f"; did you mean {_quoted(close, ' or ')}?" if close else ""
-        raise DataFormatError(f"{path} has no column {target!r}{hint} (columns: "
-                              f"{_quoted(header)})")
+        raise DataFormatError(f"{path} has no column {target!r}{_did_you_mean(target, header)}"
+                              f" (columns: {_quoted(header)})")
     return target
 
 
-def _csv_where(lines, column):
-    """Locator for errors in one CSV column: ``where(i)`` -> ``"line 7, column 'age'"``."""
-    return lambda i: f"line {lines[i]}, column {column!r}"
+def _did_you_mean(name, names):
+    close = difflib.get_close_matches(name, names, n=3)
+    return f"; did you mean {_quoted(close, ' or ')}?" if close else ""
 
 
-def _numbers(path, rows, names, lines, dtype):
-    """CSV cells as an array of ``dtype``, shape (len(rows), len(names)).
+def _target_cells(column):
+    """A target column as an array: float64 for numbers, bool, or objects (stripped text)."""
+    if is_numeric(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = column.to_numpy(dtype=object)
+    present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, (bool, np.bool_)) for v in present) \
+            and len(present) == len(values):
+        return values.astype(bool)
+    return np.array([None if _missing(v) else str(v) for v in values], dtype=object)
 
-    Every cell must be a finite number that fits ``dtype``; the first that is not is named
-    by line, column and value.
-    """
-    cells = np.array(rows, dtype=str).reshape(len(rows), len(names))
+
+def _rows_with_target(path, y, what):
+    """Indices of the rows whose target is not empty (a target with none is an error)."""
+    if y.dtype.kind == "f":
+        missing = np.isnan(y).reshape(len(y), -1).any(axis=1)
+    elif y.dtype.kind == "O":
+        missing = np.array([_missing(v) or v == "" for v in y], dtype=bool)
+    else:
+        missing = np.zeros(len(y), dtype=bool)
+    if missing.all():
+        raise DataFormatError(f"{path}: the target {what} is empty in every row")
+    return np.flatnonzero(~missing)
+
+
+def _drop_columns(path, frame, drop):
+    """The ``drop`` names, checked against the table's input columns."""
+    for name in drop:
+        if name not in frame.columns:
+            raise DataFormatError(f"{path}: drop names {name!r}, which is not an input column"
+                                  f"{_did_you_mean(name, list(frame.columns))} (input columns: "
+                                  f"{_quoted(frame.columns)})")
+    if len(set(drop)) == len(frame.columns):
+        raise DataFormatError(f"{path}: drop leaves no input column; keep at least one")
+    return tuple(dict.fromkeys(drop))
+
+
+def _check_columns(table, frame):
+    """Refuse what one-hot and imputation cannot use: an all-empty column, a numeric column
+    with a text cell, dates, identifiers; each message says what to do."""
+    path, ids = table.path, []
+    for name in frame.columns:
+        column = frame[name]
+        present = column.dropna()
+        if present.empty:
+            raise DataFormatError(f"{path}: column {name!r} is empty in every row; leave it "
+                                  f"out with --drop {name}")
+        if is_numeric(column):
+            infinite = np.isinf(column.to_numpy(dtype=np.float64, na_value=np.nan))
+            if infinite.any():
+                i = int(np.argmax(infinite))
+                raise DataFormatError(f"{_at(table, frame.index[i])}, column {name!r}: "
+                                      f"{float(column.iloc[i])} is not a finite number; "
+                                      "infinity is not allowed (empty the cell to have it "
+                                      "imputed)")
+            continue
+        if column.dtype.kind == "b" or all(isinstance(v, (bool, np.bool_)) for v in present):
+            continue  # booleans: two categories
+        if column.dtype.kind == "M" or all(isinstance(v, str) and _is_date(v)
+                                           for v in present):
+            raise DataFormatError(f"{path}: column {name!r} holds dates (e.g. "
+                                  f"{str(present.iloc[0])!r}); split it into numeric columns "
+                                  f"(year, month, day, ...) or leave it out with --drop {name}")
+        numbers = _pd_numbers(present)
+        if numbers.notna().sum() > len(present) / 2:
+            i = present.index[int(np.argmax(numbers.isna().to_numpy()))]
+            raise DataFormatError(f"{path}: {table.where(i)}, column {name!r}: expected a "
+                                  f"number, got {str(frame[name][i])!r} (the column's other "
+                                  "cells are numbers; fix the cell, or empty it to have it "
+                                  "imputed)")
+        distinct = present.astype(str).nunique()
+        if distinct > MAX_CATEGORIES or (distinct > MIN_ID_VALUES and distinct > len(present) / 2):
+            ids.append((name, distinct, len(present)))
+    if ids:
+        shown = ", ".join(f"{name!r} ({k} distinct values in {n} rows)" for name, k, n in ids)
+        one = len(ids) == 1
+        raise DataFormatError(
+            f"{path}: {'column' if one else 'columns'} {shown} {'looks' if one else 'look'} "
+            f"like {'an identifier' if one else 'identifiers'} or free text, which one-hot "
+            f"encoding cannot learn from; leave {'it' if one else 'them'} out with --drop "
+            f"{','.join(name for name, _, _ in ids)}")
+
+
+def _is_date(text):
+    """A cell that reads as a date or a time stamp (a month name must be a real one)."""
+    if not _DATE.match(text):
+        return False
+    letters = re.findall(r"[A-Za-z]{3,}", text)
+    return all(word[:3].lower() in _MONTHS for word in letters)
+
+
+def _pd_numbers(values):
+    import pandas as pd
+
+    return pd.to_numeric(values, errors="coerce")
+
+
+def _missing(value):
+    """None, NaN or pandas' NA."""
+    if value is None:
+        return True
     try:
-        values = cells.astype(np.float64)  # parses exactly as float() does
-    except ValueError:
-        for i, row in enumerate(rows):  # find the first offender in reading order
-            for j, cell in enumerate(row):
-                try:
-                    float(cell)
-                except ValueError:
-                    problem = ("the cell is empty (fill in or drop missing values)"
-                               if not cell.strip()
-                               else f"expected a number, got {cell.strip()!r}")
-                    raise DataFormatError(f"{path}: line {lines[i]}, column {names[j]!r}: "
-                                          f"{problem}") from None
-        raise  # pragma: no cover (astype and float() parse the same way)
-    _check_finite(path, values, dtype,
-                  lambda i, j: f"line {lines[i]}, column {names[j]!r}",
-                  lambda i, j: repr(str(cells[i, j]).strip()))
-    return values.astype(dtype)
+        return bool(value != value)
+    except TypeError:
+        return True
 
 
-def _check_finite(path, values, dtype, where, text):
-    """Raise for the first NaN, infinity or value too large for ``dtype`` in ``values``."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        idx = tuple(np.argwhere(bad)[0])
-        raise DataFormatError(f"{path}: {where(*idx)}: {text(*idx)} is not a finite number; "
-                              "NaN and infinity are not allowed")
+def _check_fits(path, X, dtype, pipeline, rows, table):
+    """Raise for the first encoded value too large for ``dtype``."""
     limit = np.finfo(dtype).max
-    big = np.abs(values) > limit
+    big = np.abs(X) > limit
     if big.any():
-        idx = tuple(np.argwhere(big)[0])
-        raise DataFormatError(f"{path}: {where(*idx)}: {text(*idx)} is too large for "
-                              f"{dtype} (at most {limit:.4g})")
-
-
-def _text_or_numbers(labels):
-    """A CSV target column: float64 if every cell is a number, else the stripped strings."""
-    try:
-        return np.array(labels, dtype=str).astype(np.float64)
-    except ValueError:
-        return np.array(labels, dtype=object)  # an object array of str: any length
+        i, j = np.argwhere(big)[0]
+        raise DataFormatError(f"{_at(table, rows[i])}, column "
+                              f"{pipeline.feature_names[j]!r}: the value is too large for "
+                              f"{np.dtype(dtype).name} (at most {limit:.4g})")
 
 
 def _open_npz(path):
@@ -433,47 +729,19 @@ def _npz_array(path, archive, key):
         raise DataFormatError(f"{path}: array {key!r} cannot be read ({exc})") from None
 
 
-def _npz_features(path, archive, dtype):
-    """The archive's ``X``: 2-D, non-empty, finite numbers, as ``dtype``."""
-    X = _npz_array(path, archive, "X")
-    if X.dtype.kind not in "biuf":
-        raise DataFormatError(f"{path}: X must hold numbers, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise DataFormatError(f"{path}: X must be 2-D (n_samples, n_features), got shape "
-                              f"{X.shape}")
-    if X.size == 0:
-        raise DataFormatError(f"{path}: X is empty (shape {X.shape})")
-    if X.dtype.kind == "f":
-        _check_finite(path, X, dtype, lambda i, j: f"X[{i}, {j}]",
-                      lambda i, j: repr(float(X[i, j])))
-    return np.ascontiguousarray(X, dtype=dtype)
-
-
-def _read_npz_table(path, dtype):
-    """``X`` as ``dtype`` and ``y`` (1-D, or 2-D with several columns) from an archive."""
-    with _open_npz(path) as archive:
-        X = _npz_features(path, archive, dtype)
-        y = _npz_array(path, archive, "y")
-    if y.dtype.kind == "S":
-        y = np.char.decode(y, "utf-8", errors="replace")
-    if y.dtype.kind not in "biufU":
-        raise DataFormatError(f"{path}: y must hold numbers or text labels, got dtype "
-                              f"{y.dtype}")
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim not in (1, 2):
-        raise DataFormatError(f"{path}: y must be 1-D (n_samples,) or 2-D (n_samples, k), "
-                              f"got shape {y.shape}")
-    if len(y) != len(X):
-        raise DataFormatError(f"{path}: X has {len(X)} rows but y has {len(y)}; they must "
-                              "match")
-    if y.dtype.kind == "U":
-        y = y.astype(object)  # text labels, as from a CSV
-
-    def where(i, j=None):
-        return f"y[{i}]" if j is None else f"y[{i}, {j}]"
-
-    return X, y, where
+def _check_finite(path, values, dtype, where, text):
+    """Raise for the first infinity or value too large for ``dtype`` in ``values``."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        raise DataFormatError(f"{path}: {where(*idx)}: {text(*idx)} is not a finite number; "
+                              "infinity is not allowed")
+    limit = np.finfo(dtype).max
+    big = np.abs(values) > limit
+    if big.any():
+        idx = tuple(np.argwhere(big)[0])
+        raise DataFormatError(f"{path}: {where(*idx)}: {text(*idx)} is too large for "
+                              f"{dtype} (at most {limit:.4g})")
 
 
 # --- the target ------------------------------------------------------------------------------
@@ -516,11 +784,11 @@ def _encode_classes(path, y, what, where):
 
 def _regression_targets(path, y, what, where, dtype):
     """Regression targets as ``dtype``, shape (n, 1), or (n, k) for a 2-D ``y``."""
-    if y.dtype.kind == "O":  # text in a CSV column: name the first cell that is not a number
+    if y.dtype.kind in "Ob":  # text in a CSV column: name the first cell that is not a number
         for i, cell in enumerate(y):
             try:
                 float(cell)
-            except ValueError:
+            except (TypeError, ValueError):
                 raise DataFormatError(f"{path}: {where(i)}: expected a number, got {cell!r} "
                                       "(a regression target must be numeric)") from None
     y = y.astype(np.float64)
@@ -533,12 +801,12 @@ def _regression_targets(path, y, what, where, dtype):
 
 # --- the split -------------------------------------------------------------------------------
 
-def _split(path, X, y, classes, test_fraction, seed):
-    """``train_test_split``, stratified by class when ``classes`` is given, after checking
-    that there are enough rows for it (to say so in our words, not scikit-learn's)."""
+def _split(path, n, y, classes, test_fraction, seed):
+    """Row indices ``(train, test)`` of ``train_test_split``, stratified by class when
+    ``classes`` is given, after checking that there are enough rows for it (to say so in our
+    words, not scikit-learn's)."""
     from sklearn.model_selection import train_test_split
 
-    n = len(X)
     n_test = math.ceil(test_fraction * n)  # scikit-learn's rounding
     n_train = n - n_test
     if n_train < 1:
@@ -559,7 +827,7 @@ def _split(path, X, y, classes, test_fraction, seed):
                     f"{part} rows, fewer than the {len(classes)} classes; a stratified split "
                     f"needs one of each class in each part (add rows or change the fraction)")
         stratify = y
-    return train_test_split(X, y, test_size=test_fraction, random_state=seed,
+    return train_test_split(np.arange(n), test_size=test_fraction, random_state=seed,
                             stratify=stratify)
 
 

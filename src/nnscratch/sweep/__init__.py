@@ -127,7 +127,8 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
         if data is None:
             dtype = config.fixed.get("dtype") or "float32"
             data = (load_table(config.data, target=config.target, task=config.task,
-                               seed=config.seed, dtype=dtype) if config.data else
+                               seed=config.seed, dtype=dtype, drop=config.drop,
+                               scale=config.scale != "none") if config.data else
                     load_dataset(config.dataset, split=config.split, data_dir=data_dir,
                                  dtype=dtype, progress=False))
         search = make_search(config, data)
@@ -188,6 +189,7 @@ def run_sweep(config, *, jobs=None, dask_scheduler=None, out_dir=None, data_dir=
                         "test_samples": len(data.X_test)},
             "config": config_json(config),
         }
+        best_estimator.network_.pipeline = data.pipeline  # a table's model carries its own
         result.out_dir = write_results(out_dir, rows, summary, best_estimator)
         log(f"wrote {result.out_dir}/results.csv, best.json and best_model.npz")
     return result

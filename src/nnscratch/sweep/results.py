@@ -93,7 +93,8 @@ def config_json(config):
         return {config.names.get(k, k): to_json(v) for k, v in table.items()}
 
     return {"dataset": config.dataset, "split": config.split, "data": config.data,
-            "target": config.target, "task": config.task, "search": config.search,
+            "target": config.target, "task": config.task, "drop": config.drop,
+            "scale": config.scale, "search": config.search,
             "n_iter": config.n_iter, "metric": config.metric, "cv": config.cv,
             "val_split": config.val_split, "train_samples": config.train_samples,
             "seed": config.seed, "fixed": named(config.fixed), "grid": named(config.grid)}

@@ -14,8 +14,8 @@ from ..params import BY_NAME, BY_SKLEARN_NAME
 from ..validation import check_choice, check_number
 
 #: Keys of a sweep configuration file.
-CONFIG_KEYS = ("dataset", "split", "data", "target", "task", "search", "n_iter", "metric",
-               "cv", "val_split", "train_samples", "seed", "fixed", "grid")
+CONFIG_KEYS = ("dataset", "split", "data", "target", "task", "drop", "scale", "search",
+               "n_iter", "metric", "cv", "val_split", "train_samples", "seed", "fixed", "grid")
 #: Distributions a random search may draw a value from, ``{distribution = ..., low, high}``.
 DISTRIBUTIONS = ("uniform", "loguniform", "randint")
 
@@ -29,6 +29,8 @@ class SweepConfig:
     data: str | None = None  # the user's table instead of dataset
     target: str | None = None
     task: str = "auto"
+    drop: list = field(default_factory=list)
+    scale: str = "auto"
     search: str = "grid"
     n_iter: int = 8
     metric: str = "accuracy"
@@ -105,7 +107,7 @@ def parse_config(raw, *, seed=None, where="config"):
         raise ValueError(f"{where}: unknown key {unknown[0]!r}{_hint(unknown[0], CONFIG_KEYS)}"
                          f"; expected some of {list(CONFIG_KEYS)}")
     config = SweepConfig()
-    for key in ("dataset", "split", "data", "target", "task"):  # rows of the table
+    for key in ("dataset", "split", "data", "target", "task", "drop", "scale"):  # table rows
         setattr(config, key, BY_NAME[key].check(raw.get(key, getattr(config, key)),
                                                 f"{where}: {key}"))
     config.search = check_choice(raw.get("search", config.search), f"{where}: search",
