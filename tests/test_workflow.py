@@ -51,7 +51,8 @@ def test_own_table_trains_evaluates_and_predicts(iris_csv, tmp_path, capsys):
     split; predict --csv writes one row per input with the user's labels."""
     run = tmp_path / "run"
     status, out, _ = _run(["train", "--data", str(iris_csv), "--optimizer", "adam", "--lr",
-                           "0.01", "--epochs", "60", "--batch-size", "16", "--no-bar",
+                           "0.01", "--epochs", "60", "--batch-size", "16", "--val-split", "0",
+                           "--patience", "none", "--no-bar",
                            "--out", str(run)], capsys)
     assert status == 0 and "3 classes" in out
     metrics = json.loads((run / "metrics.json").read_text())
@@ -79,9 +80,10 @@ def test_own_table_mistakes_are_one_line(iris_csv, tmp_path, capsys):
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert "'specis'" in err and "did you mean 'species'" in err
     bad = tmp_path / "bad.csv"
-    bad.write_text("a,b,y\n1,2,x\n3,oops,y\n")
+    bad.write_text("a,b,y\n" + "".join(f"{i},{i},{'xy'[i % 2]}\n" for i in range(20))
+                   + "3,oops,y\n")
     status, _, err = _run(["train", "--data", str(bad), "--no-bar"], capsys)
-    assert status == 2 and "'oops'" in err and "column 'b'" in err and "line 3" in err
+    assert status == 2 and "'oops'" in err and "column 'b'" in err and "line 22" in err
 
 
 def test_out_folder_is_refused_unless_forced_then_replaced_whole(tmp_path, capsys):
