@@ -576,8 +576,9 @@ def _option_help(row):
 
     by_recipe = "".join(f"; --recipe {name}: {_shown(values[row.name])}"
                         for name, values in RECIPES.items() if row.name in values)
-    off = "; 'none' turns it off" if row.optional and by_recipe else ""
-    text = f"{row.help} (default: {_shown(row.default)}{by_recipe}{off})"
+    off = "; 'none' turns it off" if row.optional and by_recipe and not row.default_text \
+        else ""
+    text = f"{row.help} (default: {row.default_text or _shown(row.default)}{by_recipe}{off})"
     return text.replace("%", "%%")  # argparse formats help strings with %
 
 
