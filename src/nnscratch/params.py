@@ -93,7 +93,7 @@ class Param:
         else:
             text = describe_range(self.low, self.high, low_open=self.low_open,
                                   high_open=self.high_open, integer=self.kind == "int")
-        return f"{text} or None" if self.optional else text
+        return f"{text} or None" if self.optional and not self.default_text else text
 
     def check(self, value, label=None):
         """``value`` normalised (sizes as a list of int), or a ValueError naming ``label``."""
