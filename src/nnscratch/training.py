@@ -280,7 +280,9 @@ def _callbacks(given, *, bar, patience, on_epoch, checkpoint, checkpoint_every):
     for name, value, kind in (("patience", patience, EarlyStopping),
                               ("checkpoint", checkpoint, Checkpoint)):
         if value is not None and any(isinstance(c, kind) for c in given):
-            raise ValueError(f"give {name} to train or a {kind.__name__} callback, not both")
+            article = "an" if kind.__name__[0] in "AEIOU" else "a"
+            raise ValueError(f"give {name} to train or {article} {kind.__name__} callback, "
+                             "not both")
     first = [TerminateOnNaN(), StopOnCtrlC(), BlowUpWarning()]
     if on_epoch is not None:
         each = LambdaCallback()
@@ -400,8 +402,9 @@ class TrainingLoop:
                 losses.append(loss)
                 grad_sizes.append(grad_size)
                 stepper.step()
+                logs = {"loss": loss}
                 for method in batch_hooks:
-                    method(batch, {"loss": loss})
+                    method(batch, logs)
                 if self.stop_training:  # e.g. Ctrl-C: the epoch is cut short, unrecorded
                     self.history.interrupted = True
                     return
