@@ -278,7 +278,11 @@ class BlowUpWarning(Callback):
 class StopOnCtrlC(Callback):
     """The first Ctrl-C stops the training after the current batch (the history marked
     interrupted); a second one interrupts at once (``KeyboardInterrupt``). Outside the main
-    thread signals cannot be caught: it does nothing there."""
+    thread signals cannot be caught: it does nothing there.
+
+    The signal handler sets ``loop.stop_training`` itself, which the loop reads after every
+    batch: no hook is called per batch (that cost ~1 us a step, measurable on small batches).
+    """
 
     def set_loop(self, loop):
         super().set_loop(loop)
@@ -292,10 +296,8 @@ class StopOnCtrlC(Callback):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.requested:
-            self.loop.stop_training = True
+        self.loop.history.interrupted = True  # also when it comes between two epochs
+        self.loop.stop_training = True
 
     def on_train_end(self, logs=None):
         if self._previous is not None:
