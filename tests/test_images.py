@@ -524,3 +524,24 @@ def test_preprocess_rows_follow_the_files(test_digits, tmp_path):
     for row, path in zip(X, paths, strict=True):
         np.testing.assert_array_equal(row, mnist_like(load_image(path)))
     np.testing.assert_array_equal(preprocess(str(paths[4])), X[4:5])
+
+
+def test_clean_drawing_shortcuts_give_the_same_pixels(monkeypatch):
+    """The quick medians, histogram and hysteresis of a clean drawing give exactly the pixels
+    of NumPy's median and scikit-image's histogram and hysteresis."""
+    from skimage.exposure import histogram
+    from skimage.filters import apply_hysteresis_threshold
+
+    from nnscratch import images
+
+    rng = np.random.default_rng(0)
+    page = np.ones((280, 280))
+    page[60:200, 120:140] = 0.0  # a stroke, anti-aliased at its edge
+    page[60:200, 119] = page[60:200, 140] = 0.4
+    page[40:60, 100:160] = rng.uniform(0, 0.3, (20, 60))
+    quick = mnist_like(page)
+    monkeypatch.setattr(images, "_median", lambda values, guess: float(np.median(values)))
+    monkeypatch.setattr(images, "_histogram",
+                        lambda ink: histogram(ink, nbins=256, source_range="image"))
+    monkeypatch.setattr(images, "_hysteresis", apply_hysteresis_threshold)
+    assert np.array_equal(quick, mnist_like(page))

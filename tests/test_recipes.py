@@ -37,3 +37,28 @@ def test_recipes_use_only_known_options():
     blog = make_config("blog")
     assert (blog["hidden"], blog["epochs"], blog["batch_size"], blog["lr"]) == \
         ([32, 32], 40, 64, 0.05)
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.05), ("adam", 0.001), ("adamw", 0.001),
+                                              ("rmsprop", 0.01), ("adagrad", 0.01)])
+def test_each_optimizer_gets_its_own_default_lr(optimizer, lr):
+    """Without --lr an optimizer starts at its own rate (PyTorch's; sgd the blog's); a given
+    lr, and a recipe's, win; 'none' is the optimizer's own again."""
+    assert make_config(optimizer=optimizer)["lr"] == lr
+    assert make_config(optimizer=optimizer, lr=0.3)["lr"] == 0.3
+    assert make_config("best", optimizer=optimizer)["lr"] == RECIPES["best"]["lr"]
+    assert make_config("best", optimizer=optimizer, lr=None)["lr"] == lr
+
+
+def test_recipes_and_help_show_the_settings_that_apply(capsys):
+    """'nnscratch recipes NAME' shows nesterov off where the momentum is 0, and --help names
+    each optimizer's default learning rate."""
+    from nnscratch.cli import build_parser, main
+
+    assert main(["recipes", "blog"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  --lr            0.05" in lines and "  --nesterov      False" in lines
+    assert make_config(momentum=0.9)["nesterov"] is True
+    train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "the optimizer's own: sgd 0.05, adam 0.001, adamw 0.001, rmsprop 0.01, adagrad 0.01" \
+        in " ".join(train_help.split())

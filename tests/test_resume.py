@@ -442,3 +442,91 @@ def test_optimizer_state_continues_exactly(name, rng):
     assert np.array_equal(a[0], b[0])
     with pytest.raises(ValueError, match="parameter arrays, this network has 2"):
         get_optimizer(name, lr=0.01, **kwargs).load_state_dict(state, [*b, *b])
+
+
+# --- the run's own threads, its lock, and what a refused run leaves ----------------------
+@pytest.fixture
+def blas_limits(monkeypatch):
+    """The ``--threads`` limits the command line sets (threadpoolctl spied on)."""
+    import threadpoolctl
+
+    limits = []
+    real = threadpoolctl.threadpool_limits
+
+    def spy(*args, **kwargs):
+        limits.append(kwargs.get("limits", args[0] if args else None))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", spy)
+    return limits
+
+
+def test_resume_keeps_the_runs_threads(crashed, blas_limits, tmp_path, capsys):
+    """--threads is stored with the run and used again by --resume without --threads; another
+    number warns that the result will not be bit-identical."""
+    run = tmp_path / "run"
+    crashed([*DIGITS, *CONFIGS["sgd"], "--threads", "1", "--out", str(run)], 30)
+    assert json.loads((run / "config.json").read_text())["threads"] == 1
+    assert blas_limits == [1]
+    capsys.readouterr()
+    status, _, err = _train(["--resume", str(run)], capsys)
+    assert status == 0 and err == "" and blas_limits == [1, 1]
+    other = tmp_path / "other"
+    crashed([*DIGITS, *CONFIGS["sgd"], "--threads", "1", "--out", str(other)], 30)
+    capsys.readouterr()
+    status, _, err = _train(["--resume", str(other), "--threads", "2"], capsys)
+    assert status == 0 and blas_limits[-1] == 2
+    assert err == ("nnscratch train: warning: --threads 2 differs from the run's own (1): it "
+                   "will not end bit-identical to a run that was never stopped\n")
+
+
+def test_second_resume_of_a_run_is_refused(crashed, tmp_path, capsys):
+    """While a process trains a run (it holds the lock on its config.json), --resume of it is
+    refused with one line and changes nothing; once that process is gone (even killed), the
+    resume goes ahead."""
+    run = tmp_path / "run"
+    crashed([*DIGITS, *CONFIGS["sgd"], "--out", str(run)], 30)
+    with subprocess.Popen(
+            [sys.executable, "-c", "import time\nfrom nnscratch.runs import hold_run\n"
+             f"with hold_run({str(run)!r}):\n    print('held', flush=True)\n"
+             "    time.sleep(60)"], stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout.readline() == "held\n"
+        before = {p.name: p.read_bytes() for p in run.iterdir()}
+        capsys.readouterr()
+        status, out, err = _train(["--resume", str(run)], capsys)
+        assert status == 2 and out == ""
+        assert err == (f"nnscratch train: error: {run} is being trained by another process "
+                       "now; wait for it to end, or stop it, then resume it\n")
+        assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+        holder.kill()  # SIGKILL: the kernel releases the lock
+    status, out, _ = _train(["--resume", str(run)], capsys)
+    assert status == 0 and "resumed after epoch 1" in out
+
+
+def test_refused_resume_prints_no_resuming_line(crashed, tmp_path, capsys):
+    """A resume refused by its checkpoint says only why: no 'Resuming ...' before it."""
+    run = tmp_path / "run"
+    crashed([*DIGITS, *CONFIGS["sgd"], "--out", str(run)], 50)
+    previous_path(run / "checkpoint.npz").unlink()
+    (run / "checkpoint.npz").write_bytes(b"")
+    capsys.readouterr()
+    status, out, err = _train(["--resume", str(run)], capsys)
+    assert status == 2 and "Resuming" not in out and "refused: the file is empty" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--data", "{table}", "--augment", "shift"], "augment 'shift' distorts images"),
+    (["--data", "{empty}"], "{empty}"),
+])
+def test_run_refused_at_the_start_leaves_nothing(argv, message, tmp_path, capsys):
+    """A run refused before training starts (its data, or a setting the data cannot take)
+    prints no resume hint and leaves no folder."""
+    table, empty = tmp_path / "table.csv", tmp_path / "empty.csv"
+    table.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    empty.write_text("a,b,label\n")
+    run = tmp_path / "run"
+    argv = [a.format(table=table, empty=empty) for a in argv]
+    status, out, err = _train([*argv, "--no-bar", "--epochs", "1", "--out", str(run)], capsys)
+    assert status == 2 and message.format(empty=empty.name) in err
+    assert "--resume" not in out and "Run folder" not in out
+    assert not run.exists() and not (tmp_path / ".run.new").exists()

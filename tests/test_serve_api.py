@@ -392,3 +392,25 @@ def test_a_bug_is_a_500_with_one_line_of_json_and_the_server_goes_on(models, mon
         assert response.status_code == 500
         assert response.json() == {"error": "internal error: RuntimeError: boom"}
         assert _ok(client)
+
+
+@pytest.mark.parametrize(("pixels", "message"), [
+    ([0.5] * 900_000, r"shape \(900000,\)"),
+    ([[0.5] * 30_000] * 28, r"shape \(28, 30000\)"),
+    ([[[0.5] * 28] * 28], r"shape \(1, 28, 28\)"),
+    ([[0.5] * 28] * 27 + [[0.5] * 100_000], "rows of different lengths"),
+    (3, "got a number"),
+])
+def test_pixels_of_the_wrong_shape_are_refused_before_numpy_reads_them(pixels, message,
+                                                                       monkeypatch):
+    """A JSON array near the upload limit is refused from its nesting and lengths alone:
+    NumPy never converts it (that took tens of ms on the event loop)."""
+    from nnscratch.serve import inputs
+    from nnscratch.serve.inputs import RequestError, pixels_input
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("converted by NumPy")
+
+    monkeypatch.setattr(inputs.np, "asarray", refuse)
+    with pytest.raises(RequestError, match=message):
+        pixels_input(pixels)

@@ -221,9 +221,9 @@ def test_one_class_is_refused():
 
 def test_defaults_are_those_of_nnscratch_train():
     """NNClassifier() is the network `nnscratch train` builds with its (blog) defaults."""
-    from nnscratch.params import DEFAULTS
+    from nnscratch.params import DEFAULTS, check_config
     from nnscratch.sweep import SweepConfig
     from nnscratch.sweep.results import train_config
 
     config = train_config(NNClassifier(random_state=0), SweepConfig(dataset="mnist"))
-    assert config == DEFAULTS
+    assert config == check_config(DEFAULTS)  # lr: sgd's default, 0.05

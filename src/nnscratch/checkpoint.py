@@ -27,7 +27,7 @@ from .files import atomic_write
 from .jsonable import to_json
 
 FORMAT = "nnscratch-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the callbacks' state under "callbacks" (1: early stopping's on top)
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -110,12 +110,25 @@ def read_checkpoint(path):
         what = meta.get("format") if isinstance(meta, dict) else None
         raise _refused(path, f"it is not an nnscratch checkpoint (format {what!r}; a model "
                              "file is not a checkpoint)")
+    if meta.get("format_version") == 1:
+        meta, arrays = _from_version_1(meta, arrays)
     if meta.get("format_version") != FORMAT_VERSION:
         raise _refused(path, f"it has checkpoint format version {meta.get('format_version')!r}"
-                             f"; this nnscratch reads version {FORMAT_VERSION}")
+                             f"; this nnscratch reads versions 1 and {FORMAT_VERSION}")
     if not isinstance(meta.get("epoch"), int) or meta["epoch"] < 1:
         raise _refused(path, f"its epoch must be an integer >= 1, got {meta.get('epoch')!r}")
     return Checkpoint(path, meta, arrays)
+
+
+def _from_version_1(meta, arrays):
+    """A version-1 checkpoint in version 2's layout: early stopping's state and the first
+    batch's loss (the blow-up warning's) move under ``callbacks``."""
+    meta = {**meta, "format_version": 2}
+    callbacks = {"early_stopping": meta.pop("early_stopping", None),
+                 "blow_up_warning": {"start_loss": meta.pop("start_loss", None)}}
+    arrays = {("callbacks.early_stopping.best_params" if k == "best_params" else k): v
+              for k, v in arrays.items()}
+    return {**meta, "callbacks": callbacks}, arrays
 
 
 def _read_arrays(path, f):

@@ -123,15 +123,20 @@ def cmd_train(args):
         out_dir = new_run_dir(label=Path(config["data"]).stem if config["data"]
                               else config["dataset"])
     every = 1 if args.checkpoint_every is None else args.checkpoint_every
-    if every:
-        replacing = args.force and out_dir.is_dir() and any(out_dir.iterdir())
-        print(f"Run folder: {out_dir}" + (f" (kept as it is until this run ends; it trains in "
-                                         f"{staging_dir(out_dir)})" if replacing else "")
-              + f"; if stopped, 'nnscratch train --resume {out_dir}' continues it", flush=True)
+    replacing = args.force and out_dir.is_dir() and any(out_dir.iterdir())
+
+    def started(history):  # once the data and the settings are accepted, not before
+        if every:
+            print(f"Run folder: {out_dir}" + (f" (kept as it is until this run ends; it trains "
+                                             f"in {staging_dir(out_dir)})" if replacing else "")
+                  + f"; if stopped, 'nnscratch train --resume {out_dir}' continues it",
+                  flush=True)
+
     bar = _bar(args)
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=bar,
-                              replace=args.force, checkpoint_every=every,
+                              replace=args.force, checkpoint_every=every, threads=args.threads,
+                              on_start=started,
                               on_epoch=None if bar or args.no_bar else _epoch_line)
     return _print_run(result.metrics, out_dir)
 
@@ -161,14 +166,23 @@ def _resume_training(args):
         raise ValueError(f"--resume {run.out_dir}: its config.json is damaged ({exc})") \
             from None
     every = run.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every
+    if args.threads is not None and args.threads != run.threads:
+        print(f"nnscratch train: warning: --threads {args.threads} differs from the run's own "
+              f"({run.threads or 'every core'}): it will not end "
+              "bit-identical to a run that was never stopped", file=sys.stderr, flush=True)
+    args.threads = run.threads if args.threads is None else args.threads
     where = "" if run.work_dir == run.out_dir else \
         f" (the run that is to replace it, in {run.work_dir})"
-    print(f"Resuming {run.out_dir}{where} with its own configuration", flush=True)
+
+    def started(history):  # once the run is locked and its checkpoint accepted, not before
+        print(f"Resuming {run.out_dir}{where} with its own configuration", flush=True)
+
     bar = _bar(args)
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir or run.data_dir,
                               out_dir=run.out_dir, bar=bar, checkpoint_every=every,
-                              resume=run, on_epoch=None if bar or args.no_bar else _epoch_line)
+                              resume=run, on_start=started,
+                              on_epoch=None if bar or args.no_bar else _epoch_line)
     done = result.history.resumed_from
     note = (f"resumed after epoch {done}" if done is not None else
             "no checkpoint had been written: trained from the start")
@@ -573,8 +587,9 @@ def _option_help(row):
 
     by_recipe = "".join(f"; --recipe {name}: {_shown(values[row.name])}"
                         for name, values in RECIPES.items() if row.name in values)
-    off = "; 'none' turns it off" if row.optional and by_recipe else ""
-    text = f"{row.help} (default: {_shown(row.default)}{by_recipe}{off})"
+    off = "; 'none' turns it off" if row.optional and by_recipe and not row.default_text \
+        else ""
+    text = f"{row.help} (default: {row.default_text or _shown(row.default)}{by_recipe}{off})"
     return text.replace("%", "%%")  # argparse formats help strings with %
 
 
@@ -614,7 +629,7 @@ def _add_train_parser(sub):
                        choices=row.choices, metavar=metavar, help=_option_help(row))
     _add_data_dir(p)
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                   help="BLAS threads (default: all cores)")
+                   help="BLAS threads (default: all cores; with --resume: the run's own)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="run folder (default: a new folder under runs/)")
     p.add_argument("--force", action="store_true",

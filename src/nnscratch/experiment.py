@@ -5,16 +5,27 @@ through :func:`run_training`, so a run is described by one plain ``config`` dict
 :mod:`nnscratch.params`) that is stored next to the model.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .build import build_augmenter, build_network, build_optimizer, build_schedule
+from .callbacks import LambdaCallback
 from .data import clear_cache, load_dataset, load_table, regression_data
+from .errors import NNScratchError
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
 from .recipes import REGRESSION_RECIPES, make_config
-from .runs import CHECKPOINT_FILE, start_run, versions, write_run
+from .runs import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    hold_run,
+    start_run,
+    versions,
+    work_dir_for,
+    write_run,
+)
 from .training import History, train
 
 
@@ -47,7 +58,8 @@ class RunResult:
 
 
 def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, log=print,
-                 replace=False, on_epoch=None, checkpoint_every=0, resume=None):
+                 replace=False, on_epoch=None, checkpoint_every=0, resume=None, threads=None,
+                 on_start=None, callbacks=()):
     """Train the network ``config`` describes and write its run folder.
 
     Parameters
@@ -57,7 +69,8 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     data_dir : path, optional
         Where the MNIST files are (see :func:`nnscratch.data.find_mnist`).
     out_dir : path, optional
-        The run folder; ``None`` writes nothing.
+        The run folder; ``None`` writes nothing. It is created when training starts, once
+        the data and the network are ready: a run refused before then leaves nothing.
     bar : bool
         Show the tqdm progress bar.
     data : Dataset, optional
@@ -73,18 +86,39 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         Write a checkpoint into the run folder after every this many epochs (0: none).
     resume : Unfinished, optional
         Continue this unfinished run (:func:`nnscratch.runs.find_unfinished`) from its last
-        checkpoint, with ``config`` its own; ``out_dir`` is its folder.
+        checkpoint, with ``config`` its own; ``out_dir`` is its folder. Refused at once
+        (:class:`~nnscratch.runs.RunLockedError`) while another process trains it.
+    threads : int, optional
+        The BLAS threads the caller limits the run to, stored for ``--resume``.
+    on_start : callable, optional
+        Called as ``on_start(history)`` when the first epoch is about to start (the run
+        folder written, a checkpoint resumed from: ``history.resumed_from``).
+    callbacks : list of Callback
+        Passed to :func:`~nnscratch.training.train`. When one of them raises (any exception
+        but nnscratch's own errors and ``OSError``), the run so far is saved, marked
+        interrupted, before the exception reaches the caller.
 
     Returns
     -------
     RunResult
     """
+    with contextlib.ExitStack() as held:
+        if resume is not None:  # first: a second resume of the run is refused at once
+            held.enter_context(hold_run(resume.work_dir))
+        return _run_training(config, held, data_dir=data_dir, out_dir=out_dir, bar=bar,
+                             data=data, log=log, replace=replace, on_epoch=on_epoch,
+                             checkpoint_every=checkpoint_every, resume=resume,
+                             threads=threads, on_start=on_start, callbacks=callbacks)
+
+
+def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, on_epoch,
+                  checkpoint_every, resume, threads, on_start, callbacks):
+    """:func:`run_training`, with ``held`` the ExitStack that holds the run's lock."""
     work_dir = None
     if resume is not None:
         work_dir = resume.work_dir
-    elif out_dir is not None:
-        work_dir = start_run(out_dir, config, replace=replace, data_dir=data_dir,
-                             checkpoint_every=checkpoint_every)
+    elif out_dir is not None:  # created when training starts (begin, below)
+        work_dir = work_dir_for(out_dir, replace)
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
@@ -96,14 +130,28 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     checkpoint = None
     if work_dir is not None and (checkpoint_every or resume is not None):
         checkpoint = work_dir / CHECKPOINT_FILE
-    start = time.perf_counter()
-    history = train(model, data.X_train, y_train, loss, config["epochs"],
-                    config["batch_size"], X_test=data.X_test, y_test=y_test, bar=bar,
-                    optimizer=build_optimizer(config), schedule=build_schedule(config),
-                    clip=config["clip"], val_split=config["val_split"],
-                    patience=config["patience"], on_epoch=on_epoch,
-                    augment=build_augmenter(config, data.feature_shape),
-                    checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+
+    def begin(history):  # once train has accepted everything: the run folder, locked
+        if resume is None and out_dir is not None:
+            start_run(out_dir, config, replace=replace, data_dir=data_dir,
+                      checkpoint_every=checkpoint_every, threads=threads)
+            held.enter_context(hold_run(work_dir))
+        if on_start is not None:
+            on_start(history)
+
+    started = LambdaCallback(on_train_begin=lambda logs: begin(started.loop.history))
+    start, failure = time.perf_counter(), None
+    try:
+        history = train(model, data.X_train, y_train, loss, config["epochs"],
+                        config["batch_size"], X_test=data.X_test, y_test=y_test, bar=bar,
+                        optimizer=build_optimizer(config), schedule=build_schedule(config),
+                        clip=config["clip"], val_split=config["val_split"],
+                        patience=config["patience"], on_epoch=on_epoch,
+                        augment=build_augmenter(config, data.feature_shape),
+                        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        callbacks=[started, *callbacks])
+    except Exception as exc:
+        history, failure = _history_to_keep(exc, started, work_dir), exc
     if y_train is not data.y_train:  # trained on a standardised target: predict in its units
         model.scale_outputs(data.pipeline.target_scale, data.pipeline.target_mean)
     # wall-clock: a resumed run adds the epochs it restored (their time is in the history)
@@ -118,7 +166,21 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
     })
     if out_dir is not None:
         write_run(out_dir, model, history, metrics, work_dir=work_dir)
+    if failure is not None:
+        raise failure
     return RunResult(model, history, metrics, None if out_dir is None else Path(out_dir))
+
+
+def _history_to_keep(exc, started, work_dir):
+    """The history of a run that a caller's callback stopped with ``exc`` (marked
+    interrupted, to be saved); ``exc`` raised again when it is not that, or nothing trained."""
+    loop = getattr(started, "loop", None)
+    began = loop is not None and loop.exception is exc and \
+        (work_dir is None or (work_dir / CONFIG_FILE).is_file())
+    if not began or isinstance(exc, (NNScratchError, OSError)):
+        raise exc
+    loop.history.interrupted = True
+    return loop.history
 
 
 def image_shape(data):

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
-from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+from skimage.exposure import histogram
+from skimage.filters import threshold_otsu
 from skimage.transform import hough_line
 
 from .errors import NNScratchError
@@ -246,7 +247,20 @@ def _shrink(img, side):
 
 def _robust_sigma(values):
     """The spread of the bulk of ``values``: 1.4826 median absolute deviations (0 if flat)."""
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    middle = _median(values, 0.0)
+    return 1.4826 * _median(np.abs(values - middle), 0.0)
+
+
+def _median(values, guess):
+    """``np.median(values)``, found at once when more than half of the values equal
+    ``guess``: it is then ``guess`` exactly (both middle values of the sorted ones are).
+
+    Why: on a clean drawing most pixels are the paper's one level, and the ink's and the
+    residuals' medians are 0; counting is ~10x quicker than the partial sort of a median.
+    """
+    if 2 * np.count_nonzero(values == guess) > values.size:
+        return float(guess)
+    return float(np.median(values))
 
 
 def _paper(img):
@@ -259,7 +273,7 @@ def _paper(img):
     """
     small = _shrink(img, FIT_SIDE)
     values = small.ravel()
-    level = float(np.median(values))
+    level = _median(values, values[0])  # a corner: the paper, most likely
     if _is_flat(values, level):
         return np.full(img.shape, level)
     vy = np.polynomial.legendre.legvander(np.linspace(-1, 1, small.shape[0]), DEGREE)
@@ -356,9 +370,9 @@ def _digit_strokes(ink, spread):
     floor = max(MIN_CONTRAST, SIGNAL * spread)
     if peak <= floor:
         raise ImageError(NO_INK)
-    high = max(threshold_otsu(ink), floor)
+    high = max(threshold_otsu(hist=_histogram(ink)), floor)
     low = min(max(INK_FRACTION * peak, EDGE * spread), high)
-    strokes = apply_hysteresis_threshold(ink, low, high)
+    strokes = _hysteresis(ink, low, high)
     lines, count, width = _ruled_lines(strokes)
     labels, n = ndimage.label(strokes & ~lines, structure=np.ones((3, 3), bool))
     if n == 0 and count == 1:  # a single stroke across the page is the digit (a 1), ...
@@ -370,6 +384,27 @@ def _digit_strokes(ink, spread):
         for structure in (np.ones((span, 1), bool), np.ones((1, span), bool)):
             digit |= lines & ndimage.binary_closing(digit, structure=structure)
     return digit
+
+
+def _histogram(ink):
+    """``skimage.exposure.histogram(ink, 256)`` (Otsu's input), counted over the pixels that
+    hold ink only when the rest are 0: on a drawing that is a few thousand of 78,400."""
+    inked = ink[ink > 0]
+    if inked.size in (0, ink.size):
+        return histogram(ink, nbins=256, source_range="image")
+    counts, centres = histogram(np.append(inked, 0.0), nbins=256, source_range="image")
+    counts[0] += ink.size - inked.size - 1  # the 0s, all in the first bin
+    return counts, centres
+
+
+def _hysteresis(ink, low, high):
+    """``skimage.filters.apply_hysteresis_threshold(ink, low, high)``: the pixels above
+    ``low`` connected to one above ``high``; the components' counts by ``np.bincount``
+    (quicker than ``ndimage.sum``'s search of the labels)."""
+    labels, n = ndimage.label(ink > low)
+    connected = np.bincount(labels[ink > high], minlength=n + 1) > 0
+    connected[0] = False  # the background
+    return connected[labels]
 
 
 def _ruled_lines(mask):
@@ -423,7 +458,7 @@ def _pick_digit(labels, n, ink, high):
     candidate = strong & ~frame & (extent >= MIN_EXTENT * max(labels.shape))
     if not candidate.any():
         raise ImageError(NO_INK)
-    mass = ndimage.sum_labels(ink, labels, index)
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=n + 1)[1:]
     edge = contact > 0
     main = int(np.argmax(np.where(candidate, mass * np.where(edge, EDGE_WEIGHT, 1.0), -1.0)))
     reach = NEAR * extent[main]

@@ -299,6 +299,11 @@ class Adagrad(Optimizer):
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 
+#: The learning rate of each optimizer when none is given (``nnscratch train`` without
+#: ``--lr``): PyTorch's defaults, except plain SGD's, which is the blog's 0.05 (PyTorch's SGD
+#: has 0.001, which would take the blog's network hundreds of epochs).
+DEFAULT_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.01, "adagrad": 0.01}
+
 
 def get_optimizer(optimizer, lr=None, **kwargs):
     """Return an optimizer instance from a name (with ``lr`` and keyword hyper-parameters),

@@ -20,7 +20,7 @@ from .augment import AUGMENTATIONS
 from .data.catalog import DATASETS, SPLITS
 from .data.tables import TASKS
 from .initializers import INITIALIZERS
-from .optimizers import OPTIMIZERS
+from .optimizers import DEFAULT_LR, OPTIMIZERS
 from .schedules import SCHEDULES
 from .validation import check_number, describe_range, in_range
 
@@ -48,9 +48,11 @@ class Param:
     low, high, low_open, high_open
         The range of an ``"int"`` or ``"float"``.
     optional : bool
-        None is allowed and means "off".
+        None is allowed and means "off" (or, with ``default_text``, the default).
     sklearn_default
         The estimators' default where it differs from ``default``.
+    default_text : str, optional
+        The default in words, where it depends on other rows (``--help`` shows it).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Param:
     high_open: bool = False
     optional: bool = False
     sklearn_default: object = _SAME
+    default_text: str | None = None
 
     @property
     def flag(self):
@@ -92,7 +95,7 @@ class Param:
         else:
             text = describe_range(self.low, self.high, low_open=self.low_open,
                                   high_open=self.high_open, integer=self.kind == "int")
-        return f"{text} or None" if self.optional else text
+        return f"{text} or None" if self.optional and not self.default_text else text
 
     def check(self, value, label=None):
         """``value`` normalised (sizes as a list of int), or a ValueError naming ``label``."""
@@ -214,12 +217,15 @@ PARAMS = (
     Param("batch_size", "int", 64, "samples per gradient step", sklearn="batch_size", low=1),
     Param("optimizer", "choice", "sgd", "update rule (PyTorch's names and defaults)",
           sklearn="solver", choices=tuple(OPTIMIZERS)),
-    Param("lr", "float", 0.05, "learning rate", sklearn="learning_rate_init", low=0,
-          low_open=True),
+    Param("lr", "float", None, "learning rate", sklearn="learning_rate_init", low=0,
+          low_open=True, optional=True, sklearn_default=0.05,
+          default_text="the optimizer's own: " + ", ".join(
+              f"{name} {lr:g}" for name, lr in DEFAULT_LR.items()) + " (PyTorch's; sgd's is the "
+          "blog's)"),
     Param("momentum", "float", 0.0, "momentum of sgd and rmsprop", sklearn="momentum", low=0,
           high=1, high_open=True),
-    Param("nesterov", "bool", True, "Nesterov's correction of the SGD momentum (true/false)",
-          sklearn="nesterovs_momentum"),
+    Param("nesterov", "bool", True, "Nesterov's correction of the SGD momentum (true/false; "
+          "false when the momentum is 0)", sklearn="nesterovs_momentum"),
     Param("weight_decay", "float", 0.0, "L2 penalty (sgd, adam, rmsprop, adagrad), decoupled "
           "decay for adamw", sklearn="alpha", low=0),
     Param("schedule", "choice", "constant", "learning rate per epoch: constant, step (x0.1 "
@@ -286,6 +292,9 @@ def check_config(config, *, label=None, origin=None):
         where = f" (from {origin[name]})" if name in origin else ""
         return f"{label(name)} {shown}{where}"
 
+    if checked["lr"] is None:  # each optimizer its own
+        checked["lr"] = DEFAULT_LR[checked["optimizer"]]
+    checked["nesterov"] = checked["nesterov"] and checked["momentum"] > 0  # else no effect
     if checked["schedule"] == "cosine" and checked["warmup"] >= max(checked["epochs"], 1):
         raise ValueError(f"{said('warmup')} needs more {label('epochs')}: with "
                          f"{said('epochs')} no epoch is left for the cosine decay; set "

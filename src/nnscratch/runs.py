@@ -1,15 +1,17 @@
 """Run folders on disk: their names, the files in them, their life while training, and CSV
 tables.
 
-A run folder written by ``nnscratch train`` holds ``config.json`` (written first, so a run
-killed in its first epoch can be resumed), ``checkpoint.npz`` and ``checkpoint.prev.npz``
-while it trains (removed once it ends), and at the end ``model.npz``, ``metrics.json`` and
-``history.csv`` (and ``figures/`` once plotted). Every file is written atomically
-(:mod:`nnscratch.files`). A folder is never written over unless asked to, and then it is
-replaced whole, and only when the new run ends: until then the new run trains beside it, in
-``.NAME.new``, and a killed one leaves the old run as it was.
+A run folder written by ``nnscratch train`` holds ``config.json`` (written when training
+starts, once the data and the network are ready, so a run killed in its first epoch can be
+resumed; the process training the run holds a lock on it), ``checkpoint.npz`` and
+``checkpoint.prev.npz`` while it trains (removed once it ends), and at the end
+``model.npz``, ``metrics.json`` and ``history.csv`` (and ``figures/`` once plotted). Every
+file is written atomically (:mod:`nnscratch.files`). A folder is never written over unless
+asked to, and then it is replaced whole, and only when the new run ends: until then the new
+run trains beside it, in ``.NAME.new``, and a killed one leaves the old run as it was.
 """
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -20,6 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover  (Windows: runs are not locked)
+    fcntl = None
 
 from ._version import __version__
 from .checkpoint import previous_path
@@ -81,12 +88,22 @@ def staging_dir(out_dir):
     return out_dir.with_name(f".{out_dir.name}.new")
 
 
-def start_run(out_dir, config, *, replace=False, data_dir=None, checkpoint_every=0):
+def work_dir_for(out_dir, replace=False):
+    """Where a new run for ``out_dir`` trains: ``out_dir``, or with ``replace`` and an
+    ``out_dir`` that is not empty, the staging folder :func:`staging_dir`."""
+    out_dir = Path(out_dir)
+    if replace and out_dir.is_dir() and any(out_dir.iterdir()):
+        return staging_dir(out_dir)
+    return out_dir
+
+
+def start_run(out_dir, config, *, replace=False, data_dir=None, checkpoint_every=0,
+              threads=None):
     """Create the folder a run trains in, write its ``config.json``, and return the folder.
 
-    It is ``out_dir``, or with ``replace`` and an ``out_dir`` that is not empty, the staging
-    folder :func:`staging_dir` (a stale one is replaced): the old run stays untouched until
-    :func:`write_run` swaps the new one in.
+    It is :func:`work_dir_for` ``(out_dir, replace)``: with ``replace``, a staging folder (a
+    stale one is replaced), and the old run stays untouched until :func:`write_run` swaps
+    the new one in.
 
     Parameters
     ----------
@@ -98,15 +115,25 @@ def start_run(out_dir, config, *, replace=False, data_dir=None, checkpoint_every
         Where the data was found (used again on ``--resume``).
     checkpoint_every : int
         Epochs between checkpoints (0: none); kept for ``--resume``.
+    threads : int, optional
+        The BLAS threads the run uses (None: every core); kept for ``--resume``, whose result
+        is bit-identical only with the same number.
+
+    Raises
+    ------
+    RunLockedError
+        The staging folder of ``out_dir`` is a run that another process is training.
     """
     out_dir = Path(out_dir)
-    work = out_dir
-    if replace and out_dir.is_dir() and any(out_dir.iterdir()):
-        work = staging_dir(out_dir)
+    work = work_dir_for(out_dir, replace)
+    if _locked(staging_dir(out_dir)):
+        raise RunLockedError(f"{staging_dir(out_dir)} (the run that is to replace {out_dir}) "
+                             "is being trained by another process now; wait for it to end, "
+                             "or stop it")
     shutil.rmtree(staging_dir(out_dir), ignore_errors=True)  # a stale run meant to replace it
     work.mkdir(parents=True, exist_ok=True)
     options = {"config": config, "data_dir": None if data_dir is None else str(data_dir),
-               "checkpoint_every": checkpoint_every}
+               "checkpoint_every": checkpoint_every, "threads": threads}
     write_text(work / CONFIG_FILE, json.dumps(to_json(options), indent=2) + "\n")
     return work
 
@@ -120,6 +147,7 @@ class Unfinished:
     config: dict
     data_dir: str | None
     checkpoint_every: int
+    threads: int | None = None  # BLAS threads (None: every core)
 
 
 class RunFinishedError(NNScratchError, FileExistsError):
@@ -154,10 +182,56 @@ def find_unfinished(run_dir, *, flag="--resume"):
                                 "starts)")
     try:
         options = json.loads((work / CONFIG_FILE).read_text(encoding="utf-8"))
+        threads = options.get("threads")  # absent from the config.json of older runs
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or null, got {threads!r}")
         return Unfinished(out_dir, work, dict(options["config"]), options["data_dir"],
-                          int(options["checkpoint_every"]))
+                          int(options["checkpoint_every"]), threads)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{flag} {out_dir}: its {CONFIG_FILE} is damaged ({exc})") from None
+
+
+class RunLockedError(NNScratchError, BlockingIOError):
+    """Another process is training the run (it holds the run's lock)."""
+
+
+@contextlib.contextmanager
+def hold_run(work_dir):
+    """While active, this process alone trains the run in ``work_dir``.
+
+    The lock is an exclusive ``fcntl.flock`` on the run's ``config.json``: the kernel
+    releases it when the process ends, however it ends (a SIGKILL too), so a dead run never
+    stays locked. Without ``fcntl`` (Windows) it does nothing.
+
+    Raises
+    ------
+    RunLockedError
+        Another process holds it.
+    """
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(Path(work_dir) / CONFIG_FILE, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLockedError(f"{work_dir} is being trained by another process now; wait "
+                                 "for it to end, or stop it, then resume it") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _locked(work_dir):
+    """Whether another process holds the lock of the run in ``work_dir``."""
+    if fcntl is None or not (Path(work_dir) / CONFIG_FILE).is_file():
+        return False
+    try:
+        with hold_run(work_dir):
+            return False
+    except RunLockedError:
+        return True
 
 
 def read_metrics(run_dir):

@@ -4,26 +4,35 @@
 from the :class:`History` it returns) and adds what a practitioner needs: any optimizer and
 learning-rate schedule, gradient clipping, a validation split with early stopping, a seed,
 a clear error when the loss diverges, Ctrl-C that stops cleanly after the current batch, and
-checkpoints (``checkpoint=PATH``) from which a killed run continues bit-identically.
+checkpoints (``checkpoint=PATH``) from which a killed run continues bit-identically. The loop
+(:class:`TrainingLoop`) does the gradient steps and records the history; each of those other
+concerns is a callback (:mod:`nnscratch.callbacks`) whose hooks it calls.
 """
 
 import contextlib
 import math
 import re
-import signal
-import threading
 import time
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-import tqdm
 
 from .augment import Prefetcher
-from .checkpoint import Checkpointer
-from .errors import DivergenceError, DivergenceWarning
+from .callbacks import (
+    BLOW_UP_FACTOR,  # noqa: F401  (its home was here)
+    HOOKS,
+    BlowUpWarning,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    LambdaCallback,
+    ProgressBar,
+    StopOnCtrlC,
+    TerminateOnNaN,
+    split_state,
+)
 from .losses import get_loss
 from .network import NeuralNetwork
 from .optimizers import SGD, Optimizer, get_optimizer
@@ -114,27 +123,6 @@ class History:
                 for e in range(self.epochs)]
 
 
-@contextlib.contextmanager
-def _stop_requested_on_sigint():
-    """While active, the first Ctrl-C only sets a flag (checked after each batch); a second
-    one interrupts at once. Outside the main thread signals cannot be caught: no-op."""
-    state = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield state
-        return
-
-    def handler(signum, frame):
-        if state["stop"]:
-            raise KeyboardInterrupt
-        state["stop"] = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield state
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def clip_grad_norm(grads, max_norm):
     """Scale all gradients in place so their global L2 norm is at most ``max_norm``."""
     norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
@@ -163,8 +151,12 @@ def _resolve_optimizer(optimizer, learning_rate):
 def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=None,
           X_test=None, y_test=None, bar=True, *, optimizer=None, schedule=None, clip=None,
           val_split=0.0, patience=None, seed=None, rng=None, on_epoch=None, augment=None,
-          checkpoint=None, checkpoint_every=1):
+          checkpoint=None, checkpoint_every=1, callbacks=None):
     """Train ``model`` with minibatch gradient descent.
+
+    Everything besides the gradient steps is a callback (:mod:`nnscratch.callbacks`): the
+    keyword arguments ``bar``, ``patience``, ``on_epoch`` and ``checkpoint`` build the
+    built-in ones, and ``callbacks`` adds the caller's own.
 
     Parameters
     ----------
@@ -183,7 +175,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     X_test, y_test : array-like, optional
         Evaluated after every epoch (``eval_losses``), as in the blog.
     bar : bool
-        Show a tqdm progress bar with train_loss, eval_loss and avg_grad.
+        Show a tqdm progress bar with train_loss, eval_loss and avg_grad
+        (:class:`~nnscratch.callbacks.ProgressBar`).
     optimizer : Optimizer or {"sgd", "adam", "adamw", "rmsprop", "adagrad"}, optional
         Default: plain SGD with ``learning_rate``.
     schedule : callable or {"constant", "step", "cosine"}, optional
@@ -194,7 +187,7 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         Fraction of the training data held out (seeded) for ``val_losses``.
     patience : int, optional
         Stop after this many epochs without a better validation loss and restore the best
-        weights (needs ``val_split > 0``).
+        weights (needs ``val_split > 0``; :class:`~nnscratch.callbacks.EarlyStopping`).
     seed : int, optional; rng : numpy.random.Generator, optional
         Source of the shuffling and the validation split. Default: the model's Generator.
     on_epoch : callable, optional
@@ -206,17 +199,22 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         Its randomness is checkpointed when it draws from a Generator ``augment.rng`` (as
         the augmenters of :func:`~nnscratch.augment.make_augmenter` do).
     checkpoint : path, optional
-        A checkpoint file, e.g. ``"run/checkpoint.npz"`` (see :mod:`nnscratch.checkpoint`).
-        After every ``checkpoint_every`` epochs, and after the last, the training's whole
-        state is written there atomically: the weights, the optimizer's state, the state of
-        every random Generator (shuffling, dropout, augmentation), the epoch reached (the
-        schedule's position), early stopping's best weights and counter, and the history.
-        The one before is kept as ``checkpoint.prev.npz``. If the file exists when ``train``
-        is called, training continues from it: call ``train`` again with the same arguments
+        A checkpoint file, e.g. ``"run/checkpoint.npz"`` (see :mod:`nnscratch.checkpoint`
+        and :class:`~nnscratch.callbacks.Checkpoint`). After every ``checkpoint_every``
+        epochs, and after the last, the training's whole state is written there atomically:
+        the weights, the optimizer's state, the state of every random Generator (shuffling,
+        dropout, augmentation), the epoch reached (the schedule's position), the callbacks'
+        state (early stopping's best weights and counter, ...), and the history. The one
+        before is kept as ``checkpoint.prev.npz``. If the file exists when ``train`` is
+        called, training continues from it: call ``train`` again with the same arguments
         and a freshly built model (same seed), and it ends with the same weights and history,
         bit for bit (``epoch_seconds`` apart), as a run that was never stopped.
     checkpoint_every : int, default 1
         Epochs between checkpoints; 0 writes none (but still continues from ``checkpoint``).
+    callbacks : list of Callback, optional
+        The caller's callbacks (:class:`~nnscratch.callbacks.Callback`), called after the
+        built-in ones in this order (a :class:`~nnscratch.callbacks.Checkpoint` always
+        last). One of a built-in class (e.g. ``EarlyStopping(3)``) replaces the built-in.
 
     Returns
     -------
@@ -233,6 +231,10 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         ``checkpoint`` exists but is damaged, not a checkpoint, or was written by another
         training (another network, optimizer, data, seed or setting), and no usable previous
         checkpoint exists.
+    Exception
+        Whatever a callback raises stops the training there and reaches the caller
+        unchanged, once every callback's ``on_train_end`` has run (the progress bar closed,
+        Ctrl-C's handler put back).
 
     Warns
     -----
@@ -250,7 +252,8 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
     schedule = get_schedule(schedule, epochs=max(epochs, 1))
     clip = None if clip is None else check_positive(clip, "clip")
     val_split = check_fraction(val_split, "val_split")
-    stopper = _EarlyStopping(patience, val_split)
+    callbacks = _callbacks(callbacks, bar=bar, patience=patience, on_epoch=on_epoch,
+                           checkpoint=checkpoint, checkpoint_every=checkpoint_every)
     check_loss_fits_head(loss_fn, model)
     X = check_features(X_train, model, "X_train")
     y = check_targets(y_train, model, loss_fn, len(X), "y_train")
@@ -260,124 +263,237 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         test = (X_test, check_targets(y_test, model, loss_fn, len(X_test), "y_test"))
     if rng is None:
         rng = model.rng if seed is None else np.random.default_rng(seed)
-    if checkpoint is not None:
-        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0)
-        fingerprint = _fingerprint(  # taken before the hold-out draws: the same split
-            model, loss_fn, optimizer, schedule, augment, (X, y, *(test or ())), rng,
-            epochs=epochs, batch_size=batch_size, clip=clip, val_split=val_split,
-            patience=stopper.patience)
-    X, y, val = _hold_out(X, y, val_split, rng)
+    loop = TrainingLoop(model, loss_fn, optimizer, schedule, X, y, test, rng, epochs=epochs,
+                        batch_size=batch_size, clip=clip, val_split=val_split, augment=augment,
+                        callbacks=callbacks)
+    return loop.run()
 
-    history, start_loss, first_epoch = History(), None, 0
-    stepper = _Stepper(model, optimizer, clip)
-    batches = _Batches(X, y, batch_size)
-    saver = None
+
+def _callbacks(given, *, bar, patience, on_epoch, checkpoint, checkpoint_every):
+    """The callbacks of a training: the built-ins (those of a class ``given`` lacks), then
+    ``given``, the checkpoints last."""
+    given = list(given or ())
+    for callback in given:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be Callback instances, got "
+                            f"{type(callback).__name__}")
+    for name, value, kind in (("patience", patience, EarlyStopping),
+                              ("checkpoint", checkpoint, Checkpoint)):
+        if value is not None and any(isinstance(c, kind) for c in given):
+            article = "an" if kind.__name__[0] in "AEIOU" else "a"
+            raise ValueError(f"give {name} to train or {article} {kind.__name__} callback, "
+                             "not both")
+    first = [TerminateOnNaN(), StopOnCtrlC(), BlowUpWarning()]
+    if on_epoch is not None:
+        each = LambdaCallback()
+        each.on_epoch_end = lambda epoch, logs: on_epoch(each.loop.history)
+        first.append(each)
+    first.append(EarlyStopping(patience))
+    last = [ProgressBar()] if bar else []
     if checkpoint is not None:
-        saver = Checkpointer(checkpoint, every=checkpoint_every)
-        run = _RunState(stepper, stopper, _generators(rng, model, augment), fingerprint)
-        found = saver.load(run.fingerprint, run.restore)
-        if found is not None:
-            history = History.from_state(found.meta["history"])
-            history.resumed_from, start_loss = found.epoch, found.meta["start_loss"]
-            first_epoch = epochs if history.stopped_early else found.epoch
-    with _Progress(bar, epochs, first_epoch) as progress, _stop_requested_on_sigint() as sigint, \
-            stepper, np.errstate(over="ignore", invalid="ignore"), _cores_for(augment):
-        # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
-        for epoch in range(first_epoch, epochs):
-            start = time.perf_counter()
-            stepper.start_epoch(schedule(epoch, stepper.base_lr))
-            losses, grad_sizes = [], []
-            order = rng.permutation(len(X))
-            # The Prefetcher lives for this epoch only: when the block ends its thread has
-            # made exactly this epoch's draws, so a checkpoint taken after it holds the
-            # augmenter's Generator at the epoch's end, not batches ahead.
-            with contextlib.closing(batches.shuffled(order, augment)) as epoch_batches:
-                for batch, (x_batch, y_batch) in enumerate(epoch_batches, start=1):
-                    loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
-                                                        grad_scale=stepper.grad_scale)
-                    _check_finite(loss, epoch + 1, batch, optimizer.lr, history)
-                    losses.append(loss)
-                    grad_sizes.append(grad_size)
-                    stepper.step()
-                    if sigint["stop"]:  # Ctrl-C: stop after this batch
-                        history.interrupted = True
+        last.append(Checkpoint(checkpoint, every=checkpoint_every))
+    everything = [c for c in [*first, *given, *last] if c in given or isinstance(
+        c, LambdaCallback) or not any(isinstance(g, type(c)) for g in given)]
+    return [c for c in everything if not isinstance(c, Checkpoint)] + \
+        [c for c in everything if isinstance(c, Checkpoint)]
+
+
+class TrainingLoop:
+    """One training in progress: the minibatch loop that :func:`train` runs, calling its
+    callbacks' hooks, and what they see of it as ``self.loop``.
+
+    Attributes
+    ----------
+    model, loss_fn, optimizer, schedule, augment, rng
+        As given to :func:`train`.
+    epochs, batch_size, clip, val_split : settings of the training.
+    X, y : the training data after the validation hold-out; ``val``, ``test``: ``(X, y)``
+        pairs or None.
+    params : list of one ndarray
+        Every parameter of the model, as one flat vector (a view the optimizer steps).
+    history : History
+    epoch : int
+        The epoch under way (from 0); ``first_epoch`` is where this call started.
+    batch_losses : list of float
+        The training losses of the epoch's batches so far.
+    stop_training : bool
+        Set by a callback to stop (Keras' ``model.stop_training``).
+    exception : BaseException or None
+        What is stopping the training, while the ``on_train_end`` hooks run.
+    callbacks : list of Callback
+    """
+
+    def __init__(self, model, loss_fn, optimizer, schedule, X, y, test, rng, *, epochs,
+                 batch_size, clip, val_split, augment, callbacks):
+        self.model, self.loss_fn, self.optimizer, self.schedule = model, loss_fn, optimizer, \
+            schedule
+        self.rng, self.augment, self.test = rng, augment, test
+        self.epochs, self.batch_size, self.clip, self.val_split = epochs, batch_size, clip, \
+            val_split
+        self._unsplit, self._random_state = (X, y, *(test or ())), rng.bit_generator.state
+        self.X, self.y, self.val = _hold_out(X, y, val_split, rng)
+        self._stepper = _Stepper(model, optimizer, clip)
+        self._batches = _Batches(self.X, self.y, batch_size)
+        self.params = self._stepper.params
+        self.history, self.epoch, self.first_epoch = History(), 0, 0
+        self.batch_losses, self.stop_training, self.exception = [], False, None
+        self._fingerprint = None
+        self.callbacks = callbacks
+        for callback in callbacks:
+            callback.set_loop(self)
+        # each hook's bound methods, only of the callbacks that define it
+        self._hooks = {hook: [getattr(c, hook) for c in callbacks
+                              if getattr(getattr(c, hook), "__func__", None)
+                              is not getattr(Callback, hook)] for hook in HOOKS}
+
+    def _call(self, hook, *args):
+        for method in self._hooks[hook]:
+            method(*args)
+
+    def run(self):
+        """Resume from a checkpoint if there is one, then train to the end; the History."""
+        try:
+            for callback in self.callbacks:
+                if isinstance(callback, Checkpoint):
+                    callback.resume()
+            self._call("on_train_begin", {})
+            with self._stepper, np.errstate(over="ignore", invalid="ignore"), \
+                    _cores_for(self.augment):
+                # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
+                for epoch in range(self.first_epoch, self.epochs):
+                    self._run_epoch(epoch)
+                    if self.stop_training:
                         break
-            if history.interrupted:
-                break
-            _record_epoch(history, model, loss_fn, losses, grad_sizes, optimizer.lr, test, val)
-            start_loss = losses[0] if start_loss is None else start_loss
-            _warn_if_blowing_up(history, start_loss, optimizer.lr)
-            history.epoch_seconds.append(time.perf_counter() - start)
-            progress.update(history)
-            if on_epoch is not None:
-                on_epoch(history)
-            stop = stopper.update(history, stepper.params)
-            if saver is not None and saver.due(epoch + 1, stop or epoch + 1 == epochs):
-                saver.write(*run.state(epoch + 1, history, start_loss))
-            if stop:
-                break
-    stopper.restore(stepper.params)
-    return history
+        except BaseException as exc:
+            self.exception = exc
+            raise
+        finally:
+            self._end()
+        return self.history
 
+    def _end(self):
+        """Every ``on_train_end``, even when one of them fails (the first failure is raised)."""
+        failure = None
+        for method in self._hooks["on_train_end"]:
+            try:
+                method({})
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None and self.exception is None:
+            raise failure
 
-class _RunState:
-    """What a checkpoint holds of a training, and putting it back (see :func:`train`)."""
+    def _run_epoch(self, epoch):
+        """One pass over the shuffled training data, then the epoch's record and hooks."""
+        start = time.perf_counter()
+        self.epoch = epoch
+        self._stepper.start_epoch(self.schedule(epoch, self._stepper.base_lr))
+        self._call("on_epoch_begin", epoch, {})
+        losses, grad_sizes = self.batch_losses, grad_sizes = [], []
+        batch_hooks, model, loss_fn, stepper = (self._hooks["on_train_batch_end"], self.model,
+                                                self.loss_fn, self._stepper)
+        order = self.rng.permutation(len(self.X))
+        # The Prefetcher lives for this epoch only: when the block ends its thread has
+        # made exactly this epoch's draws, so a checkpoint taken after it holds the
+        # augmenter's Generator at the epoch's end, not batches ahead.
+        with contextlib.closing(self._batches.shuffled(order, self.augment)) as batches:
+            for batch, (x_batch, y_batch) in enumerate(batches):
+                loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
+                                                    grad_scale=stepper.grad_scale)
+                losses.append(loss)
+                grad_sizes.append(grad_size)
+                stepper.step()
+                logs = {"loss": loss}
+                for method in batch_hooks:
+                    method(batch, logs)
+                if self.stop_training:  # e.g. Ctrl-C: the epoch is cut short, unrecorded
+                    self.history.interrupted = True
+                    return
+        history = self.history
+        _record_epoch(history, model, loss_fn, losses, grad_sizes, self.optimizer.lr,
+                      self.test, self.val)
+        history.epoch_seconds.append(time.perf_counter() - start)
+        logs = {column: values[-1] for column, name in History.COLUMNS.items()
+                if (values := getattr(history, name))}
+        self._call("on_epoch_end", epoch, logs)
 
-    def __init__(self, stepper, stopper, generators, fingerprint):
-        self.stepper, self.stopper, self.generators = stepper, stopper, generators
-        self.fingerprint = {**fingerprint, "generators": len(generators)}
+    # --- what a checkpoint holds (see Checkpoint) ----------------------------------------
+    @property
+    def generators(self):
+        """Every Generator the training draws from (see :func:`_generators`)."""
+        return _generators(self.rng, self.model, self.augment)
 
-    def state(self, epoch, history, start_loss):
-        """``(metadata, arrays)`` after ``epoch`` epochs."""
-        optimizer = self.stepper.optimizer.state_dict()
-        best = self.stopper.best_loss
-        meta = {"epoch": epoch, "fingerprint": self.fingerprint, "history": history.state(),
-                "start_loss": start_loss,
+    def fingerprint(self):
+        """What this training is, as JSON data: a checkpoint of any other is refused. Taken
+        once, at the first call (before training: the optimizer at its base rate)."""
+        if self._fingerprint is None:
+            patience = next((c.patience for c in self.callbacks
+                             if isinstance(c, EarlyStopping)), None)
+            found = _fingerprint(self.model, self.loss_fn, self.optimizer, self.schedule,
+                                 self.augment, self._unsplit, self._random_state,
+                                 epochs=self.epochs, batch_size=self.batch_size,
+                                 clip=self.clip, val_split=self.val_split, patience=patience)
+            self._fingerprint = {**found, "generators": len(self.generators)}
+        return self._fingerprint
+
+    def _stateful(self):
+        return [c for c in self.callbacks if c.state_key is not None]
+
+    def state_dict(self):
+        """``(metadata, arrays)`` of the training after ``history.epochs`` epochs."""
+        optimizer = self.optimizer.state_dict()
+        meta = {"epoch": self.history.epochs, "fingerprint": self.fingerprint(),
+                "history": self.history.state(),
                 "random_states": [g.bit_generator.state for g in self.generators],
                 "optimizer": {"t": optimizer["t"], "layout": optimizer["layout"]},
-                "early_stopping": {"best_loss": None if math.isinf(best) else best,
-                                   "bad_epochs": self.stopper.bad_epochs}}
-        arrays = {"params": self.stepper.params[0],
+                "callbacks": {}}
+        arrays = {"params": self.params[0],
                   **{f"optimizer.{k}": v for k, v in optimizer["arrays"].items()}}
-        if self.stopper.best_params is not None:
-            arrays["best_params"] = self.stopper.best_params[0]
+        for callback in self._stateful():
+            data, callback_arrays = split_state(callback.state_dict())
+            meta["callbacks"][callback.state_key] = data
+            arrays.update({f"callbacks.{callback.state_key}.{k}": v
+                           for k, v in callback_arrays.items()})
         return meta, arrays
 
-    def restore(self, found):
-        """Put a checkpoint's state back; ValueError, TypeError or KeyError (with nothing
-        changed) if it does not fit."""
+    def load_state_dict(self, found):
+        """Continue from a checkpoint read back (:class:`~nnscratch.checkpoint.Checkpoint`);
+        ValueError, TypeError or KeyError, with nothing changed, if it does not fit."""
         meta, arrays = found.meta, found.arrays
-        History.from_state(meta["history"])  # checked here, built by train
-        if not (meta["start_loss"] is None or isinstance(meta["start_loss"], float)):
-            raise TypeError(f"start_loss must be a number, got {meta['start_loss']!r}")
-        (params,) = self.stepper.params
-        for name in ("params", "best_params"):
-            if name in arrays and (arrays[name].shape != params.shape
-                                   or arrays[name].dtype != params.dtype):
-                raise ValueError(f"{name} has shape {arrays[name].shape} and dtype "
-                                 f"{arrays[name].dtype}; the network's are {params.shape}, "
-                                 f"{params.dtype}")
-        if (self.stopper.patience is not None) != ("best_params" in arrays):
-            raise ValueError("its early stopping state does not match this training's")
-        states = meta["random_states"]
-        if len(states) != len(self.generators):
+        history = History.from_state(meta["history"])
+        (params,) = self.params
+        if arrays["params"].shape != params.shape or arrays["params"].dtype != params.dtype:
+            raise ValueError(f"params has shape {arrays['params'].shape} and dtype "
+                             f"{arrays['params'].dtype}; the network's are {params.shape}, "
+                             f"{params.dtype}")
+        generators, states = self.generators, meta["random_states"]
+        if len(states) != len(generators):
             raise ValueError(f"it restores {len(states)} random generators, this training "
-                             f"draws from {len(self.generators)}")
-        for generator, state in zip(self.generators, states, strict=True):
+                             f"draws from {len(generators)}")
+        for generator, state in zip(generators, states, strict=True):
             type(generator.bit_generator)().state = state  # checked on a spare one first
-        stopping = meta["early_stopping"]
-        best_loss = math.inf if stopping["best_loss"] is None else float(stopping["best_loss"])
-        bad_epochs = check_int(stopping["bad_epochs"], "bad_epochs", minimum=0)
         optimizer = {**meta["optimizer"],
                      "arrays": {k.removeprefix("optimizer."): v for k, v in arrays.items()
                                 if k.startswith("optimizer.")}}
-        self.stepper.optimizer.load_state_dict(optimizer, self.stepper.params)  # checks first
+        stateful = self._stateful()
+        before = [c.state_dict() for c in stateful]
+        try:
+            for callback in stateful:
+                prefix = f"callbacks.{callback.state_key}."
+                callback.load_state_dict({**meta["callbacks"][callback.state_key],
+                                          **{k.removeprefix(prefix): v
+                                             for k, v in arrays.items()
+                                             if k.startswith(prefix)}})
+            self.optimizer.load_state_dict(optimizer, self.params)  # checks first
+        except Exception:
+            for callback, state in zip(stateful, before, strict=True):
+                callback.load_state_dict(state)
+            raise
         params[...] = arrays["params"]
-        self.stopper.best_loss, self.stopper.bad_epochs = best_loss, bad_epochs
-        self.stopper.best_params = ([arrays["best_params"].copy()] if "best_params" in arrays
-                                    else None)
-        for generator, state in zip(self.generators, states, strict=True):
+        for generator, state in zip(generators, states, strict=True):
             generator.bit_generator.state = state
+        history.resumed_from = found.epoch
+        self.history = history
+        self.first_epoch = self.epochs if history.stopped_early else found.epoch
 
 
 def _generators(rng, model, augment):
@@ -393,16 +509,16 @@ def _generators(rng, model, augment):
     return unique
 
 
-def _fingerprint(model, loss_fn, optimizer, schedule, augment, data, rng, **settings):
+def _fingerprint(model, loss_fn, optimizer, schedule, augment, data, random_state, **settings):
     """What a training is, as JSON data: a checkpoint of any other is refused. ``data`` are
-    the arrays it reads; ``rng`` is the shuffling's Generator before any draw."""
+    the arrays it reads; ``random_state`` is the shuffling Generator's before any draw."""
     hyper = {k: v if isinstance(v, (bool, int, float, str, tuple, type(None))) else repr(v)
              for k, v in vars(optimizer).items() if k not in ("state", "t")}
     return {"network": repr(model), "loss": _stable_repr(loss_fn),
             "optimizer": {"name": type(optimizer).__name__, **hyper},
             "schedule": _stable_repr(schedule),
             "augment": None if augment is None else _stable_repr(augment),
-            **settings, "data": _digest(*data), "random_state": rng.bit_generator.state}
+            **settings, "data": _digest(*data), "random_state": random_state}
 
 
 def _stable_repr(obj):
@@ -444,30 +560,6 @@ def _record_epoch(history, model, loss_fn, losses, grad_sizes, lr, test, val):
         history.val_scores.append(val_score)
 
 
-def _check_finite(loss, epoch, batch, lr, history):
-    """Raise a DivergenceError when a batch's loss is NaN or infinite."""
-    if not math.isfinite(loss):
-        raise DivergenceError(
-            f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
-            f"lower the learning rate (it was {lr:g}) or clip the gradients",
-            history=history, epoch=epoch, batch=batch)
-
-
-#: An epoch whose mean training loss exceeds the first batch's this many times is blowing up.
-BLOW_UP_FACTOR = 10.0
-
-
-def _warn_if_blowing_up(history, start_loss, lr):
-    """Warn once when an epoch's loss has grown far past the first batch's (still finite)."""
-    if history.warnings or not history.train_losses[-1] > BLOW_UP_FACTOR * start_loss:
-        return
-    message = (f"the training loss grew from {start_loss:.3g} (first batch) to "
-               f"{history.train_losses[-1]:.3g} (epoch {history.epochs}): the training is "
-               f"blowing up; lower the learning rate, now {lr:g}, or clip the gradients")
-    history.warnings.append(message)
-    warnings.warn(message, DivergenceWarning, stacklevel=3)
-
-
 class _Stepper:
     """Applies the optimizer after each batch, over one flat vector of every parameter.
 
@@ -504,60 +596,6 @@ class _Stepper:
         if self.grad_scale != 1:  # leave the true gradients of the last batch
             self.grads[0] /= self.grad_scale
         self.optimizer.lr = self.base_lr
-
-
-class _EarlyStopping:
-    """Tracks the best validation loss; with ``patience``, stops and keeps the best weights."""
-
-    def __init__(self, patience, val_split):
-        if patience is not None:
-            patience = check_int(patience, "patience", minimum=1)
-            if val_split == 0:
-                raise ValueError("patience needs a validation set: set val_split > 0")
-        self.patience, self.best_loss, self.best_params, self.bad_epochs = \
-            patience, math.inf, None, 0
-
-    def update(self, history, params):
-        """Note the epoch's validation loss; True when training should stop."""
-        if not history.val_losses:
-            return False
-        if history.val_losses[-1] < self.best_loss:
-            self.best_loss, self.bad_epochs = history.val_losses[-1], 0
-            history.best_epoch = history.epochs
-            if self.patience is not None:
-                self.best_params = [p.copy() for p in params]
-        else:
-            self.bad_epochs += 1
-        history.stopped_early = self.patience is not None and self.bad_epochs >= self.patience
-        return history.stopped_early
-
-    def restore(self, params):
-        """Put the best weights back (with ``patience``)."""
-        if self.best_params is not None:
-            for p, best in zip(params, self.best_params, strict=True):
-                p[...] = best
-
-
-class _Progress:
-    """The tqdm bar of :func:`train` (or nothing with ``bar=False``)."""
-
-    def __init__(self, bar, epochs, done=0):
-        self.pbar = tqdm.tqdm(total=epochs, initial=done, desc="Training Progress",
-                              position=0) if bar else None
-
-    def update(self, history):
-        if self.pbar is not None:
-            self.pbar.update(1)
-            self.pbar.set_postfix(train_loss=history.train_losses[-1],
-                                  eval_loss=history.eval_losses[-1] if history.eval_losses
-                                  else None, avg_grad=history.avg_grads[-1])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pbar is not None:
-            self.pbar.close()
 
 
 def _hold_out(X, y, val_split, rng):

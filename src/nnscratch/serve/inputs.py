@@ -60,7 +60,7 @@ def pixels_input(pixels):
 
     Parameters
     ----------
-    pixels : array-like of shape (28, 28) or (784,)
+    pixels : list of 28 lists of 28 numbers, or of 784 numbers (as JSON gives them)
         Grey levels in [0, 1], row by row; either polarity (white ink on black as in MNIST,
         or black ink on white).
 
@@ -77,16 +77,23 @@ def pixels_input(pixels):
     """
     expected = (f"a {SIDE} x {SIDE} array of grey levels in [0, 1] (a list of {SIDE} rows of "
                 f"{SIDE} numbers, or {SIDE * SIDE} numbers)")
-    if isinstance(pixels, (str, bytes, dict)) or pixels is None:
+    if not isinstance(pixels, list):
         raise RequestError(f"pixels must be {expected}, got {_json_type(pixels)}")
-    try:
-        array = np.asarray(pixels, dtype=np.float64)
-    except (ValueError, TypeError):  # ragged rows, strings, nested objects
+    # The nesting and the lengths first, from the lists themselves: a body near the upload
+    # limit holds a million numbers, which NumPy would take tens of ms (on the event loop)
+    # to convert before its shape could be refused.
+    shape = _outer_shape(pixels)
+    if shape not in ((SIDE, SIDE), (SIDE * SIDE,)):
+        raise RequestError(f"pixels must be {expected}, got an array of shape {shape}")
+    array = None
+    if len(shape) == 1 or all(isinstance(row, list) and len(row) == SIDE for row in pixels):
+        try:
+            array = np.asarray(pixels, dtype=np.float64)
+        except (ValueError, TypeError):  # strings, nested objects
+            pass
+    if array is None or array.shape != shape:
         raise RequestError(f"pixels must be {expected}, got rows of different lengths or "
-                           "values that are not numbers") from None
-    if array.shape not in ((SIDE, SIDE), (SIDE * SIDE,)):
-        raise RequestError(f"pixels must be {expected}, got an array of shape "
-                           f"{tuple(array.shape)}")
+                           "values that are not numbers")
     if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
         raise RequestError(f"pixels must be {expected}, got values from {array.min():g} to "
                            f"{array.max():g}")
@@ -124,6 +131,16 @@ def parse_json(body):
     if model is not None and not isinstance(model, str):
         raise RequestError(f"model must be a model id (a string), got {_json_type(model)}")
     return payload["pixels"], model
+
+
+def _outer_shape(value):
+    """The shape of nested lists as read along their first elements (a ragged list's is
+    that of its first rows), without looking at the rest."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
 
 
 def _json_type(value):
