@@ -252,7 +252,7 @@ class TablePipeline:
 
     def _one_hot(self, column, values):
         """A category column: one 0/1 feature per category; unseen values are all zeros."""
-        text = np.array([column.fill if _is_missing(v) else str(v) for v in values],
+        text = np.array([column.fill if is_missing(v) else str(v) for v in values],
                         dtype=object)
         categories = np.array(column.categories, dtype=object)
         encoded = (text[:, None] == categories[None, :]).astype(np.float64)
@@ -358,7 +358,7 @@ def _for_sklearn(frame, numeric, text):
     import pandas as pd
 
     columns = {c: frame[c].astype(np.float64) for c in numeric}
-    columns.update({c: pd.Series(np.array([np.nan if _is_missing(v) else str(v)
+    columns.update({c: pd.Series(np.array([np.nan if is_missing(v) else str(v)
                                            for v in frame[c]], dtype=object),
                                  index=frame.index) for c in text})
     return pd.DataFrame(columns, index=frame.index)[list(frame.columns)]
@@ -373,7 +373,7 @@ def _as_floats(values, name, where):
     """A numeric column's cells as float64 (NaN for missing); the first cell that is not a
     number, or not finite, is an error naming where it is."""
     try:
-        x = np.array([np.nan if _is_missing(v) else v for v in values], dtype=np.float64) \
+        x = np.array([np.nan if is_missing(v) else v for v in values], dtype=np.float64) \
             if values.dtype == object else values.astype(np.float64)
     except (TypeError, ValueError):
         for i, v in enumerate(values):
@@ -391,7 +391,7 @@ def _as_floats(values, name, where):
     return x
 
 
-def _is_missing(value):
+def is_missing(value):
     """None, NaN or pandas' NA."""
     if value is None:
         return True

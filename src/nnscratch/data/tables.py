@@ -36,7 +36,7 @@ from ..errors import DataFormatError
 from ..files import write_text
 from ..validation import check_float_dtype
 from .datasets import Dataset
-from .pipeline import TablePipeline, is_numeric
+from .pipeline import TablePipeline, is_missing, is_numeric
 
 #: Values of ``task`` accepted by :func:`load_table`.
 TASKS = ("auto", "classification", "regression")
@@ -582,11 +582,11 @@ def _target_cells(column):
     if is_numeric(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     values = column.to_numpy(dtype=object)
-    present = [v for v in values if not _missing(v)]
+    present = [v for v in values if not is_missing(v)]
     if present and all(isinstance(v, (bool, np.bool_)) for v in present) \
             and len(present) == len(values):
         return values.astype(bool)
-    return np.array([None if _missing(v) else str(v) for v in values], dtype=object)
+    return np.array([None if is_missing(v) else str(v) for v in values], dtype=object)
 
 
 def _rows_with_target(path, y, what):
@@ -594,7 +594,7 @@ def _rows_with_target(path, y, what):
     if y.dtype.kind == "f":
         missing = np.isnan(y).reshape(len(y), -1).any(axis=1)
     elif y.dtype.kind == "O":
-        missing = np.array([_missing(v) or v == "" for v in y], dtype=bool)
+        missing = np.array([is_missing(v) or v == "" for v in y], dtype=bool)
     else:
         missing = np.zeros(len(y), dtype=bool)
     if missing.all():
@@ -672,16 +672,6 @@ def _pd_numbers(values):
     import pandas as pd
 
     return pd.to_numeric(values, errors="coerce")
-
-
-def _missing(value):
-    """None, NaN or pandas' NA."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value)
-    except TypeError:
-        return True
 
 
 def _check_fits(path, X, dtype, pipeline, rows, table):
