@@ -143,6 +143,23 @@ def test_any_batch_size(rng):
         _assert_same(model, X, _run(proto, input=X))
 
 
+@pytest.mark.parametrize("labels", [["no", "yes"], ["a", "b", "c"]])
+def test_sklearn_classifier_exports_with_its_classes(labels, digits):
+    """A fitted NNClassifier: its network, its classes_ in the metadata, the same
+    predict_proba; its labels are classes_[label]."""
+    from nnscratch.sklearn import NNClassifier
+
+    X, y = digits
+    X = X[:300].astype(np.float32)
+    y = np.array(labels)[y[:300] % len(labels)]
+    clf = NNClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    proto = build_onnx(clf)
+    assert json.loads(_props(proto)["classes"]) == labels
+    out = _run(proto, input=X)
+    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X), atol=TOL, rtol=0)
+    np.testing.assert_array_equal(np.array(labels)[out["label"]], clf.predict(X))
+
+
 # --- MNIST ----------------------------------------------------------------------------
 def test_mnist_blog_mlp_takes_raw_pixels(served_models, mnist_standard, tmp_path):
     """The blog's MLP, trained on MNIST: the graph takes raw pixel values 0-255 (the scaling
@@ -327,7 +344,8 @@ def test_an_activation_onnx_cannot_express_is_named():
 
 def test_bad_arguments():
     """A model that is not a network, a dtype that is not a float type."""
-    with pytest.raises(TypeError, match=r"^model must be a NeuralNetwork, got str$"):
+    with pytest.raises(TypeError, match=r"^model must be a NeuralNetwork or a fitted "
+                       r"nnscratch\.sklearn estimator, got str$"):
         build_onnx("model.npz")
     model = NeuralNetwork.from_sizes([4, 2], seed=0)
     with pytest.raises(ValueError, match=r"^dtype must be float32 or float64, got 'int8'$"):

@@ -180,7 +180,8 @@ def check_exportable(model):
         :data:`ACTIVATION_OPS`.
     """
     if not isinstance(model, NeuralNetwork):
-        raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
+        raise TypeError("model must be a NeuralNetwork or a fitted nnscratch.sklearn "
+                        f"estimator, got {type(model).__name__}")
     known = ", ".join(sorted(cls.__name__ for cls in LAYERS))
     for i, layer in enumerate(model.layers, start=1):
         where = f"layer {i} of {len(model.layers)} ({type(layer).__name__})"
@@ -275,9 +276,9 @@ def _table_input(g, model):
             blocks.append(numeric_block)
         else:
             first = numeric.index(run[0])
-            blocks.append(g.op("Slice", [numeric_block, g.const("start", np.array([first])),
-                                         g.const("end", np.array([first + len(run)])),
-                                         g.const("axis", np.array([1]))], "numeric.run"))
+            bounds = [g.const(name, np.array([value], np.int64)) for name, value in
+                      (("start", first), ("end", first + len(run)), ("axis", 1))]
+            blocks.append(g.op("Slice", [numeric_block, *bounds], "numeric.run"))
     x = blocks[0] if len(blocks) == 1 else g.op("Concat", blocks, "features", axis=1)
     return inputs, x
 
@@ -285,7 +286,7 @@ def _table_input(g, model):
 def _one_hot(g, column, j, dtype):
     """Text column ``j`` of ``text`` as ``(N, n_categories)`` 0/1 features."""
     cats = list(column.categories)
-    cell = g.op("Gather", ["text", g.const(f"{column.name}.index", np.array(j))],
+    cell = g.op("Gather", ["text", g.const(f"{column.name}.index", np.array(j, np.int64))],
                 f"{column.name}.text", axis=1)  # (N,)
     unseen = "\0unseen"  # what every value outside the categories becomes: all zeros
     while unseen in cats:
@@ -329,7 +330,8 @@ def _outputs(g, model, out):
         if n == 1:  # predict_proba gives [P(0), P(1)]
             g.op("Concat", [g.op("Sub", [g.const("one", np.array(1, dtype)), out], "p0"), out],
                  "probabilities", output="probabilities", axis=1)
-            ones = g.op("Squeeze", [ones, g.const("axis", np.array([1]))], "positive.rows")
+            axis = g.const("axis", np.array([1], np.int64))
+            ones = g.op("Squeeze", [ones, axis], "positive.rows")
             label_shape, what = ["N"], "1 where P(1) >= 0.5, else 0"
         else:
             g.op("Identity", [out], "probabilities", output="probabilities")
@@ -350,9 +352,10 @@ def build_onnx(model, *, preprocess=True, dtype=None):
 
     Parameters
     ----------
-    model : NeuralNetwork
+    model : NeuralNetwork or fitted NNClassifier / NNRegressor
         E.g. from :func:`nnscratch.load`: its metadata tells what the inputs were in
-        training (a table's pipeline, MNIST's pixel scale).
+        training (a table's pipeline, MNIST's pixel scale). An estimator's graph takes the
+        rows it takes; its ``classes_`` are the metadata's ``classes``.
     preprocess : bool, default True
         Put that input preparation into the graph, so it takes raw pixels or a table's
         columns (see the module docstring); False exports the network alone, which takes
@@ -380,6 +383,7 @@ def build_onnx(model, *, preprocess=True, dtype=None):
     MissingDependencyError
         The ``onnx`` package is not installed.
     """
+    model, classes = _network_of(model)
     check_exportable(model)
     if dtype is not None:
         model = model.astype(check_float_dtype(dtype, "dtype"))
@@ -412,10 +416,20 @@ def build_onnx(model, *, preprocess=True, dtype=None):
             "task": "classification" if model.is_classifier() else "regression",
             "inputs": json.dumps(inputs), "outputs": json.dumps(outputs)}
     if model.is_classifier():
-        meta["classes"] = json.dumps(_classes(model))
+        meta["classes"] = json.dumps(_classes(model) if classes is None else classes)
     helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto, full_check=True)
     return proto
+
+
+def _network_of(model):
+    """``(network, classes or None)`` of a NeuralNetwork or a fitted scikit-learn estimator
+    of :mod:`nnscratch.sklearn` (its ``classes_`` are the labels)."""
+    network = getattr(model, "network_", None)
+    if not isinstance(network, NeuralNetwork):
+        return model, None
+    classes = getattr(model, "classes_", None)
+    return network, None if classes is None else np.asarray(classes).tolist()
 
 
 def _doc(model, inputs, outputs):
