@@ -3,8 +3,6 @@ nnscratch's predict_proba / predict to 1e-5 for every layer kind, MNIST and a ta
 the refusals are one line each."""
 
 import json
-import re
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ from nnscratch.activations import Activation
 from nnscratch.architecture import parse_arch
 from nnscratch.cli import main
 from nnscratch.data import TablePipeline, UnseenCategoryWarning
-from nnscratch.errors import ExportError, MissingDependencyError
+from nnscratch.errors import ExportError
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -350,19 +348,6 @@ def test_bad_arguments():
     model = NeuralNetwork.from_sizes([4, 2], seed=0)
     with pytest.raises(ValueError, match=r"^dtype must be float32 or float64, got 'int8'$"):
         build_onnx(model, dtype="int8")
-
-
-def test_without_onnx_a_one_line_hint(monkeypatch, tmp_path, capsys):
-    """No onnx package: one line saying how to install it, from the API and the CLI."""
-    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
-    model = NeuralNetwork.from_sizes([4, 2], seed=0)
-    hint = "exporting to ONNX needs the onnx package: pip install 'nnscratch[onnx]'"
-    with pytest.raises(MissingDependencyError, match=f"^{re.escape(hint)}$"):
-        build_onnx(model)
-    save(model, tmp_path / "m.npz")
-    assert main(["export", str(tmp_path / "m.npz"), "--onnx", str(tmp_path / "m.onnx")]) == 2
-    assert capsys.readouterr().err == f"nnscratch export: error: {hint}\n"
-    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_cli_export_refuses_an_existing_file_without_force(served_models, tmp_path, capsys):
