@@ -420,17 +420,18 @@ def test_metadata_describes_the_model(served_models):
 
 def test_cnn_recipe_run_exports_and_predicts_the_same(mnist_standard, tmp_path):
     """The cnn recipe's network (conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5),
-    trained briefly through nnscratch train's code path, exported from its run folder by the
-    CLI: onnxruntime on raw pixels gives predict_proba to 1e-5 on 1,000 test images."""
+    trained briefly (one epoch of 1,200 images) through nnscratch train's code path, exported
+    from its run folder by the CLI: onnxruntime on raw pixels gives predict_proba to 1e-5 on
+    1,000 test images."""
     from nnscratch.data import Dataset
     from nnscratch.experiment import run_training
     from nnscratch.recipes import make_config
 
     d = mnist_standard
-    small = Dataset(d.X_train[:2000], d.y_train[:2000], d.X_test[:1000], d.y_test[:1000],
+    small = Dataset(d.X_train[:1200], d.y_train[:1200], d.X_test[:1000], d.y_test[:1000],
                     name="mnist", split="standard", n_classes=10, feature_shape=(28, 28))
-    run_training(make_config("cnn", epochs=2), data=small, out_dir=tmp_path / "cnn", bar=False,
-                 log=lambda *_: None)
+    run_training(make_config("cnn", epochs=1, warmup=0), data=small, out_dir=tmp_path / "cnn",
+                 bar=False, log=lambda *_: None)
     assert main(["export", str(tmp_path / "cnn"), "--onnx", str(tmp_path / "cnn.onnx")]) == 0
     proto = onnx.load(tmp_path / "cnn.onnx")
     _check(proto)
@@ -438,4 +439,4 @@ def test_cnn_recipe_run_exports_and_predicts_the_same(mnist_standard, tmp_path):
     model = load(tmp_path / "cnn" / "model.npz")
     out = _run(proto, pixels=np.round(small.X_test * 255).astype(np.float32))
     _assert_same(model, small.X_test, out)
-    assert np.mean(out["label"] == small.y_test) > 0.8
+    assert np.mean(out["label"] == small.y_test) > 0.5
