@@ -249,9 +249,9 @@ def _table_input(g, model):
     if numeric:
         inputs.append({"name": "numeric", "dtype": "float64", "shape": ["N", len(numeric)],
                        "columns": [c.name for c in numeric],
-                       "description": "the numeric columns as raw numbers, in the order of "
-                       "'columns', NaN where a cell is missing (the graph puts in the training "
-                       "median" + (", then standardises" if pipeline.scale else "") + ")"})
+                       "description": f"the numeric columns {_names(numeric)} as raw numbers, "
+                       "NaN where a cell is missing (the graph puts in the training median"
+                       + (", then standardises" if pipeline.scale else "") + ")"})
         x = g.op("Where", [g.op("IsNaN", ["numeric"], "numeric.missing"),
                            g.const("numeric.median", [c.fill for c in numeric]), "numeric"],
                  "numeric.imputed")
@@ -264,10 +264,9 @@ def _table_input(g, model):
     if text:
         inputs.append({"name": "text", "dtype": "string", "shape": ["N", len(text)],
                        "columns": [c.name for c in text],
-                       "description": "the text columns as strings, in the order of 'columns', "
-                       "'' where a cell is missing (the graph puts in the training's most "
-                       "frequent value); a value not seen in training is all zeros, as in "
-                       "nnscratch"})
+                       "description": f"the text columns {_names(text)} as strings, '' where "
+                       "a cell is missing (the graph puts in the training's most frequent "
+                       "value); a value not seen in training is all zeros, as in nnscratch"})
     for kind, run in itertools.groupby(pipeline.columns, key=lambda c: c.kind == NUMERIC):
         run = list(run)
         if not kind:
@@ -281,6 +280,11 @@ def _table_input(g, model):
             blocks.append(g.op("Slice", [numeric_block, *bounds], "numeric.run"))
     x = blocks[0] if len(blocks) == 1 else g.op("Concat", blocks, "features", axis=1)
     return inputs, x
+
+
+def _names(columns):
+    """``'a', 'b', 'c'``: column names as the descriptions list them, in order."""
+    return ", ".join(repr(c.name) for c in columns)
 
 
 def _one_hot(g, column, j, dtype):
@@ -399,9 +403,8 @@ def build_onnx(model, *, preprocess=True, dtype=None):
     def info(d):
         kind = onnx.TensorProto.STRING if d["dtype"] == "string" else _tensor_type(onnx,
                                                                                    d["dtype"])
-        doc = d["description"] + (f"; columns: {', '.join(d['columns'])}" if "columns" in d
-                                   else "")
-        return helper.make_tensor_value_info(d["name"], kind, d["shape"], doc_string=doc)
+        return helper.make_tensor_value_info(d["name"], kind, d["shape"],
+                                             doc_string=d["description"])
 
     doc = _doc(model, inputs, outputs)
     graph = helper.make_graph(g.nodes, "nnscratch", [info(d) for d in inputs],
@@ -490,9 +493,7 @@ def describe(proto):
     for kind in ("inputs", "outputs"):
         for d in json.loads(props.get(kind, "[]")):
             shape = "(" + ", ".join(map(str, d["shape"])) + ")"
-            columns = f"; columns: {', '.join(d['columns'])}" if "columns" in d else ""
-            lines.append(f"{kind[:-1]} {d['name']}: {d['dtype']} {shape}, "
-                         f"{d['description']}{columns}")
+            lines.append(f"{kind[:-1]} {d['name']}: {d['dtype']} {shape}, {d['description']}")
     if "classes" in props:
         lines.append(f"classes: {props['classes']}")
     double = {i.name for i in proto.graph.initializer if i.data_type == i.DOUBLE}
