@@ -379,7 +379,7 @@ def build_onnx(model, *, preprocess=True, dtype=None):
     Raises
     ------
     TypeError
-        ``model`` is not a NeuralNetwork.
+        ``model`` is neither a NeuralNetwork nor a fitted estimator.
     ExportError
         A layer or activation ONNX export has no translation for (named).
     ValueError
