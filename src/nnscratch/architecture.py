@@ -10,9 +10,12 @@ One token per layer, comma-separated, read left to right from the input; the out
 ``pool2``                 2x2 max pooling (stride 2)
 ``drop0.25``              dropout with rate 0.25
 ``dense128``              a fully connected layer of 128 units (the first flattens)
+``bn``                    batch normalisation of the layer before, per channel or unit
 ========================  ================================================================
 
-Convolutions and dense layers use the run's ``--activation``. :func:`parse_arch` turns the
+Convolutions and dense layers use the run's ``--activation``; one followed by ``bn`` passes
+its output to the batch normalisation, which applies the activation after it (``conv32k3,bn``
+is convolution, normalisation, ReLU, as in ResNet). :func:`parse_arch` turns the
 text into a list of plain dicts (stored in the run's configuration and model files);
 :func:`format_arch` turns it back; :func:`format_network` describes a whole network.
 """
@@ -25,6 +28,7 @@ _TOKENS = {
     "pool": re.compile(r"pool(?P<size>\d+)"),
     "drop": re.compile(r"drop(?P<rate>0?\.\d+|0)"),
     "dense": re.compile(r"dense(?P<units>\d+)"),
+    "bn": re.compile(r"bn"),
 }
 EXAMPLE = "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5"
 
@@ -46,7 +50,7 @@ def parse_arch(text, name="--arch"):
         where = f"{name}: layer {position}, {token!r}"
         if layer is None:
             raise ValueError(f"{where} is not a layer; write convCkK[sS][pP|same], poolP, "
-                             f"dropR or denseN, e.g. {EXAMPLE}")
+                             f"dropR, denseN or bn, e.g. {EXAMPLE}")
         sizes = [v for k, v in layer.items() if k in ("out", "kernel", "stride", "size",
                                                       "units")]
         if any(v < 1 for v in sizes):
@@ -74,6 +78,8 @@ def _layer(token):
             return {"type": "maxpool2d", "size": int(g["size"])}
         if kind == "drop":
             return {"type": "dropout", "rate": float(g["rate"])}
+        if kind == "bn":
+            return {"type": "batchnorm"}
         return {"type": "dense", "units": int(g["units"])}
     return None
 
@@ -91,6 +97,8 @@ def format_arch(layers):
             token = f"pool{layer['size']}"
         elif layer["type"] == "dropout":
             token = f"drop{layer['rate']:g}"
+        elif layer["type"] == "batchnorm":
+            token = "bn"
         else:
             token = f"dense{layer['units']}"
         tokens.append(token)

@@ -447,6 +447,7 @@ class TrainingLoop:
                 "optimizer": {"t": optimizer["t"], "layout": optimizer["layout"]},
                 "callbacks": {}}
         arrays = {"params": self.params[0],
+                  **{f"buffers.{i}": b for i, b in enumerate(self.model.buffers())},
                   **{f"optimizer.{k}": v for k, v in optimizer["arrays"].items()}}
         for callback in self._stateful():
             data, callback_arrays = split_state(callback.state_dict())
@@ -465,6 +466,12 @@ class TrainingLoop:
             raise ValueError(f"params has shape {arrays['params'].shape} and dtype "
                              f"{arrays['params'].dtype}; the network's are {params.shape}, "
                              f"{params.dtype}")
+        buffers = self.model.buffers()
+        stored = [arrays.get(f"buffers.{i}") for i in range(len(buffers))]
+        if sum(k.startswith("buffers.") for k in arrays) != len(buffers) or any(
+                b is None or b.shape != a.shape or b.dtype != a.dtype
+                for a, b in zip(buffers, stored, strict=True)):
+            raise ValueError("its running statistics (batchnorm) do not fit this network")
         generators, states = self.generators, meta["random_states"]
         if len(states) != len(generators):
             raise ValueError(f"it restores {len(states)} random generators, this training "
@@ -489,6 +496,8 @@ class TrainingLoop:
                 callback.load_state_dict(state)
             raise
         params[...] = arrays["params"]
+        for buffer, value in zip(buffers, stored, strict=True):
+            buffer[...] = value
         for generator, state in zip(generators, states, strict=True):
             generator.bit_generator.state = state
         history.resumed_from = found.epoch
