@@ -95,6 +95,7 @@ CONV_ARCHS = [
     ("conv3k3s2p1,conv5k2,pool2,drop0.3,dense6", (3, 13, 11)),
     ("conv4k4same,pool3,conv2k3same,drop0.25", (2, 12, 12)),  # even kernel: 1 + 2 pixels
     ("conv2k1,pool1,conv3k5p2", (1, 7, 7)),
+    ("conv4k3,bn,pool2,dense8,bn", (2, 8, 8)),  # batchnorm on images and on dense units
 ]
 
 
@@ -105,6 +106,9 @@ def test_conv_nets_match(arch, shape, activation, rng):
     several input channels and the flatten to dense layers, in NCHW as ONNX wants."""
     model = NeuralNetwork.from_architecture(parse_arch(arch), shape, 5, head_activation=Softmax,
                                             hidden_activation=activation, seed=4)
+    for layer in model.layers:  # running statistics away from their 0 / 1 start
+        for buffer in getattr(layer, "buffers", dict)().values():
+            buffer[...] = rng.uniform(0.5, 1.5, size=buffer.shape)
     proto = build_onnx(model)
     _check(proto)
     X = rng.normal(size=(9, int(np.prod(shape)))).astype(np.float32)

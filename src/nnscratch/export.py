@@ -47,6 +47,7 @@ from .errors import ExportError, MissingDependencyError
 from .files import write_bytes
 from .layers import Dropout, Layer
 from .network import NeuralNetwork
+from .normalization import BatchNorm
 from .validation import check_float_dtype
 
 #: The ONNX operator set the graphs use (ai.onnx), and ai.onnx.ml's for a table's text columns.
@@ -160,6 +161,16 @@ def _reshape(g, layer, x, name):
     """``(N, ...) -> (N, *shape)`` (e.g. flat rows as images)."""
     shape = g.const(f"{name}.shape", np.array([-1, *layer.shape], dtype=np.int64))
     return g.op("Reshape", [x, shape], name)
+
+
+@exports(BatchNorm)
+def _batchnorm(g, layer, x, name):
+    """BatchNormalization at inference (the running statistics), on ``(N, C)`` or
+    ``(N, C, H, W)``, then the activation it applies."""
+    z = g.op("BatchNormalization", [x, *(g.const(f"{name}.{part}", array) for part, array in (
+        ("scale", layer.weights), ("bias", layer.bias), ("mean", layer.running_mean),
+        ("var", layer.running_var)))], name, epsilon=layer.eps)
+    return _activation(g, layer, z, name)
 
 
 @exports(Dropout)
