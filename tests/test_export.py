@@ -96,6 +96,7 @@ CONV_ARCHS = [
     ("conv4k4same,pool3,conv2k3same,drop0.25", (2, 12, 12)),  # even kernel: 1 + 2 pixels
     ("conv2k1,pool1,conv3k5p2", (1, 7, 7)),
     ("conv4k3,bn,pool2,dense8,bn", (2, 8, 8)),  # batchnorm on images and on dense units
+    ("conv3k3,avgpool2,conv4k3same,bn,gap", (2, 11, 9)),  # average pooling, global too
 ]
 
 
@@ -329,8 +330,9 @@ def test_a_layer_onnx_cannot_express_is_named():
     model = NeuralNetwork.from_sizes([4, 3, 2], head_activation=Softmax, seed=0)
     model.layers.insert(1, Scale())
     with pytest.raises(ExportError, match=r"^cannot export layer 2 of 3 \(Scale\) to ONNX: no "
-                       r"ONNX translation for Scale; the layers ONNX export knows: Conv2D, "
-                       r"Dropout, Flatten, Layer, MaxPool2D, Reshape$"):
+                       r"ONNX translation for Scale; the layers ONNX export knows: AvgPool2D, "
+                       r"BatchNorm, Conv2D, Dropout, Flatten, GlobalAvgPool, Layer, "
+                       r"MaxPool2D, Reshape$"):
         build_onnx(model)
 
 

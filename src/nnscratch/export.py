@@ -48,6 +48,7 @@ from .files import write_bytes
 from .layers import Dropout, Layer
 from .network import NeuralNetwork
 from .normalization import BatchNorm
+from .pooling import AvgPool2D, GlobalAvgPool
 from .validation import check_float_dtype
 
 #: The ONNX operator set the graphs use (ai.onnx), and ai.onnx.ml's for a table's text columns.
@@ -161,6 +162,19 @@ def _reshape(g, layer, x, name):
     """``(N, ...) -> (N, *shape)`` (e.g. flat rows as images)."""
     shape = g.const(f"{name}.shape", np.array([-1, *layer.shape], dtype=np.int64))
     return g.op("Reshape", [x, shape], name)
+
+
+@exports(AvgPool2D)
+def _avgpool(g, layer, x, name):
+    """AveragePool over non-overlapping windows (floor rounding, as here)."""
+    p = layer.pool_size
+    return g.op("AveragePool", [x], name, kernel_shape=[p, p], strides=[p, p])
+
+
+@exports(GlobalAvgPool)
+def _global_avgpool(g, layer, x, name):
+    """GlobalAveragePool gives ``(N, C, 1, 1)``; flattened to ``(N, C)`` as here."""
+    return g.op("Flatten", [g.op("GlobalAveragePool", [x], name)], f"{name}.flat", axis=1)
 
 
 @exports(BatchNorm)

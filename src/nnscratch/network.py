@@ -567,6 +567,7 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
     from .architecture import is_convolutional
     from .conv import Conv2D, Flatten, MaxPool2D, Reshape
     from .normalization import BatchNorm
+    from .pooling import AvgPool2D, GlobalAvgPool
 
     shape, layers = (int(np.prod(input_shape)),), []
 
@@ -601,6 +602,10 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
                            padding=spec["padding"], activation=activation(i), **options))
             elif kind == "maxpool2d":
                 add(MaxPool2D(spec["size"]))
+            elif kind == "avgpool2d":
+                add(AvgPool2D(spec["size"]))
+            elif kind == "globalavgpool":
+                add(GlobalAvgPool())
             elif kind == "dropout":
                 add(Dropout(spec["rate"], rng=network.rng))
             elif kind == "dense":
