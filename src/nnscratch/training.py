@@ -179,8 +179,9 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         (:class:`~nnscratch.callbacks.ProgressBar`).
     optimizer : Optimizer or {"sgd", "adam", "adamw", "rmsprop", "adagrad"}, optional
         Default: plain SGD with ``learning_rate``.
-    schedule : callable or {"constant", "step", "cosine"}, optional
-        Learning rate per epoch, ``schedule(epoch, base_lr)``.
+    schedule : callable or {"constant", "step", "cosine", "onecycle"}, optional
+        Learning rate per epoch, ``schedule(epoch, base_lr)``; one with ``per_step = True``
+        is called before every batch with the fractional epoch.
     clip : float, optional
         Clip the global gradient norm to this value before each step.
     val_split : float in [0, 1)
@@ -392,11 +393,16 @@ class TrainingLoop:
         batch_hooks, model, loss_fn, stepper = (self._hooks["on_train_batch_end"], self.model,
                                                 self.loss_fn, self._stepper)
         order = self.rng.permutation(len(self.X))
+        per_step = getattr(self.schedule, "per_step", False)
+        n_batches = -(-len(self.X) // self.batch_size)
         # The Prefetcher lives for this epoch only: when the block ends its thread has
         # made exactly this epoch's draws, so a checkpoint taken after it holds the
         # augmenter's Generator at the epoch's end, not batches ahead.
         with contextlib.closing(self._batches.shuffled(order, self.augment)) as batches:
             for batch, (x_batch, y_batch) in enumerate(batches):
+                if per_step:  # e.g. one-cycle: the rate at this batch's fraction of the epoch
+                    stepper.start_epoch(self.schedule(epoch + batch / n_batches,
+                                                      stepper.base_lr))
                 loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
                                                     grad_scale=stepper.grad_scale)
                 losses.append(loss)
