@@ -242,7 +242,7 @@ def load(path, *, seed=None):
     Parameters
     ----------
     path : str or os.PathLike
-        A model file.
+        A model file, or a run folder (``nnscratch train --out``): its ``model.npz``.
     seed : int, optional
         Seed of the new network's Generator (dropout masks if training continues); the
         weights come from the file.
@@ -302,8 +302,11 @@ def _read(path, *, arrays):
     """Open, check and parse a model file: ``(metadata, {name: array} or None)``."""
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
+    if path.is_dir() and (path / "model.npz").is_file():  # a run folder
+        path = path / "model.npz"
     if not path.is_file():
-        raise _error(path, "it is a directory or special file, not a model file")
+        raise _error(path, "it is a directory or special file, not a model file (nor a run "
+                           "folder with a model.npz)")
     # opened here, not by np.load, which would leak the handle when the zip is bad
     with open(path, "rb") as f:
         _check_magic(path, f)
