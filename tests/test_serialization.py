@@ -515,10 +515,15 @@ def test_mutated_model_file_raises_only_model_format_error(edits):
                    for a, b in zip(model.parameters(), original.parameters(), strict=True))
 
 
+def _containers(inner):
+    """Lists and dicts of ``inner`` (a named function: hypothesis reads a multi-line lambda's
+    source wrongly and warns that it does not use its argument)."""
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                         max_size=3)
+
+
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-                     | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+                     | st.text(max_size=8), _containers, max_leaves=6)
 
 
 @FUZZ
