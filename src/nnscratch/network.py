@@ -362,10 +362,11 @@ class NeuralNetwork:
         y_true : ndarray, shape (N, output_size) or (N,) integer labels
         input_grad : bool
             Also compute ``dL/dx``.
-        grad_scale : float
+        grad_scale : float or ndarray of shape (N, 1)
             Back-propagate ``grad_scale * dL/d(output)``: every stored gradient (and
             ``dL/dx``) is then scaled by it too, since back-propagation is linear.
-            :func:`~nnscratch.training.train` passes the learning rate for plain SGD.
+            :func:`~nnscratch.training.train` passes the learning rate for plain SGD; a
+            column scales each sample's share (sample weights).
 
         Returns
         -------
@@ -378,7 +379,8 @@ class NeuralNetwork:
             self.output_grad = loss_fn.grad_from_logits(y_pred, y_true)  # dL/dz of the head
         else:
             self.output_grad = loss_fn.grad(y_pred, y_true)  # dL/d(output)
-        grad = self.output_grad if grad_scale == 1 else self.output_grad * grad_scale
+        scalar = np.ndim(grad_scale) == 0
+        grad = self.output_grad if scalar and grad_scale == 1 else self.output_grad * grad_scale
         return loss, self._backward_from(len(self.layers) - 1, grad, None, input_grad,
                                          through_head=not fused)
 
