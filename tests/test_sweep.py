@@ -173,7 +173,8 @@ def test_a_failing_candidate_is_scored_nan_and_not_chosen(tmp_path):
     assert json.loads((tmp_path / "out" / "best.json").read_text())["n_failed"] == 2
     assert "2 of 4 candidates failed to fit (score NaN): see results.csv" in lines
     rows = _read_csv(tmp_path / "out" / "results.csv")
-    error = "ValueError: val_split=0.999 leaves no training data from 400 samples"
+    error = ("ValueError: With n_samples=400, test_size=0.999 and train_size=None, the "
+             "resulting train set will be empty. Adjust any of the aforementioned parameters.")
     assert [r["fit_error"] for r in rows if r["early_stopping"] == "True"] == [error] * 2
     assert [r["fit_error"] for r in rows if r["early_stopping"] == "False"] == [""] * 2
     printed = [line for line in lines if " failed: " in line]
@@ -186,7 +187,8 @@ def test_every_candidate_failing_is_an_error(tmp_path):
     config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 6\nearly_stopping = true"
                                              "\nvalidation_fraction = 0.999"))
     with pytest.raises(ValueError, match="every candidate failed to fit; the last error: "
-                       r"ValueError: val_split=0.999 leaves no training data"):
+                       r"ValueError: With n_samples=400, test_size=0.999 and train_size=None, the "
+                       "resulting train set will be empty"):
         sweep.run_sweep(config, log=lambda line: None)
 
 

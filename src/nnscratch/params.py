@@ -321,7 +321,9 @@ BY_SKLEARN_NAME = {p.sklearn: p for p in PARAMS if p.sklearn}
 BY_ESTIMATOR_NAME = {**BY_SKLEARN_NAME, **{p.name: p for p in ESTIMATOR_PARAMS}}
 #: The estimators' parameters that give ``nnscratch train``'s run (its defaults): what a sweep
 #: fits (its other parameters keep the estimators' defaults).
-TRAIN_DEFAULTS = {p.sklearn: p.default for p in PARAMS if p.sklearn and p.name != "seed"}
+#: (``dtype`` stays the estimators' None: follow the data.)
+TRAIN_DEFAULTS = {p.sklearn: p.default for p in PARAMS
+                  if p.sklearn and p.name not in ("seed", "dtype")}
 
 
 def flag(name):

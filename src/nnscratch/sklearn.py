@@ -415,7 +415,7 @@ class _NNEstimator(BaseEstimator):
                 self._no_improvement_count = 0
             if incremental:
                 break
-            if self.n_iter_ == settings["max_iter"]:
+            if self.n_iter_ == settings["max_iter"] and patience is not None:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations "
                               f"({settings['max_iter']}) reached and the optimization hasn't "
                               "converged yet.", ConvergenceWarning, stacklevel=3)
@@ -505,7 +505,7 @@ class _NNEstimator(BaseEstimator):
         if result.status != 0:
             message = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                        f"(status={result.status}):\n{result.message}\n")
-            if self.n_iter_ == settings["max_iter"]:
+            if self.n_iter_ == settings["max_iter"] and patience is not None:
                 message += ("\nIncrease the number of iterations to improve the convergence "
                             f"(max_iter={settings['max_iter']}).")
             message += ("\nYou might also want to scale the data as shown in:\n    "
@@ -592,7 +592,9 @@ _PARAMETERS_DOC = """
     epsilon : float, default 1e-8
         adam's numerical stability term.
     n_iter_no_change : int, inf or None, default 10
-        Epochs without an improvement by ``tol`` before stopping (inf or None: never).
+        Epochs without an improvement by ``tol`` before stopping (inf: never). None
+        (nnscratch): never, and no ``ConvergenceWarning`` either: exactly ``max_iter``
+        epochs, as ``nnscratch train`` runs them.
     max_fun : int, default 15000
         lbfgs: the most loss evaluations.
     init : {"glorot", "normal", "he"}, default "glorot"
