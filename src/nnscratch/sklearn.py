@@ -253,6 +253,8 @@ class _NNEstimator(BaseEstimator):
             raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},)!")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError("sample_weight must hold finite numbers >= 0")
+        if not np.any(w):
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         return w
 
     def _initialize(self, Y, X, settings):
@@ -505,7 +507,7 @@ class _NNEstimator(BaseEstimator):
         if result.status != 0:
             message = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                        f"(status={result.status}):\n{result.message}\n")
-            if self.n_iter_ == settings["max_iter"] and patience is not None:
+            if self.n_iter_ == settings["max_iter"]:
                 message += ("\nIncrease the number of iterations to improve the convergence "
                             f"(max_iter={settings['max_iter']}).")
             message += ("\nYou might also want to scale the data as shown in:\n    "
@@ -735,9 +737,9 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is not None:
-            classes = unique_labels(classes)
+            given, classes = classes, unique_labels(classes)
             if not first and not np.array_equal(self.classes_, classes):
-                raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                raise ValueError(f"`classes={given!r}` is not the same as on last call to "
                                  f"partial_fit, was: {self.classes_!r}")
         if first:
             self._label_binarizer = LabelBinarizer()
