@@ -20,6 +20,7 @@ from nnscratch.recipes import RECIPES, make_config
 from nnscratch.sklearn import NNClassifier, NNRegressor
 from nnscratch.sweep import parse_config
 
+
 @pytest.mark.parametrize("Estimator", [NNClassifier, NNRegressor])
 def test_estimator_signatures_follow_the_table(Estimator):
     """Every row with a scikit-learn name is a constructor parameter with the row's

@@ -8,13 +8,12 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from nnscratch.optimizers import SGD
 from nnscratch.sklearn import NNClassifier, NNRegressor
@@ -143,8 +142,8 @@ def test_loss_gradient_by_central_differences(kind, activation, rng):
     X, y = X[:12], y[:12]
     w = rng.uniform(0.5, 2.0, size=len(X))
     Ours = NNRegressor if kind == "regression" else NNClassifier
-    est = Ours(hidden_layer_sizes=(4,), activation=activation, alpha=0.3, max_iter=1, n_iter_no_change=None,
-               random_state=1).fit(X, y)
+    est = Ours(hidden_layer_sizes=(4,), activation=activation, alpha=0.3, max_iter=1,
+               n_iter_no_change=None, random_state=1).fit(X, y)
     _, Y = est._validate_input(X, y, incremental=True, reset=False)
     params, grads = est.network_.flat_parameters()
     est._loss_grad(X, Y, w, training=False)

@@ -167,8 +167,8 @@ def test_partial_fit_refusals_are_scikit_learns(blobs):
     set of classes later, unknown labels, early stopping; no partial_fit for lbfgs."""
     X, _, y, _ = blobs
     for Estimator in CLASSIFIERS:
-        with pytest.raises(ValueError, match="classes must be passed on the first call to "
-                           "partial_fit."):
+        with pytest.raises(ValueError, match=r"classes must be passed on the first call to "
+                           r"partial_fit\."):
             Estimator().partial_fit(X, y)
         est = Estimator(max_iter=5).partial_fit(X, y, classes=[0, 1, 2])
         with pytest.raises(ValueError, match=r"`classes=\[0, 1\]` is not the same as on "
@@ -266,8 +266,8 @@ def test_predict_proba_shapes(kind):
 @pytest.mark.parametrize("Estimators", [CLASSIFIERS, REGRESSORS])
 def test_sparse_input(blobs, regression, Estimators):
     """A CSR or CSC matrix fits and predicts as the dense array does."""
-    X, X_test, y, y_test = blobs if Estimators is CLASSIFIERS else (
-        regression[0], regression[0], regression[1], regression[1])
+    X, X_test, y, _ = blobs if Estimators is CLASSIFIERS else (
+        regression[0], regression[0], regression[1], None)
     for est in _both(Estimators, solver="lbfgs", max_iter=30, random_state=0):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -365,8 +365,8 @@ def test_convergence_and_refusals(blobs, regression, Estimators):
             est.predict(X)
         est, caught = _quiet_fit(est, X, y)
         assert caught == [] and est.n_iter_ < 300  # stopped by tol
-        with pytest.raises(ValueError, match="X has 2 features, but .* is expecting 6 "
-                           "features as input|X has 2 features, but .* is expecting 5"):
+        with pytest.raises(ValueError, match=r"X has 2 features, but \w+ is expecting "
+                           r"[56] features as input"):
             est.predict(X[:, :2])
         with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
             type(est)().fit(X[:0], y[:0])

@@ -23,6 +23,7 @@ early-stopping split and the shuffling draw from it as scikit-learn's do.
 """
 
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import scipy.optimize
@@ -291,9 +292,9 @@ class _NNEstimator(BaseEstimator):
     # w_n (p - y) / sum(w); the engine's is (p - y) / N for the cross-entropy, (p - y) / (N K)
     # for the binary cross-entropy of K labels and 2 (p - y) / (N K) for the squared error
     # of K outputs. The per-sample factor turns one into the other.
-    _ENGINE = {"softmax": (CrossEntropyLoss, lambda k: 1.0),
-               "logistic": (BinaryCrossEntropyLoss, lambda k: float(k)),
-               "identity": (MeanSquaredErrorLoss, lambda k: k / 2)}
+    _ENGINE: ClassVar[dict] = {"softmax": (CrossEntropyLoss, lambda k: 1.0),
+                               "logistic": (BinaryCrossEntropyLoss, lambda k: float(k)),
+                               "identity": (MeanSquaredErrorLoss, lambda k: k / 2)}
 
     def _loss_grad(self, x, y, w, *, training):
         """scikit-learn's loss of a batch (data term plus ``0.5 alpha |W|^2 / sum(w)``), and
