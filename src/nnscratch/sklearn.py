@@ -852,3 +852,13 @@ for _estimator, _score, _out, _loss in (
     _estimator.__doc__ %= {
         "parameters": _PARAMETERS_DOC % {"score": _score, "loss": _loss},
         "attributes": _ATTRIBUTES_DOC % {"score": _score, "out": _out}}
+
+
+class MLPClassifier(NNClassifier):
+    """:class:`NNClassifier` under scikit-learn's name, for ``from nnscratch.sklearn import
+    MLPClassifier``: ``make_pipeline`` then names the step ``"mlpclassifier"`` as it does
+    scikit-learn's, so a script's parameter keys (``"mlpclassifier__alpha"``) still hold."""
+
+
+class MLPRegressor(NNRegressor):
+    """:class:`NNRegressor` under scikit-learn's name (see :class:`MLPClassifier`)."""
