@@ -13,7 +13,6 @@ import runpy
 import warnings
 from pathlib import Path
 
-
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sklearn_mlp"
 
 

@@ -8,12 +8,12 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import matplotlib.pyplot as plt
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 
-from nnscratch.sklearn import MLPClassifier  # noqa: E402
+from nnscratch.sklearn import MLPClassifier
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0

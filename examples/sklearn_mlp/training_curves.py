@@ -8,12 +8,12 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn import datasets  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+import matplotlib.pyplot as plt
+from sklearn import datasets
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import MinMaxScaler
 
-from nnscratch.sklearn import MLPClassifier  # noqa: E402
+from nnscratch.sklearn import MLPClassifier
 
 # different learning rate schedules and momentum parameters
 params = [
