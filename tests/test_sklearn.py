@@ -160,6 +160,24 @@ def test_loss_gradient_by_central_differences(kind, activation, rng):
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
 
 
+def test_coefs_and_intercepts_are_the_network_and_can_be_set(rng):
+    """coefs_ and intercepts_ are views of the network's weights (scikit-learn's shapes);
+    assigning them, as scikit-learn allows, changes the predictions; a wrong shape is
+    refused."""
+    X, y = _same_targets("multiclass", rng)
+    clf = NNClassifier((6,), max_iter=2, n_iter_no_change=None, random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(5, 6), (6, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(6,), (3,)]
+    assert np.shares_memory(clf.coefs_[0], clf.network_.flat_parameters()[0])
+    clf.coefs_ = [np.zeros((5, 6)), np.zeros((6, 3))]
+    clf.intercepts_ = [np.zeros(6), np.array([0.0, 0.0, 5.0])]
+    assert set(clf.predict(X)) == {2}
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(6, 3\), got \(3, 6\)"):
+        clf.coefs_ = [np.zeros((5, 6)), np.zeros((3, 6))]
+    with pytest.raises(ValueError, match="intercepts_ needs 2 arrays, got 1"):
+        clf.intercepts_ = [np.zeros(6)]
+
+
 def test_string_labels_round_trip(digits_split):
     """String labels come back from predict, exactly as the integer model's mapped labels."""
     X_train, X_test, y_train, _ = digits_split

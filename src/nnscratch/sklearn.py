@@ -536,10 +536,34 @@ class _NNEstimator(BaseEstimator):
         layer (``(out_channels, in_channels, k, k)`` for a convolution)."""
         return [layer.weights for layer in self.network_.param_layers]
 
+    @coefs_.setter
+    def coefs_(self, arrays):
+        self._assign("weights", arrays)
+
     @property
     def intercepts_(self):
         """Biases of each layer, ``(fan_out,)``, views of the network's."""
         return [layer.bias.reshape(-1) for layer in self.network_.param_layers]
+
+    @intercepts_.setter
+    def intercepts_(self, arrays):
+        self._assign("bias", arrays)
+
+    def _assign(self, name, arrays):
+        """Copy ``arrays`` into each layer's ``name`` (weights or bias), shapes checked."""
+        layers = self.network_.param_layers
+        attribute = "coefs_" if name == "weights" else "intercepts_"
+        arrays = list(arrays)
+        if len(arrays) != len(layers):
+            raise ValueError(f"{attribute} needs {len(layers)} arrays, got {len(arrays)}")
+        for i, (layer, array) in enumerate(zip(layers, arrays, strict=True)):
+            target = getattr(layer, name)
+            array = np.asarray(array)
+            if array.size != target.size or (name == "weights" and array.shape != target.shape):
+                raise ValueError(f"{attribute}[{i}] must have shape "
+                                 f"{target.shape if name == 'weights' else (target.size,)}, "
+                                 f"got {array.shape}")
+            target[...] = array.reshape(target.shape)
 
 
 _PARAMETERS_DOC = """
