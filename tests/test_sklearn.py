@@ -374,3 +374,17 @@ def test_scikit_learn_values_without_a_train_option_are_refused_by_check_params(
         NNClassifier(solver="lbfgs", batch_size=32).check_params()
     assert NNClassifier(activation="logistic", batch_size=32).check_params()["activation"] \
         == "sigmoid"
+
+
+def test_binary_network_as_softmax_predicts_the_same(rng):
+    """The single logistic output of a binary classifier, as two softmax outputs (the
+    command line's form): the same probabilities; any other head is refused."""
+    X, y = _same_targets("binary", rng)
+    clf = NNClassifier((6,), solver="lbfgs", max_iter=50, random_state=0).fit(X, y)
+    twin = clf.network_.binary_as_softmax()
+    assert twin.head_activation == "softmax" and twin.sizes == [5, 6, 2]
+    np.testing.assert_allclose(twin.predict_proba(X), clf.predict_proba(X), rtol=1e-12,
+                               atol=1e-15)
+    with pytest.raises(ValueError, match="binary_as_softmax needs a single sigmoid output, "
+                       "got 2 'softmax' outputs"):
+        twin.binary_as_softmax()

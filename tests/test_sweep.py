@@ -478,3 +478,23 @@ def test_dask_worker_killed_mid_sweep_costs_only_its_fits(tmp_path, monkeypatch)
     assert len(result.rows) == n_candidates and not any(r["fit_error"] for r in result.rows)
     assert _table(tmp_path / "dask") == _table(tmp_path / "fault-free")
     assert _best(tmp_path / "dask") == _best(tmp_path / "fault-free")
+
+
+def test_binary_table_sweep_saves_a_softmax_model(tmp_path):
+    """A sweep on a two-class table saves its best model as nnscratch train does (two
+    softmax outputs), which `evaluate` scores as the sweep did."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    label = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    lines = ["a,b,c,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(X, label,
+                                                                          strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = _write(tmp_path, f'data = "{(tmp_path / "t.csv").as_posix()}"\nmetric = '
+                    '"accuracy"\ncv = 2\nseed = 0\n[fixed]\nepochs = 5\n[grid]\n'
+                    'lr = [0.05, 0.1]\n')
+    result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lambda line: None)
+    model = load(tmp_path / "out" / "best_model.npz")
+    assert model.head_activation == "softmax" and model.output_size == 2
+    status, out = _cli(["evaluate", str(tmp_path / "out" / "best_model.npz"), "--json"])
+    assert status == 0
+    assert json.loads(out)["accuracy"] == pytest.approx(result.test_score)
