@@ -385,3 +385,24 @@ def test_regressor_scores_and_shapes(regression):
     for est in _both(REGRESSORS, solver="lbfgs", max_iter=50, random_state=0):
         est, _ = _quiet_fit(est, X, Y)
         assert est.predict(X).shape == (len(X), 2) and est.n_outputs_ == 2
+
+
+def test_ctrl_c_keeps_what_was_learned(blobs, monkeypatch):
+    """A KeyboardInterrupt during fit ends it with scikit-learn's warning, and the estimator
+    predicts with the weights learned so far, in both."""
+    X, _, y, _ = blobs
+    originals = {MLPClassifier: MLPClassifier._backprop, NNClassifier: NNClassifier._loss_grad}
+    for Estimator, name in ((MLPClassifier, "_backprop"), (NNClassifier, "_loss_grad")):
+        calls = []
+
+        def interrupted(self, *args, _original=originals[Estimator], _calls=calls, **kwargs):
+            _calls.append(1)
+            if len(_calls) == 3:
+                raise KeyboardInterrupt
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Estimator, name, interrupted)
+        est = Estimator(batch_size=20, random_state=0)
+        with pytest.warns(UserWarning, match="Training interrupted by user."):
+            est.fit(X, y)
+        assert est.predict(X).shape == (len(X),) and est.n_iter_ == 0

@@ -371,59 +371,71 @@ class _NNEstimator(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped", stacklevel=3)
             batch_size = int(np.clip(settings["batch_size"], 1, n_samples))
-        params, grads = self.network_.flat_parameters()
+        params = self.network_.flat_parameters()[0]
         image = _square_image(X.shape[1])
         augment = build_augmenter({**settings["config"], "seed": self._seed},
                                   image and image[1:])
         schedule = None if settings["schedule"] == "constant" else get_schedule(
             settings["schedule"], epochs=max(settings["max_iter"], 1), warmup=settings["warmup"])
-        lr_init, dtype = settings["config"]["lr"], self.network_.dtype
+        lr_init = settings["config"]["lr"]
         sample_idx = np.arange(n_samples)
         self.n_iter_ = 0
-        for epoch in range(settings["max_iter"]):
-            if schedule is not None:
-                optimizer.lr = schedule(epoch, lr_init)
-            if settings["shuffle"]:
-                sample_idx = self._random_state.permutation(sample_idx)
-            accumulated = 0.0
-            for batch in gen_batches(n_samples, batch_size):
-                idx = sample_idx[batch] if settings["shuffle"] else batch
-                x = _dense(X[idx], dtype)
-                if augment is not None:
-                    x = augment(x)
-                w = None if sample_weight is None else sample_weight[idx]
-                loss = self._loss_grad(x, Y[idx], w, training=True)
-                if settings["clip"] is not None:
-                    clip_grad_norm([grads], settings["clip"])
-                optimizer.step([params], [grads])
-                accumulated += loss * len(x)
-            self.n_iter_ += 1
-            self.loss_ = accumulated / n_samples
-            self.t_ += n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if not np.isfinite(self.loss_):
-                break  # refused by _fit: "Solver produced non-finite parameter weights"
-            self._update_no_improvement_count(early_stopping, val)
-            if settings["solver"] == "sgd" and settings["learning_rate"] == "invscaling":
-                optimizer.lr = lr_init / (self.t_ + 1) ** settings["power_t"]
-            patience = settings["n_iter_no_change"]
-            if patience is not None and self._no_improvement_count > patience:
-                what = "Validation score" if early_stopping else "Training loss"
-                message = (f"{what} did not improve more than tol={settings['tol']:f} for "
-                           f"{patience} consecutive epochs.")
-                if self._trigger_stopping(message, settings):
+        try:
+            for epoch in range(settings["max_iter"]):
+                if schedule is not None:
+                    optimizer.lr = schedule(epoch, lr_init)
+                if settings["shuffle"]:
+                    sample_idx = self._random_state.permutation(sample_idx)
+                order = sample_idx if settings["shuffle"] else None
+                self.loss_ = self._epoch(X, Y, sample_weight, order, batch_size, augment,
+                                         settings["clip"])
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                if not np.isfinite(self.loss_):
+                    break  # refused by _fit: "Solver produced non-finite parameter weights"
+                self._update_no_improvement_count(early_stopping, val)
+                if settings["solver"] == "sgd" and settings["learning_rate"] == "invscaling":
+                    optimizer.lr = lr_init / (self.t_ + 1) ** settings["power_t"]
+                patience = settings["n_iter_no_change"]
+                if patience is not None and self._no_improvement_count > patience:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    message = (f"{what} did not improve more than tol={settings['tol']:f} "
+                               f"for {patience} consecutive epochs.")
+                    if self._trigger_stopping(message, settings):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
                     break
-                self._no_improvement_count = 0
-            if incremental:
-                break
-            if self.n_iter_ == settings["max_iter"] and patience is not None:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations "
-                              f"({settings['max_iter']}) reached and the optimization hasn't "
-                              "converged yet.", ConvergenceWarning, stacklevel=3)
+                if self.n_iter_ == settings["max_iter"] and patience is not None:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations "
+                                  f"({settings['max_iter']}) reached and the optimization "
+                                  "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+        except KeyboardInterrupt:  # as scikit-learn: keep what was learned
+            warnings.warn("Training interrupted by user.", stacklevel=3)
         if early_stopping:  # the best weights
             params[...] = self._best_params
+
+    def _epoch(self, X, Y, sample_weight, order, batch_size, augment, clip):
+        """One pass of minibatch steps over the rows in ``order`` (None: as they are); the
+        mean of the batches' losses weighted by their sizes."""
+        params, grads = self.network_.flat_parameters()
+        optimizer, dtype = self.optimizer_, self.network_.dtype
+        accumulated = 0.0
+        for batch in gen_batches(X.shape[0], batch_size):
+            idx = batch if order is None else order[batch]
+            x = _dense(X[idx], dtype)  # (B, n_features); sparse rows made dense here
+            if augment is not None:
+                x = augment(x)
+            w = None if sample_weight is None else sample_weight[idx]
+            loss = self._loss_grad(x, Y[idx], w, training=True)
+            if clip is not None:
+                clip_grad_norm([grads], clip)
+            optimizer.step([params], [grads])
+            accumulated += loss * len(x)
+        return accumulated / X.shape[0]
 
     def _hold_out(self, X, Y, sample_weight):
         """The early-stopping split (stratified for a single-output classifier), as
