@@ -388,3 +388,15 @@ def test_binary_network_as_softmax_predicts_the_same(rng):
     with pytest.raises(ValueError, match="binary_as_softmax needs a single sigmoid output, "
                        "got 2 'softmax' outputs"):
         twin.binary_as_softmax()
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ([1.0, -1.0, 1.0, 1.0], "sample_weight must hold finite numbers >= 0, got -1.0 at index 1"),
+    ([1.0, 1.0, np.nan, 1.0], "sample_weight must hold finite numbers >= 0, got nan at index 2"),
+    ([0, 0, 0, 0], "Sample weights must contain at least one non-zero number."),
+    ([1, 2], r"sample_weight.shape == \(2,\), expected \(4,\)!"),
+])
+def test_bad_sample_weights_are_refused(weights, message):
+    """Negative, non-finite, all-zero or wrongly shaped sample weights: one clear line."""
+    with pytest.raises(ValueError, match=message):
+        NNClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1], sample_weight=weights)

@@ -252,8 +252,10 @@ class _NNEstimator(BaseEstimator):
             w = np.full(n_samples, float(w))
         if w.shape != (n_samples,):
             raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},)!")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("sample_weight must hold finite numbers >= 0")
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        if bad.size:
+            raise ValueError(f"sample_weight must hold finite numbers >= 0, got {float(w[bad[0]])!r} "
+                             f"at index {bad[0]}")
         if not np.any(w):
             raise ValueError("Sample weights must contain at least one non-zero number.")
         return w
