@@ -27,7 +27,7 @@ print(f"stopped after {mlp.n_iter_} epochs, best validation R2 "
 
 scaled = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs",
                                                       alpha=10.0,
-                                                      max_iter=500, random_state=0))
+                                                      max_iter=5000, random_state=0))
 scaled.fit(X_train, y_train)
 print(f"lbfgs Test R2 score: {scaled.score(X_test, y_test):.2f}")
 
