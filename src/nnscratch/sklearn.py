@@ -254,8 +254,8 @@ class _NNEstimator(BaseEstimator):
             raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},)!")
         bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
         if bad.size:
-            raise ValueError(f"sample_weight must hold finite numbers >= 0, got {float(w[bad[0]])!r} "
-                             f"at index {bad[0]}")
+            raise ValueError("sample_weight must hold finite numbers >= 0, got "
+                             f"{float(w[bad[0]])!r} at index {bad[0]}")
         if not np.any(w):
             raise ValueError("Sample weights must contain at least one non-zero number.")
         return w
@@ -534,7 +534,7 @@ class _NNEstimator(BaseEstimator):
         """The network's output ``(n_samples, n_outputs)`` for ``X``, dense or sparse."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=("float64", "float32"))
+                          dtype=("float64", "float32"), order="C")
         return self._outputs(X)
 
     def _outputs(self, X):
@@ -711,7 +711,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         """``X`` and the targets: integer codes (n_samples, 1) for a softmax head, else the
         label indicator matrix (n_samples, n_outputs)."""
         X, y = validate_data(self, X, y, accept_sparse="csr", multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+                             dtype=(np.float64, np.float32), order="C", reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -849,7 +849,8 @@ class NNRegressor(RegressorMixin, _NNEstimator):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse="csr", multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+                             y_numeric=True, dtype=(np.float64, np.float32), order="C",
+                             reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         self.out_activation_ = "identity"
