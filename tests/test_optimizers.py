@@ -270,6 +270,45 @@ def test_schedules_follow_their_formulas():
                                            for t in (0, 0.25, 0.5, 0.75)])
 
 
+def test_one_cycle_rises_then_falls_along_half_cosines():
+    """lr/25 at the start, lr at 30% of the training, lr/25e4 at the end; monotone in each
+    phase; the midpoint of each phase halfway between its ends."""
+    from nnscratch.schedules import OneCycle
+
+    cycle = OneCycle(epochs=10)
+    assert cycle(0, 1.0) == pytest.approx(1 / 25)
+    assert cycle(3, 1.0) == pytest.approx(1.0)
+    assert cycle(10, 1.0) == pytest.approx(1 / 25e4)
+    assert cycle(1.5, 1.0) == pytest.approx((1 / 25 + 1) / 2)
+    assert cycle(6.5, 1.0) == pytest.approx((1 + 1 / 25e4) / 2)
+    rates = [cycle(t, 1.0) for t in np.linspace(0, 10, 201)]
+    assert np.all(np.diff(rates[:61]) > 0) and np.all(np.diff(rates[60:]) < 0)
+    with pytest.raises(ValueError, match=r"pct_start must be in \(0, 1\), got 1"):
+        OneCycle(10, pct_start=1)
+
+
+def test_one_cycle_is_set_before_every_batch(digits):
+    """A per-step schedule changes the rate within an epoch: every batch of a one-epoch run
+    gets its own rate, along the cycle."""
+    from nnscratch.callbacks import Callback
+
+    class Rates(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append(self.loop.optimizer.lr)
+
+    X, y = digits
+    rates = Rates()
+    model = NeuralNetwork(64, 10, 16, 1, head_activation=Softmax, seed=0)
+    train(model, X[:320], y[:320], CrossEntropyLoss, 1, 32, 0.1, bar=False,
+          optimizer="adam", schedule="onecycle", callbacks=[rates])
+    assert len(rates.seen) == 10 and len(set(rates.seen)) == 10
+    assert rates.seen[0] == pytest.approx(0.1 / 25)
+    assert max(rates.seen) == rates.seen[3] and rates.seen[-1] < rates.seen[3]
+
+
 def test_learning_rate_recorded_per_epoch(digits):
     """The rate used in each epoch is in the history; the optimizer's base rate is kept."""
     X, y = digits

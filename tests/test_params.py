@@ -127,6 +127,9 @@ def test_patience_none_turns_a_recipes_early_stopping_off():
     ({"dtype": np.float16}, r"dtype must be one of \['float32', 'float64'\]"),
     ({"epochs": True}, r"epochs must be an integer >= 0, got True"),
     ({"lrr": 0.1}, r"unknown configuration key 'lrr' \(did you mean 'lr'\?\)"),
+    ({"schedule": "onecycle", "warmup": 2},
+     r"warmup 2 needs schedule cosine \(the warm-up comes before its decay\); schedule is "
+     r"onecycle, which warms up by itself"),
 ])
 def test_check_config_names_the_key_and_the_expectation(config, message):
     """A bad value is refused naming its key, what was expected and what was given."""

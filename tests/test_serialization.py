@@ -244,9 +244,14 @@ def test_missing_file_is_file_not_found(tmp_path):
         read_metadata(path)
 
 
-def test_directory_is_refused(tmp_path):
-    """A directory is not a model file."""
-    _refused(tmp_path, "is a directory")
+def test_directory_is_refused_unless_it_is_a_run_folder(tmp_path):
+    """A directory is not a model file, but a run folder (with its model.npz) loads as the
+    CLI's commands take it."""
+    _refused(tmp_path, r"is a directory or special file, not a model file \(nor a run folder "
+                       r"with a model.npz\)")
+    model = NeuralNetwork.from_sizes([3, 4, 2], seed=0)
+    save(model, tmp_path / "model.npz")
+    assert np.array_equal(load(tmp_path).layers[0].weights, model.layers[0].weights)
 
 
 @pytest.mark.parametrize(("content", "match"), [

@@ -295,6 +295,15 @@ def test_rows_without_a_target_are_dropped_and_counted(tmp_path, empty):
     assert data.pipeline.rows_without_target == 2
 
 
+def test_none_is_a_category_and_na_a_missing_cell(tmp_path):
+    """pandas reads "None" as missing; in a real table it is a value ("how often do you
+    exercise: Freq, Some, None"), so it stays a class here, while NA and NULL are missing."""
+    rows = [(i, ("Freq", "Some", "None")[i % 3]) for i in range(30)] + [(99, "NA"), (98, "NULL")]
+    data = load_table(write(tmp_path, table(["a", "exercise"], rows)), scale=False)
+    assert list(data.classes) == ["Freq", "None", "Some"]
+    assert "2 rows without a target dropped" in data.summary()
+
+
 def test_a_target_with_no_value_at_all(tmp_path):
     """A target column that is empty in every row is one line."""
     path = write(tmp_path, "a,label\n1,\n2,\n")

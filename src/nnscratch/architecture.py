@@ -8,11 +8,16 @@ One token per layer, comma-separated, read left to right from the input; the out
 ``conv32k3s2``            ... with stride 2
 ``conv32k5p2``            ... with 2 pixels of zero padding (``same``: keep the size)
 ``pool2``                 2x2 max pooling (stride 2)
+``avgpool2``              2x2 average pooling (stride 2)
+``gap``                   global average pooling: each channel's mean over the image
 ``drop0.25``              dropout with rate 0.25
 ``dense128``              a fully connected layer of 128 units (the first flattens)
+``bn``                    batch normalisation of the layer before, per channel or unit
 ========================  ================================================================
 
-Convolutions and dense layers use the run's ``--activation``. :func:`parse_arch` turns the
+Convolutions and dense layers use the run's ``--activation``; one followed by ``bn`` passes
+its output to the batch normalisation, which applies the activation after it (``conv32k3,bn``
+is convolution, normalisation, ReLU, as in ResNet). :func:`parse_arch` turns the
 text into a list of plain dicts (stored in the run's configuration and model files);
 :func:`format_arch` turns it back; :func:`format_network` describes a whole network.
 """
@@ -23,10 +28,14 @@ _TOKENS = {
     "conv": re.compile(r"conv(?P<out>\d+)k(?P<kernel>\d+)(?:s(?P<stride>\d+))?"
                        r"(?:p(?P<padding>\d+)|(?P<same>same))?"),
     "pool": re.compile(r"pool(?P<size>\d+)"),
+    "avgpool": re.compile(r"avgpool(?P<size>\d+)"),
+    "gap": re.compile(r"gap"),
     "drop": re.compile(r"drop(?P<rate>0?\.\d+|0)"),
     "dense": re.compile(r"dense(?P<units>\d+)"),
+    "bn": re.compile(r"bn"),
 }
 EXAMPLE = "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5"
+IMAGE_LAYERS = ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool")  # need image input
 
 
 def parse_arch(text, name="--arch"):
@@ -46,12 +55,12 @@ def parse_arch(text, name="--arch"):
         where = f"{name}: layer {position}, {token!r}"
         if layer is None:
             raise ValueError(f"{where} is not a layer; write convCkK[sS][pP|same], poolP, "
-                             f"dropR or denseN, e.g. {EXAMPLE}")
+                             f"avgpoolP, gap, dropR, denseN or bn, e.g. {EXAMPLE}")
         sizes = [v for k, v in layer.items() if k in ("out", "kernel", "stride", "size",
                                                       "units")]
         if any(v < 1 for v in sizes):
             raise ValueError(f"{where}: sizes must be >= 1")
-        if layer["type"] in ("conv2d", "maxpool2d") and dense_seen:
+        if layer["type"] in IMAGE_LAYERS and dense_seen:
             raise ValueError(f"{where}: a {layer['type']} layer cannot follow a dense layer "
                              "(put the convolutions and poolings first)")
         dense_seen = dense_seen or layer["type"] == "dense"
@@ -72,8 +81,14 @@ def _layer(token):
                     "stride": int(g["stride"] or 1), "padding": padding}
         if kind == "pool":
             return {"type": "maxpool2d", "size": int(g["size"])}
+        if kind == "avgpool":
+            return {"type": "avgpool2d", "size": int(g["size"])}
+        if kind == "gap":
+            return {"type": "globalavgpool"}
         if kind == "drop":
             return {"type": "dropout", "rate": float(g["rate"])}
+        if kind == "bn":
+            return {"type": "batchnorm"}
         return {"type": "dense", "units": int(g["units"])}
     return None
 
@@ -89,8 +104,14 @@ def format_arch(layers):
             token += "same" if padding == "same" else (f"p{padding}" if padding else "")
         elif layer["type"] == "maxpool2d":
             token = f"pool{layer['size']}"
+        elif layer["type"] == "avgpool2d":
+            token = f"avgpool{layer['size']}"
+        elif layer["type"] == "globalavgpool":
+            token = "gap"
         elif layer["type"] == "dropout":
             token = f"drop{layer['rate']:g}"
+        elif layer["type"] == "batchnorm":
+            token = "bn"
         else:
             token = f"dense{layer['units']}"
         tokens.append(token)
@@ -99,7 +120,7 @@ def format_arch(layers):
 
 def is_convolutional(layers):
     """True when the layers include a convolution or a pooling (they need image input)."""
-    return any(layer["type"] in ("conv2d", "maxpool2d") for layer in layers)
+    return any(layer["type"] in IMAGE_LAYERS for layer in layers)
 
 
 def format_network(model):

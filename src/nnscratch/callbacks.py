@@ -109,6 +109,7 @@ class EarlyStopping(Callback):
             raise ValueError("patience needs a validation set: set val_split > 0")
         super().set_loop(loop)
         self.best_loss, self.bad_epochs, self.best_params = math.inf, 0, None
+        self.best_buffers = []
 
     def on_epoch_end(self, epoch, logs=None):
         history = self.loop.history
@@ -119,6 +120,7 @@ class EarlyStopping(Callback):
             history.best_epoch = history.epochs
             if self.patience is not None:
                 self.best_params = self.loop.params[0].copy()
+                self.best_buffers = [b.copy() for b in self.loop.model.buffers()]
         else:
             self.bad_epochs += 1
         history.stopped_early = self.patience is not None and self.bad_epochs >= self.patience
@@ -129,12 +131,15 @@ class EarlyStopping(Callback):
         """Put the best weights back (with ``patience``), unless an exception ended it."""
         if self.best_params is not None and self.loop.exception is None:
             self.loop.params[0][...] = self.best_params
+            for buffer, best in zip(self.loop.model.buffers(), self.best_buffers, strict=True):
+                buffer[...] = best
 
     def state_dict(self):
         state = {"best_loss": None if math.isinf(self.best_loss) else self.best_loss,
                  "bad_epochs": self.bad_epochs}
         if self.best_params is not None:
             state["best_params"] = self.best_params
+            state.update({f"best_buffers.{i}": b for i, b in enumerate(self.best_buffers)})
         return state
 
     def load_state_dict(self, state):
@@ -147,7 +152,11 @@ class EarlyStopping(Callback):
                              f"the network's are {params.shape}, {params.dtype}")
         best_loss = math.inf if state["best_loss"] is None else float(state["best_loss"])
         self.bad_epochs = check_int(state["bad_epochs"], "bad_epochs", minimum=0)
+        buffers = [state.get(f"best_buffers.{i}") for i in range(len(self.loop.model.buffers()))]
+        if best is not None and any(b is None for b in buffers):
+            raise ValueError("its early stopping state lacks the best running statistics")
         self.best_loss, self.best_params = best_loss, None if best is None else best.copy()
+        self.best_buffers = [b.copy() for b in buffers] if best is not None else []
 
 
 class Checkpoint(Callback):

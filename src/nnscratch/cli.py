@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from ._version import __version__
-from .data.pipeline import UnseenCategoryWarning
+from .data.pipeline import EmptyRowWarning, UnseenCategoryWarning
 from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
 from .params import BY_NAME, PARAMS, flag
 from .validation import check_number
@@ -352,6 +352,26 @@ def cmd_predict(args):
         print(f"nnscratch predict: {failed} of {failed + len(results)} images could not be "
               "read", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_export(args):
+    """``nnscratch export MODEL --onnx OUT``: the model as an ONNX file."""
+    from .export import build_onnx, describe
+    from .files import write_bytes
+
+    out = Path(args.onnx)
+    if out.is_dir():
+        raise IsADirectoryError(f"--onnx {out} is a folder; give a file name such as "
+                                f"{out / 'model.onnx'}")
+    if out.exists() and not args.force:
+        raise FileExistsError(f"--onnx {out} exists; choose another file or add --force")
+    proto = build_onnx(_load_model(args.model), preprocess=not args.no_preprocess,
+                       dtype=args.dtype)
+    write_bytes(out, proto.SerializeToString())
+    print(f"Wrote {out} (ONNX opset {proto.opset_import[0].version})")
+    for line in describe(proto):
+        print(f"  {line}")
+    return 0
 
 
 def cmd_plot(args):
@@ -746,6 +766,25 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
 
+    p = sub.add_parser("export", help="write the model as an ONNX file for other runtimes",
+                       description="Write MODEL as an ONNX graph (opset 17, any batch size) "
+                       "that onnxruntime and other runtimes run. The graph takes what you have "
+                       "in hand: raw pixel values 0-255 for an MNIST model, a table's columns "
+                       "for a model trained with --data (imputed, standardised and one-hot "
+                       "encoded in the graph, as in training). Needs the onnx package: "
+                       "pip install 'nnscratch[onnx]'.")
+    p.add_argument("model", metavar="MODEL", help=model_help)
+    p.add_argument("--onnx", metavar="OUT", required=True,
+                   help="the .onnx file to write (written whole or not at all)")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT file")
+    p.add_argument("--no-preprocess", action="store_true",
+                   help="export the network alone: the graph then takes the rows the network "
+                   "takes (pixels scaled into [0, 1], a table's encoded features)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="the graph's floating-point type (default: the model's; onnxruntime "
+                   "runs no float64 convolution)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("plot", help="draw the figures of a finished run",
                        description="Draw the figures of a run folder (model.npz, history.csv, "
                        "metrics.json) into RUN_DIR/figures/.")
@@ -843,6 +882,7 @@ def main(argv=None):
             warnings.simplefilter("always", DivergenceWarning)
             warnings.simplefilter("always", CheckpointWarning)
             warnings.simplefilter("always", UnseenCategoryWarning)  # once each, by the pipeline
+            warnings.simplefilter("always", EmptyRowWarning)
             warnings.showwarning = _one_line_warnings(args.command)
             return args.func(args)
     except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left

@@ -54,3 +54,13 @@ class DivergenceError(NNScratchError, FloatingPointError):
 
 class DivergenceWarning(RuntimeWarning):
     """Training is blowing up: the loss grew far past its start (but is still finite)."""
+
+
+class ExportError(NNScratchError, ValueError):
+    """A model cannot be exported: a layer or an activation the target format cannot express
+    (the message names it)."""
+
+
+class MissingDependencyError(NNScratchError, ImportError):
+    """An optional package a feature needs is not installed (the message says how to get
+    it, e.g. ``pip install 'nnscratch[onnx]'``)."""

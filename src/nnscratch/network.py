@@ -209,10 +209,33 @@ class NeuralNetwork:
         return self.layers[-1]
 
     @property
+    def activated_layers(self):
+        """The hidden layers that apply the hidden activation: every one with parameters but
+        the head, less a layer followed by a batchnorm (which applies it instead) and a
+        batchnorm of a layer without parameters (a pooling's output: none)."""
+        from .normalization import BatchNorm
+
+        found = []
+        for i, layer in enumerate(self.layers[:-1]):
+            if not layer.parameters():
+                continue
+            if isinstance(layer, BatchNorm):
+                if i and self.layers[i - 1].parameters():
+                    found.append(layer)
+            elif not isinstance(self.layers[i + 1], BatchNorm):
+                found.append(layer)
+        return found
+
+    def buffers(self):
+        """Arrays that are kept but not learned (each batchnorm's running mean and
+        variance), in layer order: saved in model files and checkpoints."""
+        return [b for layer in self.layers for b in getattr(layer, "buffers", dict)().values()]
+
+    @property
     def hidden_activation(self):
         """Name of the hidden layers' activation (None for a single-layer network)."""
-        learned = self.param_layers
-        return learned[0].activation.name if len(learned) > 1 else None
+        activated = self.activated_layers
+        return activated[0].activation.name if activated else None
 
     @property
     def head_activation(self):
@@ -315,7 +338,7 @@ class NeuralNetwork:
         network = self.copy()
         network.dtype = np.dtype(dtype)
         for layer in network.param_layers:
-            for name in ("weights", "bias"):
+            for name in ("weights", "bias", *getattr(layer, "buffers", dict)()):
                 setattr(layer, name, getattr(layer, name).astype(dtype))
         network._flatten()
         return network
@@ -572,6 +595,8 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
     """The layers an architecture describes, each checked against the shape it receives."""
     from .architecture import is_convolutional
     from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+    from .normalization import BatchNorm
+    from .pooling import AvgPool2D, GlobalAvgPool
 
     shape, layers = (int(np.prod(input_shape)),), []
 
@@ -588,6 +613,11 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
             add(Flatten())
 
     options = {"init": init, "rng": network.rng, "dtype": network.dtype}
+
+    def activation(i):  # a layer followed by batchnorm leaves the activation to it
+        follows = i < len(architecture) and architecture[i]["type"] == "batchnorm"
+        return None if follows else hidden
+
     if is_convolutional(architecture):
         if len(input_shape) != 3:
             raise ValueError(f"convolutions need images: an input of shape (channels, height, "
@@ -598,14 +628,23 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
         try:
             if kind == "conv2d":
                 add(Conv2D(shape[0], spec["out"], spec["kernel"], stride=spec["stride"],
-                           padding=spec["padding"], activation=hidden, **options))
+                           padding=spec["padding"], activation=activation(i), **options))
             elif kind == "maxpool2d":
                 add(MaxPool2D(spec["size"]))
+            elif kind == "avgpool2d":
+                add(AvgPool2D(spec["size"]))
+            elif kind == "globalavgpool":
+                add(GlobalAvgPool())
             elif kind == "dropout":
                 add(Dropout(spec["rate"], rng=network.rng))
             elif kind == "dense":
                 flat()
-                add(Layer(shape[0], spec["units"], hidden, **options))
+                add(Layer(shape[0], spec["units"], activation(i), **options))
+            elif kind == "batchnorm":
+                after = layers and isinstance(layers[-1], (Layer, Conv2D))
+                norm = BatchNorm(shape[0], hidden if after else None, dtype=network.dtype)
+                norm.output_shape(shape)
+                add(norm)
             else:
                 raise ValueError(f"unknown layer type {kind!r}")
         except ValueError as exc:

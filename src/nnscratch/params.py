@@ -265,7 +265,8 @@ PARAMS = (
     Param("weight_decay", "float", 0.0, "L2 penalty (sgd, adam, rmsprop, adagrad), decoupled "
           "decay for adamw", sklearn="alpha", low=0, sklearn_default=0.0001),
     Param("schedule", "choice", "constant", "learning rate per epoch: constant, step (x0.1 "
-          "every 10 epochs) or cosine", sklearn="schedule", choices=SCHEDULES),
+          "every 10 epochs), cosine, or onecycle (per batch: up from lr/25 to lr over 30% of "
+          "the training, then down to lr/25e4)", sklearn="schedule", choices=SCHEDULES),
     Param("warmup", "int", 0, "linear warm-up epochs before the cosine decay",
           sklearn="warmup", low=0),
     Param("clip", "float", None, "clip the global gradient norm to this value",
@@ -374,6 +375,12 @@ def check_config(config, *, label=None, origin=None):
                          f"{said('epochs')} no epoch is left for the cosine decay; set "
                          f"{label('warmup')} 0 or {label('epochs')} {checked['warmup'] + 1} "
                          "or more")
+    if checked["warmup"] and checked["schedule"] != "cosine" and "warmup" not in origin:
+        raise ValueError(f"{said('warmup')} needs {label('schedule')} cosine (the warm-up "
+                         f"comes before its decay); {label('schedule')} is "
+                         f"{checked['schedule']}" + (", which warms up by itself"
+                                                     if checked["schedule"] == "onecycle"
+                                                     else ""))
     if checked["data"] is None:
         given = next((name for name, off in (("target", None), ("task", "auto"), ("drop", []),
                                              ("scale", "auto"))

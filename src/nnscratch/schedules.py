@@ -70,7 +70,44 @@ class WarmupCosine:
         return f"WarmupCosine(epochs={self.epochs}, warmup={self.warmup}, min_lr={self.min_lr})"
 
 
-SCHEDULES = ("constant", "step", "cosine")
+class OneCycle:
+    """Smith's one-cycle policy, as PyTorch's ``OneCycleLR`` with its defaults: the rate
+    rises from ``base_lr / div`` to ``base_lr`` over the first ``pct_start`` of the training,
+    then falls to ``base_lr / (div * final_div)``, both along a half cosine.
+
+    It is set before every batch, not every epoch (``per_step``): the loop calls it with
+    the fractional epoch ``epoch + batch / batches``, so that a one-epoch run still makes
+    its whole cycle. (PyTorch also cycles SGD's momentum against the rate; not done here.)
+    """
+
+    name = "onecycle"
+    per_step = True
+
+    def __init__(self, epochs, pct_start=0.3, div=25.0, final_div=1e4):
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if not 0 < pct_start < 1:
+            raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
+        self.epochs, self.pct_start, self.div, self.final_div = epochs, pct_start, div, final_div
+
+    def __call__(self, epoch, base_lr):
+        t = min(max(epoch / self.epochs, 0.0), 1.0)  # the fraction of the training done
+        start, low = base_lr / self.div, base_lr / (self.div * self.final_div)
+        if t < self.pct_start:
+            return _cosine(start, base_lr, t / self.pct_start)
+        return _cosine(base_lr, low, (t - self.pct_start) / (1 - self.pct_start))
+
+    def __repr__(self):
+        return (f"OneCycle(epochs={self.epochs}, pct_start={self.pct_start}, div={self.div}, "
+                f"final_div={self.final_div})")
+
+
+def _cosine(a, b, f):
+    """From ``a`` (f = 0) to ``b`` (f = 1) along a half cosine."""
+    return b + (a - b) * (1 + math.cos(math.pi * f)) / 2
+
+
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
 
 
 def get_schedule(schedule, *, epochs=None, warmup=0, step_size=10, gamma=0.1):
@@ -83,5 +120,7 @@ def get_schedule(schedule, *, epochs=None, warmup=0, step_size=10, gamma=0.1):
         return StepDecay(step_size, gamma)
     if schedule == "cosine":
         return WarmupCosine(epochs, warmup)
+    if schedule == "onecycle":
+        return OneCycle(epochs)
     raise ValueError(f"schedule must be one of {list(SCHEDULES)} or a callable, "
                      f"got {schedule!r}")

@@ -138,8 +138,9 @@ def _activation_name(layer, where):
 
 def _hidden_activation_name(model):
     """The hidden layers' common activation name (None for a single-layer network)."""
-    learned = model.param_layers
-    names = {_activation_name(layer, f"layer {i}") for i, layer in enumerate(learned[:-1])}
+    activated = {id(layer) for layer in model.activated_layers}
+    names = {_activation_name(layer, f"layer {i}") for i, layer in enumerate(model.layers)
+             if id(layer) in activated}
     if len(names) > 1:
         raise ValueError(f"the hidden layers have different activations {sorted(names)}; a "
                          "model file stores one hidden activation")
@@ -152,8 +153,8 @@ def _model_arrays(model):
     expected = _expected_shapes(_network_description(model))
     arrays = {}
     for i, layer in enumerate(model.param_layers):
-        for name in ("weights", "bias"):
-            key, arr = f"{name}_{i}", getattr(layer, name)
+        for name, arr in _layer_arrays(layer).items():
+            key = f"{name}_{i}"
             shape = expected.get(key)
             if not isinstance(arr, np.ndarray) or arr.shape != shape or arr.dtype != model.dtype:
                 got = (f"shape {arr.shape}, dtype {arr.dtype}" if isinstance(arr, np.ndarray)
@@ -165,9 +166,21 @@ def _model_arrays(model):
                                  "be saved")
             arrays[key] = arr
     if len(arrays) != len(expected):
-        raise ValueError(f"the model has {len(arrays) // 2} layers with parameters but its "
-                         f"description needs {len(expected) // 2}")
+        raise ValueError(f"the model has {len(model.param_layers)} layers with parameters but "
+                         f"its description needs {_n_layers(expected)}")
     return arrays
+
+
+def _layer_arrays(layer):
+    """What a model file stores of one layer: ``weights``, ``bias``, and a batchnorm's
+    running statistics (``running_mean``, ``running_var``)."""
+    return {"weights": layer.weights, "bias": layer.bias,
+            **getattr(layer, "buffers", dict)()}
+
+
+def _n_layers(shapes):
+    """Layers with parameters among the arrays ``shapes`` names."""
+    return sum(name.startswith("weights_") for name in shapes)
 
 
 def _network_description(model):
@@ -205,9 +218,9 @@ def _expected_shapes(meta):
         return {f"{kind}_{i}": shape for i, (fan_in, fan_out)
                 in enumerate(itertools.pairwise(meta["sizes"]))
                 for kind, shape in (("weights", (fan_in, fan_out)), ("bias", (1, fan_out)))}
-    return {f"{kind}_{i}": getattr(layer, kind).shape
+    return {f"{kind}_{i}": array.shape
             for i, layer in enumerate(_network_of(meta).param_layers)
-            for kind in ("weights", "bias")}
+            for kind, array in _layer_arrays(layer).items()}
 
 
 def _json_dict(value, name):
@@ -229,7 +242,7 @@ def load(path, *, seed=None):
     Parameters
     ----------
     path : str or os.PathLike
-        A model file.
+        A model file, or a run folder (``nnscratch train --out``): its ``model.npz``.
     seed : int, optional
         Seed of the new network's Generator (dropout masks if training continues); the
         weights come from the file.
@@ -251,8 +264,8 @@ def load(path, *, seed=None):
     meta, arrays = _read(path, arrays=True)
     model = _network_of(meta, seed)
     for i, layer in enumerate(model.param_layers):
-        layer.weights[...] = arrays[f"weights_{i}"]
-        layer.bias[...] = arrays[f"bias_{i}"]
+        for kind, array in _layer_arrays(layer).items():
+            array[...] = arrays[f"{kind}_{i}"]
     model.init = meta["init"]
     model.metadata = meta
     if "pipeline" in meta:
@@ -289,8 +302,11 @@ def _read(path, *, arrays):
     """Open, check and parse a model file: ``(metadata, {name: array} or None)``."""
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
+    if path.is_dir() and (path / "model.npz").is_file():  # a run folder
+        path = path / "model.npz"
     if not path.is_file():
-        raise _error(path, "it is a directory or special file, not a model file")
+        raise _error(path, "it is a directory or special file, not a model file (nor a run "
+                           "folder with a model.npz)")
     # opened here, not by np.load, which would leak the handle when the zip is bad
     with open(path, "rb") as f:
         _check_magic(path, f)
@@ -317,7 +333,7 @@ def _read(path, *, arrays):
             if not arrays:
                 return meta, None
             shapes = _expected_shapes(meta)
-            n_layers = len(shapes) // 2
+            n_layers = _n_layers(shapes)
             pipeline = set(PIPELINE_ARRAYS) if "pipeline" in meta else set()
             expected = set(shapes) | pipeline
             missing, extra = expected - names, names - expected - {"metadata"}
@@ -329,7 +345,8 @@ def _read(path, *, arrays):
             if extra:
                 raise _error(path, f"it has unexpected arrays {_show(sorted(extra), 200)}; a "
                                    f"network with sizes {sizes} has only weights_i and bias_i "
-                                   f"for i < {n_layers}")
+                                   f"(and a batchnorm's running_mean_i, running_var_i) for "
+                                   f"i < {n_layers}")
             found = {name: _entry(path, npz, name) for name in sorted(expected)}
     _check_arrays(path, meta, found, shapes)
     if pipeline:

@@ -179,8 +179,9 @@ def train(model, X_train, y_train, loss_fn, epochs, batch_size, learning_rate=No
         (:class:`~nnscratch.callbacks.ProgressBar`).
     optimizer : Optimizer or {"sgd", "adam", "adamw", "rmsprop", "adagrad"}, optional
         Default: plain SGD with ``learning_rate``.
-    schedule : callable or {"constant", "step", "cosine"}, optional
-        Learning rate per epoch, ``schedule(epoch, base_lr)``.
+    schedule : callable or {"constant", "step", "cosine", "onecycle"}, optional
+        Learning rate per epoch, ``schedule(epoch, base_lr)``; one with ``per_step = True``
+        is called before every batch with the fractional epoch.
     clip : float, optional
         Clip the global gradient norm to this value before each step.
     val_split : float in [0, 1)
@@ -392,11 +393,16 @@ class TrainingLoop:
         batch_hooks, model, loss_fn, stepper = (self._hooks["on_train_batch_end"], self.model,
                                                 self.loss_fn, self._stepper)
         order = self.rng.permutation(len(self.X))
+        per_step = getattr(self.schedule, "per_step", False)
+        n_batches = -(-len(self.X) // self.batch_size)
         # The Prefetcher lives for this epoch only: when the block ends its thread has
         # made exactly this epoch's draws, so a checkpoint taken after it holds the
         # augmenter's Generator at the epoch's end, not batches ahead.
         with contextlib.closing(self._batches.shuffled(order, self.augment)) as batches:
             for batch, (x_batch, y_batch) in enumerate(batches):
+                if per_step:  # e.g. one-cycle: the rate at this batch's fraction of the epoch
+                    stepper.start_epoch(self.schedule(epoch + batch / n_batches,
+                                                      stepper.base_lr))
                 loss, grad_size = model.train_batch(x_batch, y_batch, loss_fn,
                                                     grad_scale=stepper.grad_scale)
                 losses.append(loss)
@@ -447,6 +453,7 @@ class TrainingLoop:
                 "optimizer": {"t": optimizer["t"], "layout": optimizer["layout"]},
                 "callbacks": {}}
         arrays = {"params": self.params[0],
+                  **{f"buffers.{i}": b for i, b in enumerate(self.model.buffers())},
                   **{f"optimizer.{k}": v for k, v in optimizer["arrays"].items()}}
         for callback in self._stateful():
             data, callback_arrays = split_state(callback.state_dict())
@@ -465,6 +472,12 @@ class TrainingLoop:
             raise ValueError(f"params has shape {arrays['params'].shape} and dtype "
                              f"{arrays['params'].dtype}; the network's are {params.shape}, "
                              f"{params.dtype}")
+        buffers = self.model.buffers()
+        stored = [arrays.get(f"buffers.{i}") for i in range(len(buffers))]
+        if sum(k.startswith("buffers.") for k in arrays) != len(buffers) or any(
+                b is None or b.shape != a.shape or b.dtype != a.dtype
+                for a, b in zip(buffers, stored, strict=True)):
+            raise ValueError("its running statistics (batchnorm) do not fit this network")
         generators, states = self.generators, meta["random_states"]
         if len(states) != len(generators):
             raise ValueError(f"it restores {len(states)} random generators, this training "
@@ -489,6 +502,8 @@ class TrainingLoop:
                 callback.load_state_dict(state)
             raise
         params[...] = arrays["params"]
+        for buffer, value in zip(buffers, stored, strict=True):
+            buffer[...] = value
         for generator, state in zip(generators, states, strict=True):
             generator.bit_generator.state = state
         history.resumed_from = found.epoch

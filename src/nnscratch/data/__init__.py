@@ -22,7 +22,7 @@ from .mnist import (
     load_mnist,
     mnist_cache_dir,
 )
-from .pipeline import TablePipeline, UnseenCategoryWarning
+from .pipeline import EmptyRowWarning, TablePipeline, UnseenCategoryWarning
 from .regression import REGRESSION_FUNCTIONS, regression_data
 from .tables import (
     MAX_AUTO_CLASSES,
@@ -47,6 +47,7 @@ __all__ = [
     "SPLITS",
     "TASKS",
     "Dataset",
+    "EmptyRowWarning",
     "TablePipeline",
     "UnseenCategoryWarning",
     "clear_cache",

@@ -2,11 +2,14 @@
 
 import numpy as np
 
+from . import digits, mnist
 from .digits import load_digits
 from .mnist import SPLITS, load_mnist
 
 #: Names accepted by :func:`load_dataset`.
 DATASETS = ("mnist", "digits")
+#: What each data set's raw pixel values are divided by to make its inputs (in [0, 1]).
+PIXEL_MAX = {"mnist": mnist.PIXEL_MAX, "digits": digits.PIXEL_MAX}
 
 
 def load_dataset(name, *, split="blog", data_dir=None, dtype=np.float32, download=True,

@@ -5,6 +5,9 @@ import numpy as np
 from ..validation import check_float_dtype
 from .datasets import Dataset
 
+#: The largest pixel value of the digits' images: they are scaled by 1 / PIXEL_MAX.
+PIXEL_MAX = 16
+
 
 def load_digits(*, dtype=np.float32, test_size=0.2, random_state=42):
     """Load scikit-learn's bundled 8x8 handwritten digits (1,797 images, no download).
@@ -35,7 +38,7 @@ def load_digits(*, dtype=np.float32, test_size=0.2, random_state=42):
 
     dt = check_float_dtype(dtype)
     bunch = sk_load_digits()
-    X = (bunch.data / 16.0).astype(dt)  # (1797, 64), values 0..16
+    X = (bunch.data / float(PIXEL_MAX)).astype(dt)  # (1797, 64), values 0..16
     y = bunch.target.astype(np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=random_state

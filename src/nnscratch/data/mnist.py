@@ -61,6 +61,8 @@ VENDORED_DIR = Path(__file__).resolve().parents[3] / "data" / "mnist"
 SPLITS = ("blog", "standard")
 N_TRAIN, N_TEST = 60_000, 10_000
 IMAGE_SHAPE = (28, 28)
+#: The largest pixel value (white ink): the images are scaled by 1 / PIXEL_MAX into [0, 1].
+PIXEL_MAX = 255
 # The largest .gz is under 10 MiB; refuse a mirror that streams far more than that.
 _MAX_DOWNLOAD_BYTES = 64 * 2**20
 
@@ -368,7 +370,7 @@ def _scaled(pixels, rows, dtype, chunk=8192):
     out = np.empty((len(index), pixels.shape[1]), dtype=dtype)
     for start in range(0, len(index), chunk):
         out[start:start + chunk] = pixels[index[start:start + chunk]]
-    out /= dtype.type(255)
+    out /= dtype.type(PIXEL_MAX)
     return out
 
 

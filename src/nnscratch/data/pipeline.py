@@ -32,6 +32,10 @@ class UnseenCategoryWarning(UserWarning):
     """A text value the model never saw in training: it is encoded as all zeros."""
 
 
+class EmptyRowWarning(UserWarning):
+    """A row to predict with no input cells: its prediction is the imputed values' alone."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One input column and how it is encoded.
@@ -195,6 +199,11 @@ class TablePipeline:
     def feature_names(self):
         """Every feature's name, e.g. ``("bill_length_mm", ..., "island=Biscoe", ...)``."""
         return tuple(name for c in self.columns for name in c.feature_names)
+
+    @property
+    def imputes(self):
+        """Whether missing cells are filled in (False for :meth:`identity`'s pipelines)."""
+        return any(c.kind != NUMERIC or not np.isnan(c.fill) for c in self.columns)
 
     @property
     def n_features(self):

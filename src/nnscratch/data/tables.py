@@ -36,7 +36,7 @@ from ..errors import DataFormatError
 from ..files import write_text
 from ..validation import check_float_dtype
 from .datasets import Dataset
-from .pipeline import TablePipeline, is_missing, is_numeric
+from .pipeline import EmptyRowWarning, TablePipeline, is_missing, is_numeric
 
 #: Values of ``task`` accepted by :func:`load_table`.
 TASKS = ("auto", "classification", "regression")
@@ -246,7 +246,7 @@ def load_features(path, *, pipeline=None, feature_names=None, n_features=None, t
         raise ValueError(f"n_features is {n_features} but feature_names has "
                          f"{len(feature_names)} names")
     dt = check_float_dtype(dtype)
-    table = read_table(path)
+    table = read_table(path, keep_empty=True)
     path, header = table.path, list(table.frame.columns)
     if pipeline is None:
         if table.from_npz:
@@ -269,6 +269,11 @@ def load_features(path, *, pipeline=None, feature_names=None, n_features=None, t
     if not names:
         raise DataFormatError(f"{path} has no feature columns, only the target {target!r}")
     frame = table.frame[list(names)]
+    empty = np.flatnonzero(frame.isna().all(axis=1).to_numpy())
+    if len(empty) and pipeline.imputes:
+        warnings.warn(f"{path}: {len(empty)} row(s) have no input cells ({table.where(empty[0])}"
+                      f"{' and others' if len(empty) > 1 else ''}); their predictions come "
+                      f"from the imputed values alone", EmptyRowWarning, stacklevel=2)
     return encode(table, frame, pipeline, dt), tuple(names)
 
 
@@ -402,11 +407,12 @@ def write_predictions(path, outputs, *, classes=None, target=None):
 
 # --- reading files ---------------------------------------------------------------------------
 
-def read_table(path):
+def read_table(path, *, keep_empty=False):
     """Read a table file into a :class:`_Table` (every column, in file order).
 
-    Blank rows are skipped; a CSV's text cells lose their surrounding spaces. Raises
-    FileNotFoundError or DataFormatError naming the file.
+    Blank lines are skipped, and so are rows of empty cells unless ``keep_empty`` (rows to
+    predict: each row of the file gets its prediction); a CSV's text cells lose their
+    surrounding spaces. Raises FileNotFoundError or DataFormatError naming the file.
     """
     path, suffix = _check_path(path)
     if suffix == ".npz":
@@ -424,7 +430,7 @@ def read_table(path):
     blank = frame.isna().all(axis=1).to_numpy()  # a row of empty cells
     if blank.all():
         raise DataFormatError(f"{path} has a header but no data rows")
-    if blank.any():
+    if blank.any() and not keep_empty:
         frame = frame.loc[~blank]
         lines = None if lines is None else lines[~blank]
     frame = frame.reset_index(drop=True)
@@ -449,6 +455,12 @@ def _check_path(path):
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path} is empty (0 bytes)")
     return path, suffix
+
+
+#: The cells of a CSV read as missing: pandas' list less "None", which is a category in real
+#: tables (MASS's survey: how often one exercises, "Freq", "Some" or "None").
+MISSING_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
 
 
 def _read_csv(path):
@@ -479,7 +491,8 @@ def _read_csv(path):
             # with more cells than the header is a warning, made an error here
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True,
-                                index_col=False)
+                                index_col=False, keep_default_na=False,
+                                na_values=MISSING_TEXT)
     except pd.errors.ParserWarning:
         raise DataFormatError(f"{path}: its rows have more cells than the header has "
                               f"columns ({len(header)}); name every column in the header"

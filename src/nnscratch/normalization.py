@@ -1,0 +1,150 @@
+"""Batch normalisation (Ioffe & Szegedy, 2015), for dense and convolutional layers.
+
+In training, each channel is standardised with the mean and variance of the batch, then
+scaled and shifted by the learned ``gamma`` and ``beta``; running averages of the batch
+statistics, kept as PyTorch keeps them, replace the batch's at evaluation. The backward pass
+is CS231n's ``batchnorm_backward_alt``: with ``x_hat`` the standardised input and ``m`` the
+values per channel,
+
+    dL/dx = (gamma / sigma) * (dL/dy - mean(dL/dy) - x_hat * mean(dL/dy * x_hat))
+
+where the means run over the same axes as the statistics: the batch for a dense layer, the
+batch and every pixel for a convolution ("spatial" batchnorm).
+"""
+
+import numpy as np
+
+from .activations import get_activation
+from .validation import check_float_dtype, check_int
+
+
+class BatchNorm:
+    """``a = activation(gamma * (x - mean) / sqrt(var + eps) + beta)``, per channel.
+
+    Parameters
+    ----------
+    channels : int
+        Features of a dense input ``(N, channels)``, or channels of an image batch
+        ``(N, channels, H, W)``.
+    activation : str, Activation class or instance, or None
+        Applied after the normalisation (an architecture's ``conv32k3,bn`` is conv, then
+        batchnorm, then the activation).
+    momentum : float in (0, 1]
+        Weight of the newest batch in the running averages (PyTorch's ``momentum=0.1``).
+    eps : float
+        Added to the variance before its square root.
+    dtype : {"float32", "float64"}
+
+    Attributes
+    ----------
+    weights, bias : ndarray, shape (channels,)
+        ``gamma`` (starts at 1) and ``beta`` (starts at 0): the learned parameters, named
+        as every layer's so that optimizers, model files and checkpoints treat them alike.
+    running_mean, running_var : ndarray, shape (channels,)
+        The statistics used at evaluation; the variance's is unbiased, as PyTorch's.
+    """
+
+    def __init__(self, channels, activation=None, *, momentum=0.1, eps=1e-5,
+                 dtype=np.float32):
+        channels = check_int(channels, "channels", minimum=1)
+        if not 0 < momentum <= 1:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        dtype = check_float_dtype(dtype)
+        self.momentum, self.eps = float(momentum), float(eps)
+        self.weights = np.ones(channels, dtype=dtype)   # gamma, (C,)
+        self.bias = np.zeros(channels, dtype=dtype)     # beta, (C,)
+        self.grad_weights = np.zeros_like(self.weights)
+        self.grad_bias = np.zeros_like(self.bias)
+        self.running_mean = np.zeros(channels, dtype=dtype)
+        self.running_var = np.ones(channels, dtype=dtype)
+        self.activation = get_activation(activation)
+
+    @property
+    def channels(self):
+        return self.weights.shape[0]
+
+    def output_shape(self, input_shape):
+        """The input's shape, ``(channels,)`` or ``(channels, H, W)``; ValueError otherwise."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) not in (1, 3) or input_shape[0] != self.channels:
+            raise ValueError(f"BatchNorm of {self.channels} channels expects inputs of shape "
+                             f"({self.channels},) or ({self.channels}, H, W), the previous "
+                             f"layer gives {input_shape}")
+        return input_shape
+
+    def _axes(self, x):
+        """The axes the statistics run over, and the shape that broadcasts a (C,) array."""
+        if x.ndim == 2:
+            return (0,), (1, -1)
+        return (0, 2, 3), (1, -1, 1, 1)
+
+    def forward(self, x, training=False):
+        """``(N, C)`` or ``(N, C, H, W)`` in, the same shape out."""
+        axes, shape = self._axes(x)
+        if training:
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            m = x.size // self.channels
+            self.running_mean *= 1 - self.momentum
+            self.running_mean += self.momentum * mean
+            self.running_var *= 1 - self.momentum
+            self.running_var += self.momentum * var * (m / max(m - 1, 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = (1 / np.sqrt(var + self.eps)).astype(x.dtype)   # (C,)
+        self.x_hat = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
+        z = self.x_hat * self.weights.reshape(shape)
+        z += self.bias.reshape(shape)
+        self.training = training
+        return self.activation.forward(z)
+
+    def backward(self, d_output, learning_rate=None, *, input_grad=True):
+        """Back-propagate ``dL/da``; return ``dL/dx`` (None with ``input_grad=False``)."""
+        return self.backward_z(self.activation.backward(d_output), learning_rate,
+                               input_grad=input_grad)
+
+    def backward_z(self, d_z, learning_rate=None, *, input_grad=True):
+        """Like :meth:`backward`, given ``dL/dz`` (after the normalisation and the shift)."""
+        axes, shape = self._axes(d_z)
+        np.add.reduce(d_z * self.x_hat, axis=axes, out=self.grad_weights)
+        np.add.reduce(d_z, axis=axes, out=self.grad_bias)
+        d_input = None
+        if input_grad:
+            m = d_z.size // self.channels
+            scale = (self.weights * self.inv_std).reshape(shape)
+            if self.training:  # the batch's mean and variance depend on x too
+                d_input = scale * (d_z - (self.grad_bias / m).reshape(shape)
+                                   - self.x_hat * (self.grad_weights / m).reshape(shape))
+            else:  # fixed statistics: an affine map
+                d_input = scale * d_z
+        if learning_rate is not None:
+            self.weights -= learning_rate * self.grad_weights
+            self.bias -= learning_rate * self.grad_bias
+        return d_input
+
+    def fold(self):
+        """The evaluation-time map as ``(scale, shift)`` per channel: ``z = x * scale +
+        shift``, for folding into the layer before (an exported graph needs no BatchNorm)."""
+        scale = self.weights / np.sqrt(self.running_var + self.eps)
+        return scale, self.bias - self.running_mean * scale
+
+    def buffers(self):
+        """The running statistics: saved with the model and in checkpoints, not learned."""
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def __getstate__(self):
+        """Pickle and copy without the forward pass's cached arrays."""
+        return {k: v for k, v in vars(self).items() if k not in ("x_hat", "inv_std")}
+
+    def parameters(self):
+        """``[gamma, beta]``; optimizers update them in place."""
+        return [self.weights, self.bias]
+
+    def gradients(self):
+        return [self.grad_weights, self.grad_bias]
+
+    def __repr__(self):
+        return (f"BatchNorm({self.channels}, activation={self.activation.name!r}, "
+                f"dtype={self.weights.dtype.name})")

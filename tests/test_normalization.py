@@ -1,0 +1,212 @@
+"""BatchNorm: finite differences, PyTorch's batch_norm as reference, running statistics."""
+
+import numpy as np
+import pytest
+
+from nnscratch.gradcheck import numeric_gradient
+from nnscratch.normalization import BatchNorm
+
+
+def _relative_error(a, b):
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+
+
+SHAPES = [(6, 4), (3, 2, 5, 4)]  # dense (N, C) and images (N, C, H, W)
+
+
+def _layer(shape, activation, rng):
+    bn = BatchNorm(shape[1], activation, dtype=np.float64)
+    bn.weights[...] = rng.normal(1, 0.3, size=bn.weights.shape)
+    bn.bias[...] = rng.normal(0, 0.3, size=bn.bias.shape)
+    bn.running_mean[...] = rng.normal(size=bn.channels)
+    bn.running_var[...] = rng.uniform(0.5, 2, size=bn.channels)
+    return bn
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("activation", [None, "tanh"])
+def test_batchnorm_gradients(shape, training, activation, rng):
+    """gamma, beta and input gradients agree with central differences (float64), in
+    training (batch statistics) and evaluation (running statistics) mode."""
+    bn = _layer(shape, activation, rng)
+    x = rng.normal(2, 3, size=shape)
+    g = rng.normal(size=shape)
+    saved = bn.running_mean.copy(), bn.running_var.copy()
+
+    def loss():
+        bn.running_mean[...], bn.running_var[...] = saved  # training mode moves them
+        return float(np.sum(g * bn.forward(x, training)))
+
+    loss()
+    d_x = bn.backward(g)
+    for name, array, grad in [("input", x, d_x), ("gamma", bn.weights, bn.grad_weights.copy()),
+                              ("beta", bn.bias, bn.grad_bias.copy())]:
+        err = _relative_error(grad, numeric_gradient(loss, array))
+        assert err < 1e-7, f"{name}: relative error {err:.1e}"
+
+
+def test_batchnorm_standardises_each_channel_and_tracks_running_statistics(rng):
+    """In training the output of each channel has mean beta and standard deviation gamma
+    (up to eps); the running statistics move by momentum towards the batch's (unbiased
+    variance), and evaluation uses them."""
+    bn = BatchNorm(3, dtype=np.float64, momentum=0.5)
+    bn.weights[...] = [1.0, 2.0, 0.5]
+    bn.bias[...] = [0.0, -1.0, 3.0]
+    x = rng.normal([10, -5, 0], [2, 0.1, 30], size=(1000, 3))
+    out = bn.forward(x, training=True)
+    np.testing.assert_allclose(out.mean(axis=0), bn.bias, atol=1e-9)
+    np.testing.assert_allclose(out.std(axis=0), bn.weights, rtol=1e-3)
+    np.testing.assert_allclose(bn.running_mean, 0.5 * x.mean(axis=0))
+    np.testing.assert_allclose(bn.running_var, 0.5 + 0.5 * x.var(axis=0, ddof=1))
+    z = bn.forward(x[:2], training=False)
+    expected = (x[:2] - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * bn.weights \
+        + bn.bias
+    np.testing.assert_allclose(z, expected)
+    scale, shift = bn.fold()
+    np.testing.assert_allclose(x[:2] * scale + shift, expected)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_matches_pytorch(shape, training, rng):
+    """Forward, running statistics and every gradient equal torch.nn.functional.batch_norm's
+    to 1e-6 (float64)."""
+    torch = pytest.importorskip("torch")
+    bn = _layer(shape, None, rng)
+    x = rng.normal(1, 2, size=shape)
+    g = rng.normal(size=shape)
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(bn.weights.copy(), requires_grad=True)
+    bt = torch.tensor(bn.bias.copy(), requires_grad=True)
+    mean_t, var_t = torch.tensor(bn.running_mean.copy()), torch.tensor(bn.running_var.copy())
+    out_t = torch.nn.functional.batch_norm(xt, mean_t, var_t, wt, bt, training=training,
+                                           momentum=bn.momentum, eps=bn.eps)
+    out_t.backward(torch.tensor(g))
+    out = bn.forward(x, training)
+    d_x = bn.backward(g)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(bn.running_mean, mean_t.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var, var_t.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(d_x, xt.grad.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(bn.grad_weights, wt.grad.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(bn.grad_bias, bt.grad.numpy(), rtol=0, atol=1e-6)
+
+
+def test_batchnorm_refuses_bad_arguments_and_shapes():
+    """Each mistake is one ValueError naming the argument or both shapes."""
+    with pytest.raises(ValueError, match=r"momentum must be in \(0, 1\], got 0"):
+        BatchNorm(3, momentum=0)
+    with pytest.raises(ValueError, match=r"eps must be > 0, got -1"):
+        BatchNorm(3, eps=-1)
+    with pytest.raises(ValueError, match="channels"):
+        BatchNorm(0)
+    with pytest.raises(ValueError, match=r"BatchNorm of 3 channels expects inputs of shape "
+                                         r"\(3,\) or \(3, H, W\), the previous layer gives "
+                                         r"\(4, 5, 5\)"):
+        BatchNorm(3).output_shape((4, 5, 5))
+
+
+# --- in a network ------------------------------------------------------------------------
+
+def _digits(n=120):
+    from nnscratch.data import load_digits
+
+    data = load_digits()
+    return data.X_train[:n], data.y_train[:n]
+
+
+def test_bn_token_builds_conv_bn_relu_and_dense_bn_relu():
+    """``conv4k3,bn`` is a convolution without activation, then a batchnorm that applies
+    the hidden activation; the model describes and saves one hidden activation."""
+    from nnscratch.architecture import format_arch, parse_arch
+    from nnscratch.network import NeuralNetwork
+
+    arch = parse_arch("conv4k3,bn,pool2,dense16,bn,drop0.2")
+    assert format_arch(arch) == "conv4k3,bn,pool2,dense16,bn,drop0.2"
+    net = NeuralNetwork.from_architecture(arch, (1, 8, 8), 10, head_activation="softmax",
+                                          seed=0)
+    kinds = [(type(layer).__name__, getattr(getattr(layer, "activation", None), "name", None))
+             for layer in net.layers]
+    assert kinds == [("Reshape", None), ("Conv2D", "identity"), ("BatchNorm", "relu"),
+                     ("MaxPool2D", None), ("Flatten", None), ("Layer", "identity"),
+                     ("BatchNorm", "relu"), ("Dropout", None), ("Layer", "softmax")]
+    assert net.hidden_activation == "relu"
+    assert len(net.buffers()) == 4
+
+
+def test_a_network_with_batchnorm_passes_the_gradient_check(rng):
+    """Every parameter of conv -> bn -> pool -> dense -> bn -> head, in training mode (batch
+    statistics), against central differences."""
+    from nnscratch.architecture import parse_arch
+    from nnscratch.gradcheck import check_gradients
+    from nnscratch.network import NeuralNetwork
+
+    net = NeuralNetwork.from_architecture(parse_arch("conv3k3,bn,pool2,dense6,bn"), (1, 8, 8),
+                                          4, head_activation="softmax", seed=1,
+                                          hidden_activation="tanh", dtype=np.float64)
+    for layer in net.param_layers:
+        layer.bias[...] = rng.normal(scale=0.3, size=layer.bias.shape)
+    X = rng.normal(size=(5, 64))
+    y = rng.integers(0, 4, size=5)
+    errors = check_gradients(net, "cross_entropy", X, y, training=True)
+    # The bias of a layer right before a batchnorm has no effect in training (the batch's
+    # mean takes it away): its gradient is 0, and a relative error of two ~0s means nothing.
+    before_norm = {"layers[1].bias", "layers[5].bias"}
+    assert max(e for name, e in errors.items() if name not in before_norm) < 1e-6, errors
+    from nnscratch.losses import get_loss
+
+    net64 = net.astype(np.float64)
+    net64.backprop(get_loss("cross_entropy"), net64._forward(X, True), y)
+    for i in (1, 5):
+        assert np.abs(net64.layers[i].grad_bias).max() < 1e-12
+
+
+def test_running_statistics_round_trip_through_the_model_file(tmp_path):
+    """Saved and loaded, a batchnorm network has the same running statistics bit for bit
+    and predicts the same numbers in evaluation mode."""
+    from nnscratch import load, save, train
+    from nnscratch.architecture import parse_arch
+    from nnscratch.network import NeuralNetwork
+
+    X, y = _digits()
+    net = NeuralNetwork.from_architecture(parse_arch("conv4k3,bn,pool2,dense16,bn"),
+                                          (1, 8, 8), 10, head_activation="softmax", seed=0)
+    train(net, X, y, "cross_entropy", 2, 32, 0.05, bar=False, seed=0)
+    assert not np.allclose(net.buffers()[1], 1)  # the running variance moved
+    loaded = load(save(net, tmp_path / "m.npz"))
+    for a, b in zip(net.buffers(), loaded.buffers(), strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert np.array_equal(net.predict_proba(X), loaded.predict_proba(X))
+
+
+def test_a_batchnorm_training_resumes_bit_for_bit(tmp_path):
+    """Killed after epoch 2 and continued from its checkpoint, a batchnorm network with
+    early stopping ends with the same weights and running statistics as one never
+    stopped."""
+    from nnscratch import train
+    from nnscratch.architecture import parse_arch
+    from nnscratch.callbacks import LambdaCallback
+    from nnscratch.network import NeuralNetwork
+
+    X, y = _digits()
+
+    def run(checkpoint, callbacks=None):
+        net = NeuralNetwork.from_architecture(parse_arch("dense32,bn"), (64,), 10,
+                                              head_activation="softmax", seed=0)
+        train(net, X, y, "cross_entropy", 4, 16, 0.05, bar=False, seed=0, val_split=0.2,
+              patience=10, checkpoint=checkpoint, callbacks=callbacks)
+        return net
+
+    def stop(epoch, logs):
+        if epoch == 1:  # the second epoch, once checkpointed
+            raise RuntimeError("killed")
+
+    straight = run(tmp_path / "a.npz")
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tmp_path / "b.npz", [LambdaCallback(on_epoch_end=stop)])
+    resumed = run(tmp_path / "b.npz")
+    for a, b in zip(straight.parameters() + straight.buffers(),
+                    resumed.parameters() + resumed.buffers(), strict=True):
+        assert a.tobytes() == b.tobytes()
