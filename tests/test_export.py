@@ -155,7 +155,8 @@ def test_sklearn_classifier_exports_with_its_classes(labels, digits):
     X, y = digits
     X = X[:300].astype(np.float32)
     y = np.array(labels)[y[:300] % len(labels)]
-    clf = NNClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    clf = NNClassifier(hidden_layer_sizes=(16,), max_iter=5, n_iter_no_change=None,
+                       random_state=0).fit(X, y)
     proto = build_onnx(clf)
     assert json.loads(_props(proto)["classes"]) == labels
     out = _run(proto, input=X)

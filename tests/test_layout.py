@@ -72,7 +72,7 @@ def test_the_estimator_takes_a_dataframe_at_array_speed(mnist_6000):
     for _ in range(3):
         for key, X_in in (("array", X), ("frame", frame)):
             start = time.perf_counter()
-            clf = NNClassifier(max_iter=2, random_state=0).fit(X_in, y)
+            clf = NNClassifier(max_iter=2, n_iter_no_change=None, random_state=0).fit(X_in, y)
             times[key].append(time.perf_counter() - start)
             probabilities = clf.predict_proba(X[:100])
             if key == "array":

@@ -8,40 +8,51 @@ import numpy as np
 import pytest
 
 from nnscratch.cli import build_parser, main
-from nnscratch.params import BY_NAME, BY_SKLEARN_NAME, DEFAULTS, PARAMS, check_config
+from nnscratch.params import (
+    BY_ESTIMATOR_NAME,
+    BY_NAME,
+    BY_SKLEARN_NAME,
+    DEFAULTS,
+    PARAMS,
+    check_config,
+)
 from nnscratch.recipes import RECIPES, make_config
 from nnscratch.sklearn import NNClassifier, NNRegressor
 from nnscratch.sweep import parse_config
 
-#: Estimator parameters that are no row of the table, and why.
-ESTIMATOR_ONLY = {"early_stopping"}  # switches validation_fraction + n_iter_no_change on
-#: The regressor's defaults that differ from the table's (Adam: SGD at 0.05 diverges on
-#: unscaled targets).
-REGRESSOR_DEFAULTS = {"solver": "adam", "learning_rate_init": 0.001, "max_iter": 100}
-
 
 @pytest.mark.parametrize("Estimator", [NNClassifier, NNRegressor])
 def test_estimator_signatures_follow_the_table(Estimator):
-    """Every row with a scikit-learn name is a constructor parameter with the row's default;
-    every constructor parameter is a row (or is documented as estimator-only)."""
+    """Every row with a scikit-learn name is a constructor parameter with the row's
+    estimator default; every constructor parameter is a row (the regressor's loss too)."""
     signature = inspect.signature(Estimator.__init__).parameters
     params = {name: p.default for name, p in signature.items() if name != "self"}
-    assert set(params) == set(BY_SKLEARN_NAME) | ESTIMATOR_ONLY
-    overrides = REGRESSOR_DEFAULTS if Estimator is NNRegressor else {}
-    for sklearn_name, row in BY_SKLEARN_NAME.items():
-        assert params[sklearn_name] == overrides.get(sklearn_name, row.estimator_default), \
-            sklearn_name
-        assert f"    {sklearn_name} : " in Estimator.__doc__, f"{sklearn_name} undocumented"
+    only_regressor = {"loss"}
+    expected = set(BY_ESTIMATOR_NAME) - (set() if Estimator is NNRegressor else only_regressor)
+    assert set(params) == expected
+    for name in params:
+        row = BY_ESTIMATOR_NAME[name]
+        assert params[name] == row.estimator_default, name
+        assert f"    {name} : " in Estimator.__doc__ or f", {name} : " in Estimator.__doc__ \
+            or f"    {name}, " in Estimator.__doc__, f"{name} undocumented"
 
 
-def test_estimator_names_are_scikit_learns_where_it_has_the_concept():
-    """A user swaps MLPClassifier for NNClassifier without renaming a shared parameter."""
-    from sklearn.neural_network import MLPClassifier
+@pytest.mark.parametrize(("Estimator", "Reference"), [("NNClassifier", "MLPClassifier"),
+                                                      ("NNRegressor", "MLPRegressor")])
+def test_every_scikit_learn_parameter_with_its_default(Estimator, Reference):
+    """A user swaps MLPClassifier for NNClassifier without renaming anything: each of its
+    parameters is ours, with the same default, in the same position."""
+    import sklearn.neural_network
 
-    shared = {"hidden_layer_sizes", "activation", "solver", "alpha", "batch_size",
-              "learning_rate_init", "max_iter", "random_state", "momentum",
-              "early_stopping", "validation_fraction", "n_iter_no_change"}
-    assert shared <= set(MLPClassifier().get_params()) & set(NNClassifier().get_params())
+    import nnscratch.sklearn
+
+    theirs = inspect.signature(getattr(sklearn.neural_network, Reference)).parameters
+    ours = inspect.signature(getattr(nnscratch.sklearn, Estimator)).parameters
+    for name, param in theirs.items():
+        assert name in ours, name
+        assert ours[name].default == param.default, name
+        assert ours[name].kind == param.kind, name
+    assert list(ours)[:len(theirs)] == list(theirs)  # positional order too
 
 
 def test_every_row_is_an_option_of_train_with_its_help(capsys):
@@ -159,7 +170,8 @@ def test_nesterov_reaches_the_optimizer_from_every_entry_point(nesterov):
 
     config = make_config(optimizer="sgd", momentum=0.9, nesterov=nesterov)
     assert build_optimizer(config).nesterov is nesterov
-    clf = NNClassifier(momentum=0.9, nesterovs_momentum=nesterov, max_iter=1)
+    clf = NNClassifier(momentum=0.9, nesterovs_momentum=nesterov, max_iter=1, solver="sgd",
+                       n_iter_no_change=None)
     assert clf.fit(np.eye(4), [0, 1, 0, 1]).optimizer_.nesterov is nesterov
     assert build_optimizer(make_config(nesterov=nesterov)).nesterov is False  # no momentum
 
@@ -179,7 +191,7 @@ def test_rmsprop_and_adagrad_from_every_entry_point(solver):
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)
     clf = NNClassifier((8,), solver=solver, learning_rate_init=0.05, max_iter=30,
-                       random_state=0).fit(X, y)
+                       n_iter_no_change=None, random_state=0).fit(X, y)
     assert type(clf.optimizer_) is OPTIMIZERS[solver] and clf.score(X, y) >= 0.9
 
 

@@ -347,7 +347,8 @@ def test_estimators_keep_no_pipeline_of_their_own(penguins_csv):
         ("t", make_pipeline(SimpleImputer(strategy="most_frequent"),
                             OneHotEncoder(handle_unknown="ignore")), text)])
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
-    pipeline = make_pipeline(prepare, NNClassifier(random_state=0, max_iter=100)).fit(
+    pipeline = make_pipeline(prepare, NNClassifier(random_state=0, max_iter=100,
+                                                   n_iter_no_change=None)).fit(
         X_train, y_train)
     assert pipeline.score(X_test, y_test) >= 0.95
     assert pipeline[-1].network_.pipeline is None

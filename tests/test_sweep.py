@@ -173,7 +173,8 @@ def test_a_failing_candidate_is_scored_nan_and_not_chosen(tmp_path):
     assert json.loads((tmp_path / "out" / "best.json").read_text())["n_failed"] == 2
     assert "2 of 4 candidates failed to fit (score NaN): see results.csv" in lines
     rows = _read_csv(tmp_path / "out" / "results.csv")
-    error = "ValueError: val_split=0.999 leaves no training data from 400 samples"
+    error = ("ValueError: With n_samples=400, test_size=0.999 and train_size=None, the "
+             "resulting train set will be empty. Adjust any of the aforementioned parameters.")
     assert [r["fit_error"] for r in rows if r["early_stopping"] == "True"] == [error] * 2
     assert [r["fit_error"] for r in rows if r["early_stopping"] == "False"] == [""] * 2
     printed = [line for line in lines if " failed: " in line]
@@ -186,7 +187,8 @@ def test_every_candidate_failing_is_an_error(tmp_path):
     config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 6\nearly_stopping = true"
                                              "\nvalidation_fraction = 0.999"))
     with pytest.raises(ValueError, match="every candidate failed to fit; the last error: "
-                       r"ValueError: val_split=0.999 leaves no training data"):
+                       r"ValueError: With n_samples=400, test_size=0.999 and train_size=None, the "
+                       "resulting train set will be empty"):
         sweep.run_sweep(config, log=lambda line: None)
 
 
@@ -476,3 +478,23 @@ def test_dask_worker_killed_mid_sweep_costs_only_its_fits(tmp_path, monkeypatch)
     assert len(result.rows) == n_candidates and not any(r["fit_error"] for r in result.rows)
     assert _table(tmp_path / "dask") == _table(tmp_path / "fault-free")
     assert _best(tmp_path / "dask") == _best(tmp_path / "fault-free")
+
+
+def test_binary_table_sweep_saves_a_softmax_model(tmp_path):
+    """A sweep on a two-class table saves its best model as nnscratch train does (two
+    softmax outputs), which `evaluate` scores as the sweep did."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    label = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    lines = ["a,b,c,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(X, label,
+                                                                          strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = _write(tmp_path, f'data = "{(tmp_path / "t.csv").as_posix()}"\nmetric = '
+                    '"accuracy"\ncv = 2\nseed = 0\n[fixed]\nepochs = 5\n[grid]\n'
+                    'lr = [0.05, 0.1]\n')
+    result = sweep.run_sweep(config, out_dir=tmp_path / "out", log=lambda line: None)
+    model = load(tmp_path / "out" / "best_model.npz")
+    assert model.head_activation == "softmax" and model.output_size == 2
+    status, out = _cli(["evaluate", str(tmp_path / "out" / "best_model.npz"), "--json"])
+    assert status == 0
+    assert json.loads(out)["accuracy"] == pytest.approx(result.test_score)

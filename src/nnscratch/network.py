@@ -306,6 +306,33 @@ class NeuralNetwork:
         """An independent deep copy (same weights; its own Generator state)."""
         return copy.deepcopy(self)
 
+    def binary_as_softmax(self):
+        """A copy whose one sigmoid output is two softmax outputs with the same
+        probabilities: ``softmax([0, z]) = [1 - sigmoid(z), sigmoid(z)]``.
+
+        Why: scikit-learn's binary classifier (and so :class:`~nnscratch.sklearn.NNClassifier`)
+        has a single logistic output, the command line's classifiers a softmax over the
+        classes; the copy is a model file of the command line's kind that predicts the same.
+
+        Raises
+        ------
+        ValueError
+            If the head is not a single sigmoid output.
+        """
+        head = self.head
+        if not (isinstance(head.activation, Sigmoid) and head.output_size == 1):
+            raise ValueError("binary_as_softmax needs a single sigmoid output, got "
+                             f"{head.output_size} {head.activation.name!r} outputs")
+        network = self.copy()
+        twin = Layer(head.input_size, 2, Softmax, dtype=self.dtype)
+        twin.weights[...] = np.hstack([np.zeros_like(head.weights), head.weights])
+        twin.bias[...] = np.hstack([np.zeros_like(head.bias), head.bias])
+        network.layers[-1] = twin
+        if network.sizes is not None:
+            network.sizes[-1] = 2
+        network._flatten()
+        return network
+
     def astype(self, dtype):
         """A deep copy whose parameters and gradients have ``dtype``."""
         network = self.copy()
@@ -385,10 +412,11 @@ class NeuralNetwork:
         y_true : ndarray, shape (N, output_size) or (N,) integer labels
         input_grad : bool
             Also compute ``dL/dx``.
-        grad_scale : float
+        grad_scale : float or ndarray of shape (N, 1)
             Back-propagate ``grad_scale * dL/d(output)``: every stored gradient (and
             ``dL/dx``) is then scaled by it too, since back-propagation is linear.
-            :func:`~nnscratch.training.train` passes the learning rate for plain SGD.
+            :func:`~nnscratch.training.train` passes the learning rate for plain SGD; a
+            column scales each sample's share (sample weights).
 
         Returns
         -------
@@ -401,7 +429,8 @@ class NeuralNetwork:
             self.output_grad = loss_fn.grad_from_logits(y_pred, y_true)  # dL/dz of the head
         else:
             self.output_grad = loss_fn.grad(y_pred, y_true)  # dL/d(output)
-        grad = self.output_grad if grad_scale == 1 else self.output_grad * grad_scale
+        scalar = np.ndim(grad_scale) == 0
+        grad = self.output_grad if scalar and grad_scale == 1 else self.output_grad * grad_scale
         return loss, self._backward_from(len(self.layers) - 1, grad, None, input_grad,
                                          through_head=not fused)
 

@@ -25,6 +25,8 @@ from .schedules import SCHEDULES
 from .validation import check_number, describe_range, in_range
 
 _SAME = object()  # "the estimator's default is the table's"
+#: In :attr:`Param.sklearn_values`: a value ``nnscratch train`` has no option for.
+NO_OPTION = "no option of nnscratch train"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class Param:
         The estimators' default where it differs from ``default``.
     default_text : str, optional
         The default in words, where it depends on other rows (``--help`` shows it).
+    sklearn_values : dict, optional
+        Values only the estimators take (scikit-learn's), each with the value it stands for
+        in a configuration: ``{"logistic": "sigmoid"}``; None where ``nnscratch train`` has no
+        equivalent (:data:`NO_OPTION`, e.g. ``"lbfgs"``).
     """
 
     name: str
@@ -68,6 +74,7 @@ class Param:
     optional: bool = False
     sklearn_default: object = _SAME
     default_text: str | None = None
+    sklearn_values: dict | None = None
 
     @property
     def flag(self):
@@ -126,6 +133,30 @@ class Param:
                 return [v.strip() for v in value]
         raise ValueError(f"{label} must be {self.expected}, got {value!r}"
                          f"{self.suggestion(value)}")
+
+    def sklearn_value(self, value):
+        """``(True, config value)`` when ``value`` is one of :attr:`sklearn_values`, else
+        ``(False, None)``."""
+        for key, meaning in (self.sklearn_values or {}).items():
+            if isinstance(value, type(key)) and value == key:
+                return True, meaning
+        return False, None
+
+    def check_estimator(self, value, label=None):
+        """:meth:`check` for an estimator's parameter, which also takes scikit-learn's own
+        values (:attr:`sklearn_values`, returned as given)."""
+        if self.sklearn_value(value)[0]:
+            return value
+        try:
+            return self.check(value, label)
+        except ValueError:
+            if not self.sklearn_values:
+                raise
+        extra = list(self.sklearn_values)
+        expected = (f"one of {[*self.choices, *extra]}" if self.kind == "choice" else
+                    f"{self.expected} or one of {extra}")
+        raise ValueError(f"{label or self.name} must be {expected}, got {value!r}"
+                         f"{_hint(value, [*(self.choices or ()), *extra])}") from None
 
     def suggestion(self, value):
         """`` (did you mean 'adam'?)`` for a near miss of a choice, else ''."""
@@ -196,15 +227,17 @@ PARAMS = (
           "or <= 20 whole-number values: classification)", choices=TASKS),
     # the network
     Param("hidden", "sizes", [32, 32], "hidden layer widths, e.g. 32,32 (an empty string: "
-          "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(32, 32)),
+          "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(100,)),
     Param("arch", "text", None, "any layers, in place of the hidden sizes and dropout: "
           "convCkK (C channels, KxK kernel; then sS for a stride, pP or 'same' for padding), "
           "poolP, dropR, denseN, e.g. conv32k3,pool2,dense128 (the output layer is added)",
           sklearn="architecture", optional=True),
     Param("activation", "choice", "relu", "activation of the hidden layers",
-          sklearn="activation", choices=HIDDEN_ACTIVATIONS),
+          sklearn="activation", choices=HIDDEN_ACTIVATIONS,
+          sklearn_values={"logistic": "sigmoid"}),
     Param("init", "choice", "normal", "weight initialiser ('normal' is the blog's "
-          "N(0, 1/fan_in))", sklearn="init", choices=tuple(INITIALIZERS)),
+          "N(0, 1/fan_in))", sklearn="init", choices=tuple(INITIALIZERS),
+          sklearn_default="glorot"),
     Param("dropout", "float", 0.0, "dropout rate after each hidden layer", sklearn="dropout",
           low=0, high=1, high_open=True),
     Param("dtype", "choice", "float32", "floating-point type of the weights and arithmetic",
@@ -213,21 +246,24 @@ PARAMS = (
     Param("augment", "choice", "none", "distort every training image afresh in every epoch: "
           "shift (up to 2 px), affine (rotation, shear, scale, shift) or elastic (Simard: "
           "sigma 4, alpha 34); images only", sklearn="augment", choices=AUGMENTATIONS),
-    Param("epochs", "int", 40, "passes over the training data", sklearn="max_iter", low=0),
-    Param("batch_size", "int", 64, "samples per gradient step", sklearn="batch_size", low=1),
+    Param("epochs", "int", 40, "passes over the training data", sklearn="max_iter", low=0,
+          sklearn_default=200),
+    Param("batch_size", "int", 64, "samples per gradient step", sklearn="batch_size", low=1,
+          sklearn_default="auto", sklearn_values={"auto": NO_OPTION}),
     Param("optimizer", "choice", "sgd", "update rule (PyTorch's names and defaults)",
-          sklearn="solver", choices=tuple(OPTIMIZERS)),
+          sklearn="solver", choices=tuple(OPTIMIZERS), sklearn_default="adam",
+          sklearn_values={"lbfgs": NO_OPTION}),
     Param("lr", "float", None, "learning rate", sklearn="learning_rate_init", low=0,
-          low_open=True, optional=True, sklearn_default=0.05,
+          low_open=True, optional=True, sklearn_default=0.001,
           default_text="the optimizer's own: " + ", ".join(
               f"{name} {lr:g}" for name, lr in DEFAULT_LR.items()) + " (PyTorch's; sgd's is the "
           "blog's)"),
     Param("momentum", "float", 0.0, "momentum of sgd and rmsprop", sklearn="momentum", low=0,
-          high=1, high_open=True),
+          high=1, high_open=True, sklearn_default=0.9),
     Param("nesterov", "bool", True, "Nesterov's correction of the SGD momentum (true/false; "
           "false when the momentum is 0)", sklearn="nesterovs_momentum"),
     Param("weight_decay", "float", 0.0, "L2 penalty (sgd, adam, rmsprop, adagrad), decoupled "
-          "decay for adamw", sklearn="alpha", low=0),
+          "decay for adamw", sklearn="alpha", low=0, sklearn_default=0.0001),
     Param("schedule", "choice", "constant", "learning rate per epoch: constant, step (x0.1 "
           "every 10 epochs), cosine, or onecycle (per batch: up from lr/25 to lr over 30% of "
           "the training, then down to lr/25e4)", sklearn="schedule", choices=SCHEDULES),
@@ -240,9 +276,40 @@ PARAMS = (
           sklearn_default=0.1),
     Param("patience", "int", None, "early stopping: epochs without a better validation loss "
           "(needs a validation split)", sklearn="n_iter_no_change", low=1, optional=True,
-          sklearn_default=10),
+          sklearn_default=10, sklearn_values={math.inf: None}),
     Param("seed", "int", 0, "random seed of the weights, dropout, shuffling and splits",
           sklearn="random_state", low=0, sklearn_default=None),
+)
+
+#: scikit-learn's ``MLPClassifier``/``MLPRegressor`` parameters that ``nnscratch train``
+#: has no option for: the estimators take them (same name, default and meaning), the command
+#: line does not. Their ``name`` is the estimator's.
+ESTIMATOR_PARAMS = (
+    Param("early_stopping", "bool", False, "hold out validation_fraction (stratified for a "
+          "classifier) and stop when its score has not improved by tol for n_iter_no_change "
+          "epochs; keep the best weights", sklearn="early_stopping"),
+    Param("learning_rate", "choice", "constant", "sgd's step size per epoch: constant, "
+          "invscaling (learning_rate_init / (t + 1) ** power_t, t samples seen) or adaptive "
+          "(divided by 5 when n_iter_no_change epochs do not improve by tol)",
+          sklearn="learning_rate", choices=("constant", "invscaling", "adaptive")),
+    Param("power_t", "float", 0.5, "exponent of invscaling", sklearn="power_t", low=0),
+    Param("shuffle", "bool", True, "shuffle the samples in every epoch (stochastic solvers)",
+          sklearn="shuffle"),
+    Param("tol", "float", 1e-4, "improvement of the loss (or validation score) that counts; "
+          "lbfgs: the gradient tolerance", sklearn="tol", low=0),
+    Param("verbose", "int", 0, "print scikit-learn's line per epoch", sklearn="verbose", low=0,
+          sklearn_values={True: 1, False: 0}),
+    Param("warm_start", "bool", False, "fit continues from the previous fit's weights",
+          sklearn="warm_start"),
+    Param("beta_1", "float", 0.9, "adam: decay of the first moment", sklearn="beta_1", low=0,
+          high=1, high_open=True),
+    Param("beta_2", "float", 0.999, "adam: decay of the second moment", sklearn="beta_2",
+          low=0, high=1, high_open=True),
+    Param("epsilon", "float", 1e-8, "adam: numerical stability", sklearn="epsilon", low=0,
+          low_open=True),
+    Param("max_fun", "int", 15000, "lbfgs: most loss evaluations", sklearn="max_fun", low=1),
+    Param("loss", "choice", "squared_error", "the regressor's loss (half the squared error)",
+          sklearn="loss", choices=("squared_error",)),
 )
 
 #: The rows by name.
@@ -251,6 +318,13 @@ BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
 #: The rows an estimator takes, by their scikit-learn name.
 BY_SKLEARN_NAME = {p.sklearn: p for p in PARAMS if p.sklearn}
+#: Every estimator parameter's row, by its name: those above and :data:`ESTIMATOR_PARAMS`.
+BY_ESTIMATOR_NAME = {**BY_SKLEARN_NAME, **{p.name: p for p in ESTIMATOR_PARAMS}}
+#: The estimators' parameters that give ``nnscratch train``'s run (its defaults): what a sweep
+#: fits (its other parameters keep the estimators' defaults).
+#: (``dtype`` stays the estimators' None: follow the data.)
+TRAIN_DEFAULTS = {p.sklearn: p.default for p in PARAMS
+                  if p.sklearn and p.name not in ("seed", "dtype")}
 
 
 def flag(name):

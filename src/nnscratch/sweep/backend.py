@@ -30,7 +30,7 @@ from sklearn.model_selection import (
 from ..errors import DivergenceWarning
 from ..jsonable import to_json
 from ..sklearn import NNClassifier, NNRegressor
-from .spec import search_space
+from .spec import search_space, sweep_defaults
 
 _CONNECT_TIMEOUT = "10s"  # how long to try to reach a Dask scheduler
 
@@ -68,7 +68,8 @@ def make_search(config, data):
         splitter = holdout(1, test_size=config.val_split, random_state=config.seed)
         scheme = f"{config.val_split:g} hold-out"
     Estimator = NNClassifier if classify else NNRegressor
-    estimator = Estimator(**{"random_state": config.seed, **config.fixed})
+    estimator = Estimator(**{**sweep_defaults(classify), "random_state": config.seed,
+                             **config.fixed})
     if config.search == "grid":
         candidates = list(ParameterGrid(config.grid))
     else:

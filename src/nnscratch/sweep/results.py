@@ -107,7 +107,11 @@ def write_results(out_dir, rows, summary, best_estimator):
     write_text(out_dir / "results.csv", csv_text(rows, rows[0]))
     write_text(out_dir / "best.json", json.dumps(summary, indent=2) + "\n")
     metric = summary["metric"]
-    save(best_estimator.network_, out_dir / "best_model.npz", config=summary["train_config"],
+    network = best_estimator.network_
+    if getattr(best_estimator, "out_activation_", None) == "logistic" and \
+            network.output_size == 1:  # a binary classifier: saved as nnscratch train's
+        network = network.binary_as_softmax()
+    save(network, out_dir / "best_model.npz", config=summary["train_config"],
          metrics={f"cv_{metric}": summary["best_score"], f"cv_{metric}_std": summary["best_std"],
                   f"test_{metric}": summary["test_score"]})
     return out_dir

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..params import BY_NAME, BY_SKLEARN_NAME
+from ..params import BY_NAME, BY_SKLEARN_NAME, TRAIN_DEFAULTS
 from ..validation import check_choice, check_number
 
 #: Keys of a sweep configuration file.
@@ -247,11 +247,22 @@ def search_space(grid):
     return space
 
 
+#: A regression sweep's defaults that differ from nnscratch train's (plain SGD at 0.05
+#: diverges on unscaled targets; Adam's step is bounded by its rate).
+_REGRESSION_DEFAULTS = {"solver": "adam", "learning_rate_init": 0.001, "max_iter": 100}
+
+
+def sweep_defaults(classify=True):
+    """The estimator parameters a sweep's candidate starts from: ``nnscratch train``'s
+    defaults (the estimators' own are scikit-learn's)."""
+    return {**TRAIN_DEFAULTS, **({} if classify else _REGRESSION_DEFAULTS)}
+
+
 def _check_candidates(where, config):
     """Build and validate the estimator for each value alone, so mistakes fail at once."""
     from ..sklearn import NNClassifier
 
-    base = {"random_state": config.seed, **config.fixed}
+    base = {**sweep_defaults(), "random_state": config.seed, **config.fixed}
 
     def shown(param):  # messages name an option as the file does
         return config.names.get(param, param)
