@@ -340,3 +340,37 @@ def test_augment_needs_images(tmp_path, capsys):
     assert main(["train", "--data", str(table), "--augment", "elastic", "--no-bar"]) == 2
     assert "augment 'elastic' distorts images; this data has no image shape" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_colour_images_get_one_draw_for_all_their_channels(kind, digits28):
+    """(H, W, 3) channels-last rows: three equal channels give three equal outputs, each the
+    grey augmenter's output with the same seed (the same draws, once per image)."""
+    x = digits28.astype(np.float32)
+    colour = np.ascontiguousarray(x[:, :, None].repeat(3, axis=2).reshape(len(x), -1))
+    out = make_augmenter(kind, (*SHAPE, 3), np.random.default_rng(0))(colour)
+    grey = _augment(kind)(x)
+    np.testing.assert_allclose(out.reshape(len(x), -1, 3),
+                               np.repeat(grey[:, :, None], 3, axis=2), rtol=1e-6, atol=1e-7)
+
+
+def test_flip_mirrors_about_half_the_images(digits28):
+    x = digits28.astype(np.float64)
+    out = _augment("flip")(x)
+    images, flipped = x.reshape(-1, 28, 28), out.reshape(-1, 28, 28)
+    mirrored = np.array([np.array_equal(f, i[:, ::-1])
+                         for f, i in zip(flipped, images, strict=True)])
+    kept = np.array([np.array_equal(f, i) for f, i in zip(flipped, images, strict=True)])
+    assert np.all(mirrored | kept) and 16 <= mirrored.sum() <= 48
+    draws = np.random.default_rng(0).random(len(x)) < 0.5  # Flip's draw, by hand
+    np.testing.assert_array_equal(mirrored & ~kept, draws & ~kept)
+
+
+def test_jitter_is_brightness_and_contrast_about_the_mean(digits28):
+    """clip(m + c (x - m) + b, 0, 1), c and b drawn uniformly, worked out by hand."""
+    x = digits28.astype(np.float64)
+    out = _augment("jitter", brightness=0.1, contrast=0.3)(x)
+    u = np.random.default_rng(0).random((len(x), 2))
+    c, b = 1 + 0.3 * (2 * u[:, :1] - 1), 0.1 * (2 * u[:, 1:] - 1)
+    m = x.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, np.clip(m + c * (x - m) + b, 0, 1), rtol=1e-12)
