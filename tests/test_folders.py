@@ -333,3 +333,18 @@ def test_train_errors_name_the_folder_and_image_flags(tmp_path, capsys):
     assert ("--image-size 32 needs --data DIR (a folder of images)"
             in capsys.readouterr().err)
     assert not (tmp_path / "r").exists()
+
+
+def test_plot_draws_the_colour_figures(shapes_run, capsys):
+    """plot on an image-folder run: samples, misclassified and filters in colour."""
+    from matplotlib.image import imread
+
+    _, out = shapes_run
+    assert main(["plot", str(out), "--tsne-points", "40"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("samples", "misclassified", "conv_filters", "confusion_matrix"):
+        assert f"{name}: " in printed
+    samples = imread(out / "figures" / "samples.png")[..., :3]
+    assert np.abs(samples[..., 0] - samples[..., 1]).max() > 0.3  # not grey
+    filters = imread(out / "figures" / "conv_filters.png")[..., :3]
+    assert np.abs(filters[..., 0] - filters[..., 2]).max() > 0.1
