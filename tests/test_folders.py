@@ -348,3 +348,32 @@ def test_plot_draws_the_colour_figures(shapes_run, capsys):
     assert np.abs(samples[..., 0] - samples[..., 1]).max() > 0.3  # not grey
     filters = imread(out / "figures" / "conv_filters.png")[..., :3]
     assert np.abs(filters[..., 0] - filters[..., 2]).max() > 0.1
+
+
+def test_serve_reads_an_uploaded_image_as_predict_does(shapes_run, tmp_path, capsys):
+    """POST /api/predict with an image file: the class name and probabilities of predict;
+    a pixels array is refused with one line."""
+    from starlette.testclient import TestClient
+
+    from nnscratch.serve import Models, create_app, load_served_model
+
+    _, out = shapes_run
+    client = TestClient(create_app(Models([load_served_model(out, "shapes")]), workers=1))
+    path = tmp_path / "upload.png"
+    Image.fromarray(_picture("cross", np.random.default_rng(3))).save(path)
+    answer = client.post("/api/predict", content=path.read_bytes(),
+                         headers={"content-type": "image/png"}).json()
+    assert main(["predict", str(out), str(path), "--json"]) == 0
+    predicted = json.loads(capsys.readouterr().out)[0]
+    assert answer["class"] == predicted["class"] and answer["classes"] == sorted(SHAPES)
+    np.testing.assert_allclose(answer["probabilities"],
+                               [predicted["probabilities"][c] for c in sorted(SHAPES)],
+                               atol=2e-6)
+    assert np.array(answer["prepared"]).shape == (12, 12, 3)
+    refused = client.post("/api/predict", json={"pixels": [0.0] * 784})
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith("model 'shapes' reads uploaded images (its "
+                                              "classes: bar, column, cross), not a pixels")
+    bad = client.post("/api/predict", content=b"not an image",
+                      headers={"content-type": "image/png"})
+    assert bad.status_code == 422 and "cannot read the upload as an image" in bad.json()["error"]
