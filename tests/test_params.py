@@ -97,7 +97,7 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
                 "schedule": "cosine", "warmup": 1,
                 "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
                 "data": None, "target": None, "task": "auto", "drop": [], "scale": "auto",
-                "arch": None,
+                "image_size": None, "color": "auto", "max_memory": 2.0, "arch": None,
                 "augment": "shift"}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
     assert config == expected
