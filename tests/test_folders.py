@@ -332,6 +332,10 @@ def test_train_errors_name_the_folder_and_image_flags(tmp_path, capsys):
     assert main(["train", "--image-size", "32", "--no-bar"]) == 2
     assert ("--image-size 32 needs --data DIR (a folder of images)"
             in capsys.readouterr().err)
+    root = _folder(tmp_path / "two", {"a": 2, "b": 2})
+    assert main(["train", "--data", str(root), "--target", "y", "--no-bar"]) == 2
+    assert re.search(r"--target 'y' is for a table; --data .*two is a folder of images",
+                     capsys.readouterr().err)
     assert not (tmp_path / "r").exists()
 
 

@@ -224,6 +224,11 @@ def load_data(config, *, data_dir=None, progress=True, pipeline=None, log=print)
     says (``image_size``, ``color``).
     """
     if config.get("data") and is_image_folder(config["data"]):
+        for key, off in (("target", None), ("task", "auto"), ("drop", []), ("scale", "auto")):
+            if config.get(key, off) not in (off, ()):
+                raise ValueError(f"--{key} {config[key]!r} is for a table; --data "
+                                 f"{config['data']} is a folder of images (their classes are "
+                                 "its folders, their pixels divided by 255)")
         return load_image_folder(config["data"], image_size=config.get("image_size"),
                                  color=config.get("color", "auto"), seed=config["seed"],
                                  dtype=config["dtype"], pipeline=pipeline, bar=progress,
