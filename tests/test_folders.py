@@ -381,3 +381,21 @@ def test_serve_reads_an_uploaded_image_as_predict_does(shapes_run, tmp_path, cap
     bad = client.post("/api/predict", content=b"not an image",
                       headers={"content-type": "image/png"})
     assert bad.status_code == 422 and "cannot read the upload as an image" in bad.json()["error"]
+
+
+@pytest.mark.parametrize("augment", ["flip", "jitter"])
+def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_batch, augment,
+                                                                     tmp_path):
+    """The photo augmentations are seeded and checkpointed: a run stopped in its third epoch
+    and resumed ends with the weights of a run never stopped."""
+    root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(0), per_class=20)
+    argv = ["train", "--data", str(root), "--epochs", "4", "--batch-size", "16",
+            "--augment", augment, "--patience", "none", "--no-bar"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    ctrl_c_at_batch(8)  # 3 batches an epoch (43 training images): in the third epoch
+    assert main([*argv, "--out", str(tmp_path / "cut")]) == 130
+    ctrl_c_at_batch(10 ** 9)
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--no-bar"]) == 0
+    whole, cut = (load(tmp_path / name / "model.npz") for name in ("whole", "cut"))
+    for a, b in zip(whole.parameters(), cut.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
