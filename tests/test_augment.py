@@ -12,6 +12,7 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 from nnscratch.augment import AUGMENTATIONS, Affine, Prefetcher, make_augmenter
 
 KINDS = [k for k in AUGMENTATIONS if k != "none"]
+GEOMETRIC = [k for k in KINDS if k != "jitter"]  # move the ink, keep its amount
 SHAPE = (28, 28)
 
 
@@ -41,7 +42,7 @@ def test_same_seed_same_distortions_and_fresh_ones_each_call(kind, digits28):
     assert not np.array_equal(first, _augment(kind, seed=1)(digits28))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", GEOMETRIC)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_keeps_shape_dtype_range_and_most_ink(kind, dtype, digits28):
     """Pixels stay in [0, 1], the shape and dtype are kept, and most of the ink survives."""
@@ -175,12 +176,14 @@ def test_make_augmenter_none_and_repr():
 
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: make_augmenter("rotate", SHAPE, np.random.default_rng(0)),
-     r"kind must be one of \['none', 'shift', 'affine', 'elastic'\], got 'rotate'"),
+     r"kind must be one of \['none', 'shift', 'affine', 'elastic', 'flip', 'jitter'\], "
+     r"got 'rotate'"),
     (lambda: make_augmenter("shift", SHAPE, 0), "rng must be a numpy.random.Generator"),
     (lambda: make_augmenter("shift", SHAPE, np.random.RandomState(0)),
      "rng must be a numpy.random.Generator.*got RandomState"),
     (lambda: make_augmenter("shift", (28,), np.random.default_rng(0)),
-     r"image_shape must be two positive integers \(height, width\), got \(28,\)"),
+     r"image_shape must be two positive integers \(height, width\), or three \(height, "
+    r"width, channels\), got \(28,\)"),
     (lambda: make_augmenter("shift", (28, 0), np.random.default_rng(0)), "image_shape"),
     (lambda: _augment("shift")(np.zeros((4, 783))),
      r"x must be a float32 or float64 array of shape \(B, 784\) for images of shape "
@@ -296,7 +299,8 @@ def test_plot_augmentations_shows_the_digit_and_its_distortions(tmp_path, digits
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"kinds": ("warp",)}, r"kinds must be some of \['shift', 'affine', 'elastic'\]"),
+    ({"kinds": ("warp",)}, r"kinds must be some of \['shift', 'affine', 'elastic', 'flip', "
+                           r"'jitter'\]"),
     ({"kinds": ("none",)}, "kinds must be some of"),
     ({"n": 0}, "n must be an integer >= 1"),
     ({"image_shape": (20, 20)}, "image_shape"),
@@ -336,3 +340,37 @@ def test_augment_needs_images(tmp_path, capsys):
     assert main(["train", "--data", str(table), "--augment", "elastic", "--no-bar"]) == 2
     assert "augment 'elastic' distorts images; this data has no image shape" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_colour_images_get_one_draw_for_all_their_channels(kind, digits28):
+    """(H, W, 3) channels-last rows: three equal channels give three equal outputs, each the
+    grey augmenter's output with the same seed (the same draws, once per image)."""
+    x = digits28.astype(np.float32)
+    colour = np.ascontiguousarray(x[:, :, None].repeat(3, axis=2).reshape(len(x), -1))
+    out = make_augmenter(kind, (*SHAPE, 3), np.random.default_rng(0))(colour)
+    grey = _augment(kind)(x)
+    np.testing.assert_allclose(out.reshape(len(x), -1, 3),
+                               np.repeat(grey[:, :, None], 3, axis=2), rtol=1e-6, atol=1e-7)
+
+
+def test_flip_mirrors_about_half_the_images(digits28):
+    x = digits28.astype(np.float64)
+    out = _augment("flip")(x)
+    images, flipped = x.reshape(-1, 28, 28), out.reshape(-1, 28, 28)
+    mirrored = np.array([np.array_equal(f, i[:, ::-1])
+                         for f, i in zip(flipped, images, strict=True)])
+    kept = np.array([np.array_equal(f, i) for f, i in zip(flipped, images, strict=True)])
+    assert np.all(mirrored | kept) and 16 <= mirrored.sum() <= 48
+    draws = np.random.default_rng(0).random(len(x)) < 0.5  # Flip's draw, by hand
+    np.testing.assert_array_equal(mirrored & ~kept, draws & ~kept)
+
+
+def test_jitter_is_brightness_and_contrast_about_the_mean(digits28):
+    """clip(m + c (x - m) + b, 0, 1), c and b drawn uniformly, worked out by hand."""
+    x = digits28.astype(np.float64)
+    out = _augment("jitter", brightness=0.1, contrast=0.3)(x)
+    u = np.random.default_rng(0).random((len(x), 2))
+    c, b = 1 + 0.3 * (2 * u[:, :1] - 1), 0.1 * (2 * u[:, 1:] - 1)
+    m = x.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, np.clip(m + c * (x - m) + b, 0, 1), rtol=1e-12)

@@ -161,3 +161,59 @@ def test_predict_reads_a_png_with_a_conv_net(tmp_path, capsys):
     import json
 
     assert json.loads(capsys.readouterr().out)[0]["digit"] == data.y_test[digits[0]]
+
+
+def test_colour_rows_are_read_channels_last_as_pytorch_does(rng):
+    """A network on (h, w, c) rows equals PyTorch's conv2d, max_pool2d and linear on the same
+    pixels permuted to (N, C, H, W), with the same weights: outputs and every gradient."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    net = _net("conv4k3same,pool2,conv5k3,dense6", (3, 8, 10), 3, seed=1)
+    x = rng.normal(size=(4, 8 * 10 * 3))  # each row: pixels in (h, w, c) order
+    y = rng.integers(0, 3, 4)
+    conv1, conv2, dense, head = net.param_layers
+    params = [torch.tensor(a, requires_grad=True) for a in (
+        conv1.weights, conv1.bias, conv2.weights, conv2.bias, dense.weights, dense.bias[0],
+        head.weights, head.bias[0])]
+    w1, b1, w2, b2, w3, b3, w4, b4 = params
+    xt = torch.tensor(x, requires_grad=True)
+    h = F.relu(F.conv2d(xt.reshape(4, 8, 10, 3).permute(0, 3, 1, 2), w1, b1, padding="same"))
+    h = F.relu(F.conv2d(F.max_pool2d(h, 2), w2, b2)).flatten(1)
+    logits = F.relu(h @ w3 + b3) @ w4 + b4
+    loss = F.cross_entropy(logits, torch.tensor(y))  # the mean, as backprop
+    loss.backward()
+
+    np.testing.assert_allclose(net.predict_proba(x), F.softmax(logits, 1).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    net.backprop(CrossEntropyLoss, net.forward(x, training=True),
+                 np.eye(3)[y], input_grad=True)
+    ours = [g for layer in net.param_layers for g in (layer.grad_weights, layer.grad_bias)]
+    for mine, theirs in zip(ours, params, strict=True):
+        np.testing.assert_allclose(mine.reshape(theirs.shape), theirs.grad.numpy(),
+                                   rtol=1e-9, atol=1e-10)
+
+
+def test_a_version_2_file_of_colour_input_keeps_reading_channels_first(tmp_path, rng):
+    """Files written before colour images (format 2) read (c, h, w) rows as they did; new
+    ones say channels_last and are version 4."""
+    import json
+
+    from nnscratch.serialization import read_metadata
+
+    net = _net("conv4k3,dense5", (3, 6, 6), 3)
+    save(net, tmp_path / "new.npz")
+    meta = read_metadata(tmp_path / "new.npz")
+    assert meta["format_version"] == 4 and meta["channels_last"] is True
+    old = dict(np.load(tmp_path / "new.npz"))
+    meta.update(format_version=2)
+    del meta["channels_last"]
+    old["metadata"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **old)
+    legacy = load(tmp_path / "old.npz")
+    assert legacy.channels_last is False
+    x = rng.normal(size=(2, 3 * 6 * 6))  # (c, h, w) rows for the old file
+    hwc = x.reshape(2, 3, 6, 6).transpose(0, 2, 3, 1).reshape(2, -1)
+    np.testing.assert_allclose(legacy.predict_proba(x), net.predict_proba(hwc), rtol=1e-12)
+    assert _net("conv4k3,dense5", (1, 6, 6), 3).channels_last  # one channel: still version 2
+    save(_net("conv4k3,dense5", (1, 6, 6), 3), tmp_path / "grey.npz")
+    assert read_metadata(tmp_path / "grey.npz")["format_version"] == 2

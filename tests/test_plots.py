@@ -314,8 +314,10 @@ def test_image_plots_reject_image_shape_not_matching_input_size(data, trained, p
     with pytest.raises(ValueError, match=r"image_shape \(28, 28\) has 784 pixels, but the "
                                          r"network's input_size is 64"):
         plot(*args)
-    with pytest.raises(ValueError, match=r"image_shape must be two positive integers"):
-        plot(*args, image_shape=(8, 8, 1))
+    with pytest.raises(ValueError, match=r"image_shape must be two positive integers "
+                                         r"\(height, width\), or \(height, width, 1 or 3\), "
+                                         r"got \(8, 8, 2\)"):
+        plot(*args, image_shape=(8, 8, 2))
     with pytest.raises(ValueError, match="n must be an integer >= 1, got 0"):
         plot(*args, image_shape=(8, 8), n=0)
 

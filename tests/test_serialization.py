@@ -373,9 +373,10 @@ def test_wrong_format_is_refused(tmp_path):
 
 def test_newer_format_version_asks_for_an_upgrade(tmp_path):
     """A file from a newer nnscratch says which versions are supported and to upgrade."""
-    path = _rewritten(tmp_path, edit_meta=lambda m: m.update(format_version=4,
+    path = _rewritten(tmp_path, edit_meta=lambda m: m.update(format_version=5,
                                                             nnscratch_version="9.0"))
-    _refused(path, r"model format version 4, but nnscratch .* reads only versions \[1, 2, 3\] "
+    _refused(path, r"model format version 5, but nnscratch .* reads only versions "
+                   r"\[1, 2, 3, 4\] "
                    r"\(it was written by nnscratch 9\.0\); upgrade nnscratch")
 
 

@@ -87,7 +87,8 @@ def test_bad_targets(net, data, y, message):
     ({"patience": 2}, r"patience needs a validation set: set val_split > 0"),
     ({"val_split": 1.0}, r"val_split must be a number in \[0, 1\), got 1.0"),
     ({"clip": 0}, r"clip must be a positive finite number, got 0"),
-    ({"schedule": "linear"}, r"schedule must be one of \['constant', 'step', 'cosine', 'onecycle'\]"),
+    ({"schedule": "linear"},
+     r"schedule must be one of \['constant', 'step', 'cosine', 'onecycle'\]"),
 ])
 def test_bad_training_options(net, data, kwargs, message):
     """Every option of ``train`` is checked once, up front."""

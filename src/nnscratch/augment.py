@@ -1,6 +1,6 @@
 """On-the-fly data augmentation: a fresh random distortion of every image of a batch.
 
-:func:`make_augmenter` builds one of three distortions of flattened images (MNIST layout:
+:func:`make_augmenter` builds one of these distortions of flattened images (MNIST layout:
 rows of ``H * W`` pixels in [0, 1], ink bright on black), each a callable that maps a batch
 ``(B, H*W)`` to a distorted batch of the same shape and dtype, drawing its randomness from a
 :class:`numpy.random.Generator` (the same seed gives the same distortions):
@@ -17,9 +17,14 @@ rows of ``H * W`` pixels in [0, 1], ink bright on black), each a callable that m
     pixel and direction, smoothed by a Gaussian of ``sigma = 4`` pixels and scaled by
     ``alpha = 34``; bilinear interpolation, zero fill.
 
-The whole batch is distorted at once: the parameters are drawn as arrays, the Gaussian
-smoothing is two batched matrix products, and the resampling is one vectorised bilinear
-gather (:func:`_bilinear`); there is no Python loop over images.
+``"flip"`` (:class:`Flip`) and ``"jitter"`` (:class:`Jitter`)
+    For photos: a left-right mirror (half the images), and a random brightness (±0.2) and
+    contrast (×1 ± 0.2).
+
+Colour images are channels-last rows (``image_shape`` ``(H, W, C)``): every channel of an
+image gets the same draw. The whole batch is distorted at once: the parameters are drawn as
+arrays, the Gaussian smoothing is two batched matrix products, and the resampling is one
+vectorised bilinear gather (:func:`_bilinear`); there is no Python loop over images.
 
 :class:`Prefetcher` runs the batches and their distortion in a background thread, ``depth``
 batches ahead of the training step, in the same order and with the same random draws as
@@ -38,7 +43,7 @@ from scipy.ndimage import gaussian_filter1d
 from .validation import check_choice, check_int, check_number
 
 #: The ``kind`` names :func:`make_augmenter` accepts ("none" means no augmentation).
-AUGMENTATIONS = ("none", "shift", "affine", "elastic")
+AUGMENTATIONS = ("none", "shift", "affine", "elastic", "flip", "jitter")
 
 
 def make_augmenter(kind, image_shape, rng, **params):
@@ -46,9 +51,11 @@ def make_augmenter(kind, image_shape, rng, **params):
 
     Parameters
     ----------
-    kind : {"none", "shift", "affine", "elastic"}
-    image_shape : tuple of two ints
-        ``(H, W)``, e.g. ``(28, 28)`` for MNIST; batches have ``H * W`` columns.
+    kind : {"none", "shift", "affine", "elastic", "flip", "jitter"}
+    image_shape : tuple of two or three ints
+        ``(H, W)``, e.g. ``(28, 28)`` for MNIST; batches have ``H * W`` columns. Or
+        ``(H, W, C)`` for colour images as channels-last rows of ``H * W * C`` numbers:
+        every channel of an image gets the same distortion.
     rng : numpy.random.Generator
         The source of every random draw. Give the augmenter its own Generator (e.g.
         ``rng.spawn(1)[0]`` of the run's), so that it draws the same distortions whatever
@@ -87,7 +94,8 @@ class _Augmenter:
     kind = None
 
     def __init__(self, image_shape, rng):
-        self.image_shape = _check_image_shape(image_shape)
+        *self.image_shape, self.channels = _check_image_shape(image_shape)
+        self.image_shape = tuple(self.image_shape)
         if not isinstance(rng, np.random.Generator):
             raise ValueError("rng must be a numpy.random.Generator (e.g. "
                              f"numpy.random.default_rng(seed)), got {type(rng).__name__}")
@@ -122,20 +130,34 @@ class _Augmenter:
                   and out.dtype == x.dtype and out.flags.c_contiguous):
             raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {x.shape}, "
                              f"got {_describe(out)}")
-        if len(x):
+        if not len(x):
+            return out
+        C = self.channels
+        if C == 1:
             self._distort(x, out)
+            return out
+        # Colour: each channel as an image of its own, the channels of one image drawn alike
+        B, (H, W) = len(x), self.image_shape
+        planes = np.ascontiguousarray(x.reshape(B, H * W, C).transpose(0, 2, 1))
+        planes = planes.reshape(B * C, H * W)
+        self._distort(planes, planes, copies=C)
+        out.reshape(B, H * W, C)[...] = planes.reshape(B, C, H * W).transpose(0, 2, 1)
         return out
 
     def _check_batch(self, x):
-        """``x`` as a C-contiguous float array ``(B, H*W)``, else a ValueError."""
+        """``x`` as a C-contiguous float array ``(B, H*W*C)``, else a ValueError."""
         H, W = self.image_shape
-        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != H * W \
+        n = H * W * self.channels
+        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != n \
                 or x.dtype.type not in (np.float32, np.float64):
-            raise ValueError(f"x must be a float32 or float64 array of shape (B, {H * W}) "
-                             f"for images of shape {self.image_shape}, got {_describe(x)}")
+            shape = (*self.image_shape, self.channels) if self.channels > 1 else self.image_shape
+            raise ValueError(f"x must be a float32 or float64 array of shape (B, {n}) "
+                             f"for images of shape {shape}, got {_describe(x)}")
         return np.ascontiguousarray(x)
 
-    def _distort(self, x, out):
+    def _distort(self, x, out, copies=1):
+        """Distort ``x`` ``(B, H*W)`` into ``out``; each ``copies`` consecutive images are
+        the channels of one picture and get the same draw."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -169,8 +191,8 @@ class Shift(_Augmenter):
         """The shifts of ``n`` images, ``(n, 2)`` ints: ``dy`` (down), ``dx`` (right)."""
         return self.rng.integers(-self.max_shift, self.max_shift, size=(n, 2), endpoint=True)
 
-    def _distort(self, x, out):
-        shifts = self.draw(len(x))
+    def _distort(self, x, out, copies=1):
+        shifts = np.repeat(self.draw(len(x) // copies), copies, axis=0)
         H, W = self.image_shape
         rows = np.arange(H)[None, :, None] - shifts[:, 0, None, None]  # (B, H, 1)
         cols = np.arange(W)[None, None, :] - shifts[:, 1, None, None]  # (B, 1, W)
@@ -239,9 +261,9 @@ class Affine(_Augmenter):
         A_inv[:, 1, 1] = cos / sy
         return A_inv, np.stack([tx, ty], axis=1)
 
-    def _distort(self, x, out):
+    def _distort(self, x, out, copies=1):
         B, (H, W) = len(x), self.image_shape
-        A_inv, t = self.draw(B)
+        A_inv, t = (np.repeat(a, copies, axis=0) for a in self.draw(B // copies))
         # (x, y) of every output pixel relative to the centre, less the translation
         px = (np.arange(W) - (W - 1) / 2)[None, None, :] - t[:, 0, None, None]  # (B, 1, W)
         py = (np.arange(H) - (H - 1) / 2)[None, :, None] - t[:, 1, None, None]  # (B, H, 1)
@@ -315,15 +337,99 @@ class Elastic(_Augmenter):
         np.matmul(self._g_rows.astype(dtype), u, out=half)
         return np.matmul(half, self._g_cols_t.astype(dtype), out=u)
 
-    def _distort(self, x, out):
+    def _distort(self, x, out, copies=1):
         H, W = self.image_shape
-        d = self._fields(len(x), x.dtype)  # (B, 2, H, W)
+        d = self._fields(len(x) // copies, x.dtype)  # (B, 2, H, W)
+        if copies > 1:
+            d = np.repeat(d, copies, axis=0)
         d[:, 0] += np.arange(H, dtype=x.dtype)[:, None]
         d[:, 1] += np.arange(W, dtype=x.dtype)
         _bilinear(x, self.image_shape, d[:, 0], d[:, 1], out, self._work)
 
 
-_KINDS = {"shift": Shift, "affine": Affine, "elastic": Elastic}
+class Flip(_Augmenter):
+    """Mirror each image left to right with probability ``p`` (photos; not for digits).
+
+    Parameters
+    ----------
+    image_shape : tuple of two or three ints
+    rng : numpy.random.Generator
+    p : float, default 0.5
+        Probability that an image is mirrored.
+    """
+
+    kind = "flip"
+
+    def __init__(self, image_shape, rng, *, p=0.5):
+        super().__init__(image_shape, rng)
+        self.p = check_number(p, "p", 0, 1)
+
+    def params(self):
+        """The distortion's parameters, as given to the constructor."""
+        return {"p": self.p}
+
+    def draw(self, n):
+        """Which of ``n`` images are mirrored, ``(n,)`` bool."""
+        return self.rng.random(n) < self.p
+
+    def _distort(self, x, out, copies=1):
+        H, W = self.image_shape
+        flip = np.repeat(self.draw(len(x) // copies), copies)
+        images, target = x.reshape(-1, H, W), out.reshape(-1, H, W)
+        target[...] = images
+        target[flip] = images[flip, :, ::-1]
+
+
+class Jitter(_Augmenter):
+    """Random brightness and contrast: ``clip(m + c (x - m) + b, 0, 1)`` per image, ``m``
+    being the image's mean (over its pixels and channels), ``c`` and ``b`` drawn uniformly.
+
+    Parameters
+    ----------
+    image_shape : tuple of two or three ints
+    rng : numpy.random.Generator
+    brightness : float, default 0.2
+        ``b`` in ``[-brightness, brightness]`` (pixels are in [0, 1]).
+    contrast : float, default 0.2
+        ``c`` in ``[1 - contrast, 1 + contrast]``.
+    """
+
+    kind = "jitter"
+
+    def __init__(self, image_shape, rng, *, brightness=0.2, contrast=0.2):
+        super().__init__(image_shape, rng)
+        self.brightness = check_number(brightness, "brightness", 0)
+        self.contrast = check_number(contrast, "contrast", 0, 1)
+
+    def params(self):
+        """The distortion's parameters, as given to the constructor."""
+        return {"brightness": self.brightness, "contrast": self.contrast}
+
+    def draw(self, n):
+        """``(c, b)`` of ``n`` images, each ``(n,)``."""
+        u = self.rng.random((n, 2))
+        return 1 + self.contrast * (2 * u[:, 0] - 1), self.brightness * (2 * u[:, 1] - 1)
+
+    def __call__(self, x, out=None):
+        """As the other augmenters; the channels are jittered together (one mean)."""
+        x = self._check_batch(x)
+        if out is None:
+            out = np.empty_like(x)
+        elif not (isinstance(out, np.ndarray) and out.shape == x.shape
+                  and out.dtype == x.dtype and out.flags.c_contiguous):
+            raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {x.shape}, "
+                             f"got {_describe(out)}")
+        if len(x):
+            c, b = (v.astype(x.dtype)[:, None] for v in self.draw(len(x)))
+            m = x.mean(axis=1, keepdims=True)
+            np.subtract(x, m, out=out)
+            out *= c
+            out += m + b
+            np.clip(out, 0, 1, out=out)
+        return out
+
+
+_KINDS = {"shift": Shift, "affine": Affine, "elastic": Elastic, "flip": Flip, "jitter": Jitter}
 
 
 # --- resampling -----------------------------------------------------------------------------
@@ -415,13 +521,14 @@ def _bilinear(x, image_shape, rows, cols, out, work):
 
 # --- checks ---------------------------------------------------------------------------------
 def _check_image_shape(image_shape):
-    """``image_shape`` as ``(H, W)``, two positive ints, else a ValueError."""
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+    """``image_shape`` as ``(H, W, C)`` (``C = 1`` when two are given), positive ints, else
+    a ValueError."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3)
             or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
                        for s in image_shape)):
-        raise ValueError("image_shape must be two positive integers (height, width), "
-                         f"got {image_shape!r}")
-    return int(image_shape[0]), int(image_shape[1])
+        raise ValueError("image_shape must be two positive integers (height, width), or "
+                         f"three (height, width, channels), got {image_shape!r}")
+    return int(image_shape[0]), int(image_shape[1]), int((*image_shape, 1)[2])
 
 
 def _check_range(value, name, low=-math.inf, high=math.inf, *, open_=False):

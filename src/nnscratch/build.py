@@ -35,7 +35,8 @@ def build_network(config, n_inputs, n_outputs, *, head=None, rng=None, input_sha
 
 
 def build_augmenter(config, image_shape):
-    """The configured distortion of training images of ``image_shape`` ``(H, W)`` (None for
+    """The configured distortion of training images of ``image_shape`` ``(H, W)`` or
+    ``(H, W, C)`` (channels-last rows) (None for
     ``"none"``), drawing from its own Generator spawned from the run's seed."""
     if config["augment"] == "none":
         return None
@@ -43,7 +44,7 @@ def build_augmenter(config, image_shape):
         raise ValueError(f"augment {config['augment']!r} distorts images; this data has no "
                          "image shape (a table)")
     rng = np.random.default_rng(config["seed"]).spawn(1)[0]
-    return make_augmenter(config["augment"], tuple(image_shape[-2:]), rng)
+    return make_augmenter(config["augment"], tuple(image_shape), rng)
 
 
 def build_optimizer(config):

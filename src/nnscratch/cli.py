@@ -115,7 +115,8 @@ def cmd_train(args):
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
     if overrides.get("data"):  # evaluate and predict find the table from any folder
         overrides["data"] = str(Path(overrides["data"]).resolve())
-    recipe = args.recipe or ("table" if overrides.get("data") else "blog")
+    recipe = args.recipe or (("images" if Path(overrides["data"]).is_dir() else "table")
+                             if overrides.get("data") else "blog")
     config = make_config(recipe, label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
@@ -242,7 +243,9 @@ def _dataset_for(model, args):
 
     config = model.metadata.get("config", {})
     if config.get("data") and not args.dataset:
-        return load_data(config, pipeline=_table_pipeline(model))
+        pipeline = model.pipeline if _is_image_model(model) else _table_pipeline(model)
+        return load_data(config, pipeline=pipeline, progress=sys.stderr.isatty(),
+                         log=_to_stderr)
     name = args.dataset or config.get("dataset", "mnist")
     split = args.split or config.get("split", "blog")
     return load_dataset(name, split=split, data_dir=args.data_dir, dtype=model.dtype,
@@ -261,12 +264,34 @@ def _table_pipeline(model):
     return TablePipeline.identity(names, target=described.get("target"))
 
 
+def _is_image_model(model):
+    """A model trained on a folder of images (it carries an image pipeline)."""
+    return getattr(model.pipeline, "kind", None) == "image"
+
+
+def _to_stderr(line):
+    """Status lines of commands whose output may be JSON."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_evaluate(args):
     """``nnscratch evaluate``."""
     from .evaluation import evaluate_classifier, evaluate_regressor, format_report
 
     model = _load_model(args.model)
-    data = _dataset_for(model, args)
+    if args.data is not None:
+        from .data.folders import load_image_folder
+
+        if not _is_image_model(model):
+            raise ValueError(f"--data {args.data}: a folder of images needs a model trained "
+                             f"on images (nnscratch train --data DIR); MODEL {args.model} "
+                             "was not")
+        if args.dataset or args.split:
+            raise ValueError("give --data DIR or --dataset/--split, not both")
+        data = load_image_folder(args.data, pipeline=model.pipeline, all_test=True,
+                                 dtype=model.dtype, bar=sys.stderr.isatty(), log=_to_stderr)
+    else:
+        data = _dataset_for(model, args)
     evaluate = evaluate_classifier if data.n_classes else evaluate_regressor
     report = evaluate(model, data)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -319,6 +344,8 @@ def cmd_predict(args):
     model = _load_model(args.model)
     if args.csv:
         return _predict_table(model, args)
+    if _is_image_model(model):
+        return _predict_images(model, args)
     if model.input_size != 784:
         raise ValueError(f"MODEL {args.model} expects {model.input_size} inputs; predict needs "
                          "a 784-input MNIST model (28x28 images)")
@@ -374,6 +401,50 @@ def cmd_export(args):
     return 0
 
 
+def _predict_images(model, args):
+    """``predict`` with a model trained on a folder of images: each image prepared as in
+    training (size, colour, scaling), one line each with the class name."""
+    import numpy as np
+    from PIL import Image
+
+    from .data.folders import find_images
+
+    pipeline = model.pipeline
+    results, failed = [], 0
+    folder = Path(args.save_prepared) if args.save_prepared else None
+    for path in find_images(args.images):
+        try:
+            pixels = pipeline.image(path)
+        except Exception as exc:  # Pillow raises many types on a non-image or damaged file
+            failed += 1
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"nnscratch predict: error: {path}: not an image Pillow can read ({why})",
+                  file=sys.stderr)
+            continue
+        p = model.predict_proba(pipeline.scale(pixels[None], model.dtype))[0]
+        best = int(np.argmax(p))
+        result = {"image": str(path), "class": pipeline.classes[best],
+                  "probabilities": {c: round(float(v), 6)
+                                    for c, v in zip(pipeline.classes, p, strict=True)}}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            prepared = folder / f"{path.stem}-{pipeline.height}x{pipeline.width}.png"
+            Image.fromarray(pixels.reshape(pipeline.shape).squeeze(-1) if pipeline.channels == 1
+                            else pixels.reshape(pipeline.shape)).save(prepared)
+            result["prepared"] = str(prepared)
+        results.append(result)
+        if not args.json:
+            top = np.argsort(p)[::-1][:3]
+            alternatives = ", ".join(f"{pipeline.classes[k]}: {_percent(p[k])}" for k in top)
+            print(f"{path}: {result['class']}  ({alternatives})", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    if failed:
+        print(f"nnscratch predict: {failed} of {failed + len(results)} images could not be "
+              "read", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_plot(args):
     """``nnscratch plot``."""
     from .plots import RUN_FIGURES
@@ -423,7 +494,11 @@ def cmd_info(args):
         elif isinstance(value, (dict, list)):
             value = json.dumps(value)
         print(f"  {key:<15} {value}")
-    if model.pipeline is not None:
+    if _is_image_model(model):
+        print(f"  inputs          {model.pipeline.summary()}")
+        for what, how in model.pipeline.describe():
+            print(f"    {what:<10}  {how}")
+    elif model.pipeline is not None:
         print(f"  inputs          {model.pipeline.summary()}")
         width = max(len(name) for name, _ in model.pipeline.describe())
         for name, how in model.pipeline.describe():
@@ -640,8 +715,8 @@ def _add_train_parser(sub):
         "others with what each reaches. Options override the recipe; 'nnscratch recipes NAME' "
         "lists what a recipe sets.")
     p.add_argument("--recipe", choices=list(RECIPES), default=None,
-                   help="named configuration to start from (default: table with --data, "
-                   "else blog)")
+                   help="named configuration to start from (default: images with a --data "
+                   "folder, table with a --data file, else blog)")
     for row in PARAMS:
         metavar = {"int": "N", "float": "X", "sizes": "N,N", "names": "COL,COL",
                    "text": row.name.upper()}.get(row.kind)
@@ -736,19 +811,27 @@ def build_parser():
     model_help = "a run folder written by nnscratch train, or its model.npz"
     p = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion matrix",
                        description="Evaluate a saved model on the test part of a data set "
-                       "(default: the one it was trained on).")
+                       "(default: the one it was trained on), or on every image of a folder "
+                       "of class folders (--data DIR).")
     p.add_argument("model", metavar="MODEL", help=model_help)
     _add_data_options(p)
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="a folder of images, one subfolder per class named as the model's "
+                   "classes: evaluate on every image in it (a model trained on images)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="classify digit images (PNG, JPEG, ...)",
-                       description="Classify images of handwritten digits (photos of paper "
+    p = sub.add_parser("predict", help="classify images (PNG, JPEG, ...) or a table's rows",
+                       description="Classify images with a model trained on a folder of "
+                       "images (nnscratch train --data DIR): each is prepared as in training "
+                       "(resized, colour or grey, scaled) and its class name printed. With an "
+                       "MNIST model, images of handwritten digits (photos of paper "
                        "too), prepared the way MNIST was made: the paper and its lighting "
                        "removed, light ink on black, cropped to the digit's strokes, scaled "
                        "into 20x20 and centred by mass in 28x28. Or, with --csv, the rows of "
-                       "a table for a model trained with --data.")
-    p.add_argument("model", metavar="MODEL", help=model_help + " (784 inputs for images)")
+                       "a table for a model trained with --data FILE.")
+    p.add_argument("model", metavar="MODEL", help=model_help + " (trained on images, or a "
+                   "784-input MNIST model)")
     p.add_argument("images", metavar="IMAGE", nargs="*",
                    help="image files, or folders (every file in them)")
     p.add_argument("--json", action="store_true",

@@ -434,3 +434,57 @@ class Reshape:
 
     def __repr__(self):
         return f"Reshape({self.shape})"
+
+
+class ChannelsLast:
+    """View flat rows of channels-last pixels ``(N, H*W*C)`` as images ``(N, C, H, W)``.
+
+    Image rows are stored as ``(h, w, c)``: a picture's pixels one after the other, each with
+    its channels together (Pillow's, PyTorch's ``channels_last`` and Keras' layout). The
+    result is a strided view whose memory is already the channels-last order Conv2D works
+    in, so no copy is made; with one channel it is a plain reshape.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(C, H, W)``, the per-sample output shape.
+    """
+
+    def __init__(self, shape):
+        shape = tuple(shape)
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (channels, height, width), got {shape}")
+        self.shape = tuple(check_int(d, "shape entries", minimum=1) for d in shape)
+
+    def output_shape(self, input_shape):
+        """``shape``, when ``prod(input_shape) == prod(shape)``."""
+        size, needed = math.prod(input_shape), math.prod(self.shape)
+        if size != needed:
+            raise ValueError(f"input has {size} features; ChannelsLast({self.shape}) needs "
+                             f"{needed}")
+        return self.shape
+
+    def forward(self, x, training=False):
+        """``(N, H*W*C) -> (N, C, H, W)``, a view of ``x``."""
+        c, h, w = self.shape
+        self._n = len(x)
+        return x.reshape(len(x), h, w, c).transpose(0, 3, 1, 2)
+
+    def backward(self, d_output, learning_rate=None, *, input_grad=True):
+        """``(N, C, H, W) -> (N, H*W*C)``, or None with ``input_grad=False``."""
+        if not input_grad:
+            return None
+        return d_output.transpose(0, 2, 3, 1).reshape(self._n, -1)
+
+    def __getstate__(self):
+        """Pickle and copy without the last batch size."""
+        return {key: value for key, value in vars(self).items() if key != "_n"}
+
+    def parameters(self):
+        return []
+
+    def gradients(self):
+        return []
+
+    def __repr__(self):
+        return f"ChannelsLast({self.shape})"

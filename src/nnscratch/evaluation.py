@@ -33,10 +33,12 @@ def evaluate_classifier(model, data):
     labels = np.arange(model.output_size)
     report = classification_report(y_true, y_pred, labels=labels, output_dict=True,
                                    zero_division=0)
+    names = [str(c) for c in data.classes] if data.classes is not None else \
+        [str(k) for k in labels]
     return {
         "dataset": {"name": data.name, "split": data.split, "n_test": len(y_true)},
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "per_class": {str(k): report[str(k)] for k in labels},
+        "per_class": {name: report[str(k)] for k, name in zip(labels, names, strict=True)},
         "macro_avg": report["macro avg"],
         "weighted_avg": report["weighted avg"],
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
@@ -60,17 +62,23 @@ def format_report(report):
     if "mse" in report:
         return (f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples\n"
                 f"mean squared error: {report['mse']:.4g}\nR^2: {report['r2']:.4f}")
+    side = max(8, *(len(name) for name in report["per_class"]))
     lines = [f"{d['name']} ({d['split']} split), {d['n_test']:,} test samples",
              f"accuracy: {100 * report['accuracy']:.2f}%", "",
-             f"{'class':>8} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
+             f"{'class':>{side}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
     rows = [*report["per_class"].items(), ("macro", report["macro_avg"]),
             ("weighted", report["weighted_avg"])]
     for name, r in rows:
-        lines.append(f"{name:>8} {r['precision']:9.4f} {r['recall']:9.4f} "
+        lines.append(f"{name:>{side}} {r['precision']:9.4f} {r['recall']:9.4f} "
                      f"{r['f1-score']:9.4f} {int(r['support']):8d}")
     matrix = report["confusion_matrix"]
     width = max(len(str(v)) for row in matrix for v in row) + 1
+    names = list(report["per_class"])
+    named = names != [str(i) for i in range(len(matrix))]
+    rows = [f"{i} {name}" if named else str(i) for i, name in enumerate(names)]
+    pad = max(4, *(len(r) for r in rows))
     lines += ["", "confusion matrix (rows: true, columns: predicted)",
-              "     " + "".join(f"{j:>{width}}" for j in range(len(matrix)))]
-    lines += [f"{i:>4} " + "".join(f"{v:>{width}}" for v in row) for i, row in enumerate(matrix)]
+              " " * (pad + 1) + "".join(f"{j:>{width}}" for j in range(len(matrix)))]
+    lines += [f"{r:>{pad}} " + "".join(f"{v:>{width}}" for v in row)
+              for r, row in zip(rows, matrix, strict=True)]
     return "\n".join(lines)

@@ -13,10 +13,11 @@ from pathlib import Path
 from .build import build_augmenter, build_network, build_optimizer, build_schedule
 from .callbacks import LambdaCallback
 from .data import clear_cache, load_dataset, load_table, regression_data
+from .data.folders import is_image_folder, load_image_folder
 from .errors import NNScratchError
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
-from .recipes import REGRESSION_RECIPES, make_config
+from .recipes import REGRESSION_RECIPES, image_arch, make_config
 from .runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -120,7 +121,9 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     elif out_dir is not None:  # created when training starts (begin, below)
         work_dir = work_dir_for(out_dir, replace)
     if data is None:
-        data = load_data(config, data_dir=data_dir, progress=bar)
+        data = load_data(config, data_dir=data_dir, progress=bar, log=log)
+    if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
+        _settle_image_config(config, data.pipeline)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
                           head=head, input_shape=image_shape(data))
@@ -183,10 +186,24 @@ def _history_to_keep(exc, started, work_dir):
     return loop.history
 
 
+def _settle_image_config(config, pipeline):
+    """Write what an image folder decided into the run's configuration (stored with it, so
+    ``--resume`` and ``evaluate`` read the folder the same way): the size and colour, and the
+    images recipe's layers for that size."""
+    config["image_size"] = f"{pipeline.height}x{pipeline.width}"
+    config["color"] = pipeline.color
+    if config.get("recipe") == "images" and config["arch"] is None:
+        config["arch"] = image_arch(pipeline.height, pipeline.width)
+
+
 def image_shape(data):
-    """One sample as ``(channels, height, width)`` for an image data set, else None."""
+    """One sample as ``(channels, height, width)`` for an image data set (its
+    ``feature_shape`` is ``(H, W)`` for grey digits, ``(H, W, C)`` for a folder's images),
+    else None."""
     shape = data.feature_shape
-    return None if shape is None else (1, *shape) if len(shape) == 2 else tuple(shape)
+    if shape is None:
+        return None
+    return (1, *shape) if len(shape) == 2 else (shape[2], shape[0], shape[1])
 
 
 def _training_targets(data):
@@ -198,12 +215,24 @@ def _training_targets(data):
     return pipeline.scale_targets(data.y_train), pipeline.scale_targets(data.y_test)
 
 
-def load_data(config, *, data_dir=None, progress=True, pipeline=None):
-    """The data a configuration names: the user's table (``data``) or a named data set.
+def load_data(config, *, data_dir=None, progress=True, pipeline=None, log=print):
+    """The data a configuration names: the user's table or folder of images (``data``) or a
+    named data set.
 
     A table is encoded with ``pipeline`` (a trained model's) when given, else with one fitted
-    on its training rows.
+    on its training rows; a folder's images are prepared with it, else as the configuration
+    says (``image_size``, ``color``).
     """
+    if config.get("data") and is_image_folder(config["data"]):
+        for key, off in (("target", None), ("task", "auto"), ("drop", []), ("scale", "auto")):
+            if config.get(key, off) not in (off, ()):
+                raise ValueError(f"--{key} {config[key]!r} is for a table; --data "
+                                 f"{config['data']} is a folder of images (their classes are "
+                                 "its folders, their pixels divided by 255)")
+        return load_image_folder(config["data"], image_size=config.get("image_size"),
+                                 color=config.get("color", "auto"), seed=config["seed"],
+                                 dtype=config["dtype"], pipeline=pipeline, bar=progress,
+                                 max_memory=config.get("max_memory", 2.0), log=log)
     if config.get("data"):
         return load_table(config["data"], target=config["target"], task=config["task"],
                           seed=config["seed"], dtype=config["dtype"],

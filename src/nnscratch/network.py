@@ -72,7 +72,7 @@ class NeuralNetwork:
     @classmethod
     def from_architecture(cls, architecture, input_shape, n_outputs, *, hidden_activation=Relu,
                           head_activation=None, dtype=np.float32, seed=None, rng=None,
-                          init="he"):
+                          init="he", channels_last=True):
         """Build a network from layer descriptions, e.g. a convolutional one.
 
         Parameters
@@ -84,11 +84,15 @@ class NeuralNetwork:
         input_shape : tuple of int
             One sample's shape: ``(n_features,)``, or ``(channels, height, width)`` for an
             image. The network takes flat rows ``(N, prod(input_shape))`` and views them
-            with that shape first.
+            as images first.
         n_outputs : int
         hidden_activation, head_activation, dtype, seed, rng, init
             As for :meth:`from_sizes`; convolutions and dense layers use
             ``hidden_activation``.
+        channels_last : bool, default True
+            Image rows hold the pixels in ``(h, w, c)`` order (each pixel's channels
+            together, as Pillow gives them); False reads them as ``(c, h, w)`` (model files
+            from before colour images). The two are the same for one channel.
 
         Raises
         ------
@@ -101,6 +105,7 @@ class NeuralNetwork:
         network._start(dtype, seed, rng, init)
         network.architecture = [dict(layer) for layer in architecture]
         network.input_shape = tuple(int(d) for d in input_shape)
+        network.channels_last = bool(channels_last)
         network.layers = _layers_of(network.architecture, network.input_shape, n_outputs,
                                     hidden_activation, head_activation, init, network)
         network.sizes = None  # not a plain stack of dense layers
@@ -122,6 +127,7 @@ class NeuralNetwork:
         # What a table's rows go through before this network (nnscratch.data.TablePipeline):
         # carried with the model and saved in its file; the network itself never applies it.
         self.pipeline = None
+        self.channels_last = True  # image rows are (h, w, c) (see from_architecture)
 
     def _build(self, sizes, hidden_activation, head_activation, dtype, seed, rng, init,
                dropout):
@@ -594,7 +600,7 @@ class NeuralNetwork:
 def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network):
     """The layers an architecture describes, each checked against the shape it receives."""
     from .architecture import is_convolutional
-    from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+    from .conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
     from .normalization import BatchNorm
     from .pooling import AvgPool2D, GlobalAvgPool
 
@@ -622,7 +628,8 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
         if len(input_shape) != 3:
             raise ValueError(f"convolutions need images: an input of shape (channels, height, "
                              f"width), got {tuple(input_shape)}")
-        add(Reshape(input_shape))
+        multi = network.channels_last and input_shape[0] > 1
+        add(ChannelsLast(input_shape) if multi else Reshape(input_shape))
     for i, spec in enumerate(architecture, start=1):
         kind = spec["type"]
         try:

@@ -18,6 +18,7 @@ from .activations import ACTIVATIONS
 from .architecture import parse_arch
 from .augment import AUGMENTATIONS
 from .data.catalog import DATASETS, SPLITS
+from .data.folders import COLORS, MAX_MEMORY_GB, parse_image_size
 from .data.tables import TASKS
 from .initializers import INITIALIZERS
 from .optimizers import DEFAULT_LR, OPTIMIZERS
@@ -212,9 +213,19 @@ PARAMS = (
     Param("split", "choice", "blog", "'blog': 80/20 of all the data as in the post (MNIST "
           "56,000/14,000); 'standard': the published split (MNIST 60,000/10,000)",
           choices=SPLITS),
-    Param("data", "text", None, "your own table instead of --dataset: a .csv with a header "
-          "row (or .parquet, .xlsx), or an .npz with arrays X and y; text columns and empty "
-          "cells are fine (80/20 split, stratified, by --seed)", optional=True),
+    Param("data", "text", None, "your own data instead of --dataset: a table (a .csv with a "
+          "header row, or .parquet, .xlsx, or an .npz with arrays X and y; text columns and "
+          "empty cells are fine) or a folder of images with one subfolder per class (or "
+          "train/ and test/ folders of them); 80/20 split, stratified, by --seed",
+          optional=True),
+    Param("image_size", "text", None, "size images of a --data folder are resized to, HxW or "
+          "one number for squares, e.g. 32 or 48x64 (none: the folder's median size, shrunk "
+          "to fit 64x64)", optional=True),
+    Param("color", "choice", "auto", "colour of a --data folder's images: rgb (3 channels), "
+          "gray (1), or auto: rgb unless every image is grey", choices=COLORS),
+    Param("max_memory", "float", MAX_MEMORY_GB, "GB the images of a --data folder may take "
+          "once loaded (as floats); a bigger folder is refused before it is read", low=0,
+          low_open=True),
     Param("target", "text", None, "the column of --data to predict (none: the last column)",
           optional=True),
     Param("drop", "names", [], "columns of --data to leave out, e.g. name,ticket "
@@ -381,11 +392,17 @@ def check_config(config, *, label=None, origin=None):
                          f"{checked['schedule']}" + (", which warms up by itself"
                                                      if checked["schedule"] == "onecycle"
                                                      else ""))
+    if checked["image_size"] is not None:
+        parse_image_size(checked["image_size"], label("image_size"))
     if checked["data"] is None:
         given = next((name for name, off in (("target", None), ("task", "auto"), ("drop", []),
-                                             ("scale", "auto"))
+                                             ("scale", "auto"), ("image_size", None),
+                                             ("color", "auto"),
+                                             ("max_memory", MAX_MEMORY_GB))
                       if checked[name] != off and not (name == "scale"
                                                        and checked[name] == "none")), None)
+        if given in ("image_size", "color", "max_memory"):
+            raise ValueError(f"{said(given)} needs {label('data')} DIR (a folder of images)")
         if given:
             raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)"
                              + (": MNIST and the digits keep the blog's /255 scaling"

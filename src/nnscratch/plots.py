@@ -66,17 +66,19 @@ def _grid(n, max_cols):
 
 
 def _check_image_shape(image_shape, n_features, what):
-    """``image_shape`` as a tuple of two positive ints whose product is ``n_features``."""
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+    """``image_shape`` as ``(h, w)``, or ``(h, w, 3)`` for colour (channels-last) images,
+    positive ints whose product is ``n_features``; ``(h, w, 1)`` becomes ``(h, w)``."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3)
             or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                       for s in image_shape)):
+                       for s in image_shape)
+            or (len(image_shape) == 3 and image_shape[2] not in (1, 3))):
         raise ValueError(f"image_shape must be two positive integers (height, width), "
-                         f"got {image_shape!r}")
-    shape = (int(image_shape[0]), int(image_shape[1]))
-    if shape[0] * shape[1] != n_features:
-        raise ValueError(f"image_shape {shape} has {shape[0] * shape[1]} pixels, but "
+                         f"or (height, width, 1 or 3), got {image_shape!r}")
+    shape = tuple(int(s) for s in image_shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(f"image_shape {shape} has {math.prod(shape)} pixels, but "
                          f"{what} is {n_features}")
-    return shape
+    return shape[:2] if shape[2:] == (1,) else shape
 
 
 def _labels(y, name, n_samples):
@@ -109,10 +111,25 @@ def _finite_output(model, compute, what):
 
 
 def _show_image(ax, image, title, **imshow_kw):
-    """One image in a bare panel with a small title."""
+    """One image in a bare panel with a small title; a colour one ``(h, w, 3)`` as it is
+    (values in [0, 1]), a grey one with ``imshow_kw`` (colormap, limits)."""
+    if image.ndim == 3:
+        imshow_kw = {}
+        image = np.clip(image, 0, 1)
     ax.imshow(image, interpolation="nearest", **imshow_kw)
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
+
+
+def _name(label, class_names):
+    """A label as shown: its class name when there are names."""
+    return str(label) if class_names is None else str(class_names[label])
+
+
+def _named(names):
+    """The confusion matrix's options for class names: every class, named."""
+    return {} if names is None else {"labels": list(range(len(names))),
+                                     "display_labels": names}
 
 
 def _hide_unused(axes, used):
@@ -209,8 +226,8 @@ def plot_regression_fits(fits):
     return fig
 
 
-def plot_samples(images, labels, *, image_shape=(28, 28), n=25, seed=0):
-    """A grid of sample images (digits) titled with their labels.
+def plot_samples(images, labels, *, image_shape=(28, 28), n=25, seed=0, class_names=None):
+    """A grid of sample images (digits) titled with their labels (or class names).
 
     Parameters
     ----------
@@ -218,11 +235,14 @@ def plot_samples(images, labels, *, image_shape=(28, 28), n=25, seed=0):
         Pixel values (any range; MNIST's are in ``[0, 1]``).
     labels : array-like, shape (N,) integer labels, or (N, K) one-hot rows
     image_shape : tuple of int
-        ``(h, w)`` of flattened images; ignored for 3-D ``images``.
+        ``(h, w)`` of flattened images, or ``(h, w, 3)`` for colour ones (channels-last
+        rows, shown in colour); ignored for 3-D ``images``.
     n : int
         How many samples to show (all of them if there are fewer).
     seed : int
         Seed of the (without replacement) choice of samples.
+    class_names : sequence of str, optional
+        The name of each label, for the titles.
 
     Returns
     -------
@@ -248,7 +268,8 @@ def plot_samples(images, labels, *, image_shape=(28, 28), n=25, seed=0):
     axes = np.atleast_1d(fig.subplots(rows, cols))
     lo, hi = float(images[idx].min()), float(images[idx].max())
     for ax, i in zip(axes.flat, idx, strict=False):
-        _show_image(ax, images[i], str(labels[i]), cmap="gray_r", vmin=lo, vmax=hi)
+        _show_image(ax, images[i], _name(labels[i], class_names), cmap="gray_r", vmin=lo,
+                    vmax=hi)
     _hide_unused(axes, n)
     return fig
 
@@ -443,7 +464,7 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
     return fig
 
 
-def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
+def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25, class_names=None):
     """A grid of the samples the network gets wrong, titled "true T / pred P (confidence%)".
 
     Parameters
@@ -453,9 +474,11 @@ def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
     X : array-like, shape (N, model.input_size)
     y : array-like, shape (N,) integer labels, or (N, K) one-hot rows
     image_shape : tuple of int
-        ``(h, w)`` with ``h * w == model.input_size``.
+        ``(h, w)`` with ``h * w == model.input_size``, or ``(h, w, 3)`` for colour images.
     n : int
         Show at most this many, the first ones in the order of ``X``.
+    class_names : sequence of str, optional
+        The name of each class, for the titles.
 
     Returns
     -------
@@ -490,8 +513,9 @@ def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
     lo, hi = float(X[shown].min()), float(X[shown].max())
     for ax, i in zip(axes.flat, shown, strict=False):
         confidence = proba[i, pred[i]]
-        _show_image(ax, X[i].reshape(shape), f"true {y[i]} / pred {pred[i]} "
-                    f"({confidence:.0%})", cmap="gray_r", vmin=lo, vmax=hi)
+        _show_image(ax, X[i].reshape(shape), f"true {_name(y[i], class_names)} / pred "
+                    f"{_name(pred[i], class_names)} ({confidence:.0%})", cmap="gray_r",
+                    vmin=lo, vmax=hi)
     _hide_unused(axes, len(shown))
     fig.suptitle(f"{len(wrong):,} of {len(X):,} misclassified ({len(wrong) / len(X):.1%}); "
                  f"the first {len(shown)}")
@@ -499,7 +523,8 @@ def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25):
 
 
 # --- beyond the blog ------------------------------------------------------------------------
-def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None):
+def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None,
+                          display_labels=None):
     """The confusion matrix as a heat map (rows: true class, columns: predicted class).
 
     Parameters
@@ -510,6 +535,8 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None):
         The classes to show, in order (default: every class in either array).
     normalize : {None, "true", "pred", "all"}
         Counts (None), or fractions over each true class, predicted class or everything.
+    display_labels : sequence of str, optional
+        Names shown on the axes for the classes (e.g. a folder's class names).
 
     Returns
     -------
@@ -531,7 +558,8 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None):
     ax = fig.subplots()
     ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=labels, normalize=normalize, ax=ax, cmap="Blues",
-        colorbar=True, values_format=None if normalize is None else ".2f")
+        display_labels=display_labels, colorbar=True,
+        values_format=None if normalize is None else ".2f")
     what = {None: "counts", "true": "fraction of each true class",
             "pred": "fraction of each predicted class", "all": "fraction of all"}[normalize]
     ax.set_title(f"Confusion matrix ({what}); accuracy {np.mean(y_true == y_pred):.2%}")
@@ -556,6 +584,21 @@ def _weight_grid(panels, name, size):
         ax.set_axis_off()
     _hide_unused(axes, n)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    return fig
+
+
+def _colour_kernels(kernels):
+    """Kernels ``(n, k, k, 3)`` on RGB inputs as colour images: 0 is mid-grey, and the
+    largest |weight| of all of them is full colour (or black)."""
+    limit = float(np.max(np.abs(kernels))) or 1.0
+    n = len(kernels)
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = _figure(1.4 * cols + 0.2, 1.5 * rows + 0.6)
+    axes = np.atleast_1d(fig.subplots(rows, cols))
+    for j, ax in enumerate(axes.flat[:n]):
+        _show_image(ax, 0.5 + 0.5 * kernels[j] / limit, f"filter {j}")
+    _hide_unused(axes, n)
     return fig
 
 
@@ -590,7 +633,10 @@ def plot_first_layer_weights(model, *, image_shape=(28, 28), n=32):
     if not np.isfinite(weights).all():
         raise DegenerateDataError("the first layer's weights contain NaN or infinity")
     n = min(n, weights.shape[1])
-    fig = _weight_grid(weights[:, :n].T.reshape(n, *shape), "unit", (1.6, 1.7, 0.5))
+    panels = weights[:, :n].T.reshape(n, *shape)
+    if len(shape) == 3:  # colour inputs: the sum over the channels
+        panels = panels.sum(axis=-1)
+    fig = _weight_grid(panels, "unit", (1.6, 1.7, 0.5))
     fig.suptitle(f"First-layer weights ({n} of {weights.shape[1]} units, "
                  f"{shape[0]}x{shape[1]} inputs)")
     return fig
@@ -630,12 +676,15 @@ def plot_conv_filters(model, *, n=32):
     if not convolutions:
         raise ValueError("plot_conv_filters needs a network with a Conv2D layer")
     n = check_int(n, "n", minimum=1)
-    kernels = np.asarray(convolutions[0].weights).sum(axis=1)  # (out, k, k)
-    if not np.isfinite(kernels).all():
+    weights = np.asarray(convolutions[0].weights)  # (out, C, k, k)
+    if not np.isfinite(weights).all():
         raise DegenerateDataError("the first convolution's kernels contain NaN or infinity")
-    n = min(n, len(kernels))
-    fig = _weight_grid(kernels[:n], "filter", (1.4, 1.5, 0.6))
-    k = kernels.shape[-1]
+    n = min(n, len(weights))
+    if weights.shape[1] == 3:  # colour inputs: each kernel as an RGB image
+        fig = _colour_kernels(weights[:n].transpose(0, 2, 3, 1))
+    else:
+        fig = _weight_grid(weights[:n].sum(axis=1), "filter", (1.4, 1.5, 0.6))
+    kernels, k = weights, weights.shape[-1]
     fig.suptitle(f"First convolution's filters ({n} of {len(kernels)}, {k}x{k})")
     return fig
 
@@ -679,7 +728,7 @@ def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
     axes = np.atleast_2d(fig.subplots(rows, cols))
     predicted = int(np.argmax(model.predict_proba(x)[0])) if model.is_classifier() else None
     title = "input" + (f" (digit {label})" if label is not None else "")
-    _show_image(axes[0, 0], x[0].reshape(shape), title, cmap="gray")
+    _show_image(axes[0, 0], x[0].reshape(shape), title, cmap="gray")  # colour: as it is
     _hide_unused(axes[0], 1)
     for r, maps in enumerate(outputs, start=1):
         shown = min(cols, len(maps))
@@ -825,29 +874,31 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
         file is written).
     """
     shape = dataset.feature_shape
-    if shape is None or len(shape) != 2:
-        raise ValueError(f"dataset must be of images (feature_shape (h, w)), got "
+    if shape is None or len(shape) not in (2, 3):
+        raise ValueError(f"dataset must be of images (feature_shape (h, w) or (h, w, c)), got "
                          f"feature_shape={shape!r} for {dataset.name!r}")
     if dataset.n_features != model.input_size:
         raise ValueError(f"dataset has {dataset.n_features} features; the network expects "
                          f"{model.input_size}")
     shape = tuple(shape)
+    names = None if dataset.classes is None else [str(c) for c in dataset.classes]
     tsne_points = check_int(tsne_points, "tsne_points", minimum=2)
     _loss_columns(history)  # refuse a bad history before any file is written
     X_test, y_test = dataset.X_test, dataset.y_test
     out_dir = Path(out_dir)
     draw = {
         "samples": lambda: plot_samples(dataset.X_train, dataset.y_train,
-                                        image_shape=shape, seed=seed),
+                                        image_shape=shape, seed=seed, class_names=names),
         "losses": lambda: plot_losses(history),
         "tsne_output": lambda: plot_tsne(model, X_test, y_test, layer=-1,
                                          n_points=tsne_points, seed=seed),
         "tsne_hidden": lambda: plot_tsne(model, X_test, y_test, layer=-2,
                                          n_points=tsne_points, seed=seed),
         "misclassified": lambda: plot_misclassified(model, X_test, y_test,
-                                                    image_shape=shape),
+                                                    image_shape=shape, class_names=names),
         "confusion_matrix": lambda: plot_confusion_matrix(y_test,
-                                                          _checked_predict(model, X_test)),
+                                                          _checked_predict(model, X_test),
+                                                          **_named(names)),
         "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
         "conv_filters": lambda: plot_conv_filters(model),
         "feature_maps": lambda: plot_feature_maps(model, X_test[0], image_shape=shape,

@@ -41,8 +41,13 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0, on_skip=None):
     run_dir = Path(run_dir)
     model, history, metrics = read_run(run_dir)
     config = metrics.get("config", {})
-    data = load_dataset(config.get("dataset", "mnist"), split=config.get("split", "blog"),
-                        data_dir=data_dir, dtype=model.dtype, progress=False)
+    if config.get("data") and getattr(model.pipeline, "kind", None) == "image":
+        from .experiment import load_data  # a folder of images, read as in training
+
+        data = load_data(config, pipeline=model.pipeline, progress=False, log=lambda *_: None)
+    else:
+        data = load_dataset(config.get("dataset", "mnist"), split=config.get("split", "blog"),
+                            data_dir=data_dir, dtype=model.dtype, progress=False)
     return draw_run_figures(model, history, data, run_dir / "figures",
                             tsne_points=tsne_points, seed=seed, on_skip=on_skip)
 

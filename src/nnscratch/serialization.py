@@ -6,7 +6,10 @@ a JSON document (architecture, dtype, versions, training config and metrics) sto
 ``uint8`` array. A model trained on a table also holds its input pipeline (format version 3):
 the numeric columns' medians, means and scales and a regression target's standardisation as
 float64 arrays (``input_fill``, ``input_mean``, ``input_scale``, ``target_mean``,
-``target_scale``), and its columns and categories in the JSON's ``pipeline``. Nothing in
+``target_scale``), and its columns and categories in the JSON's ``pipeline``. A model trained
+on a folder of images (format version 4) holds its image pipeline in the JSON's ``pipeline``
+(``kind`` "image": input size, colour mode, scaling, resize filter, class names) and reads
+colour images as channels-last rows (``channels_last``). Nothing in
 it is a Python object, so it is read with ``allow_pickle=False`` and opening a model file
 never runs code. Every way a file can be
 wrong is reported as one :class:`~nnscratch.errors.ModelFormatError` naming the file.
@@ -21,6 +24,7 @@ import numpy as np
 
 from ._version import __version__
 from .activations import ACTIVATIONS
+from .data.folders import ImagePipeline
 from .data.pipeline import ARRAYS as PIPELINE_ARRAYS
 from .data.pipeline import TablePipeline
 from .errors import ModelFormatError
@@ -33,7 +37,9 @@ FORMAT = "nnscratch-model"
 FORMAT_VERSION = 1  # a stack of dense layers, described by sizes
 ARCHITECTURE_VERSION = 2  # any architecture (convolutions): adds architecture, input_shape
 PIPELINE_VERSION = 3  # carries a table's input pipeline: adds pipeline and its arrays
-SUPPORTED_VERSIONS = (1, 2, 3)
+IMAGE_VERSION = 4  # images: an image pipeline (pipeline.kind "image"), channels_last
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
+_PIPELINES = {"table": TablePipeline, "image": ImagePipeline}
 _DTYPES = ("float32", "float64")
 _REQUIRED_KEYS = ("format", "format_version", "sizes", "hidden_activation", "head_activation",
                   "dtype", "dropout", "init", "nnscratch_version", "config", "metrics")
@@ -100,6 +106,8 @@ def save(model, path, *, config=None, metrics=None):
     }
     if model.architecture is not None:
         meta.update(architecture=model.architecture, input_shape=list(model.input_shape))
+        if meta["format_version"] >= IMAGE_VERSION:
+            meta["channels_last"] = model.channels_last
     if model.pipeline is not None:
         described, pipeline_arrays = model.pipeline.to_stored()
         meta["pipeline"] = to_json(described, "pipeline")
@@ -112,11 +120,30 @@ def save(model, path, *, config=None, metrics=None):
 
 
 def _format_version(model):
-    """The oldest format that holds ``model``: 1 (dense sizes), 2 (any architecture) or 3
-    (with an input pipeline), so older readers still open what they can."""
+    """The oldest format that holds ``model``: 1 (dense sizes), 2 (any architecture), 3
+    (with a table's input pipeline) or 4 (an image pipeline, or colour images read
+    channels-last), so older readers still open what they can."""
+    colour_rows = (model.architecture is not None and len(model.input_shape) == 3
+                   and model.input_shape[0] > 1 and model.channels_last)
+    if _kind(model.pipeline) == "image" or colour_rows:
+        return IMAGE_VERSION
     if model.pipeline is not None:
         return PIPELINE_VERSION
     return FORMAT_VERSION if model.architecture is None else ARCHITECTURE_VERSION
+
+
+def _kind(pipeline):
+    """``"table"``, ``"image"`` or None."""
+    return None if pipeline is None else getattr(pipeline, "kind", "table")
+
+
+def _stored_kind(meta):
+    """The kind of the pipeline a file's metadata describes (tables before version 4 have
+    no ``kind``)."""
+    described = meta.get("pipeline")
+    if described is None:
+        return None
+    return described.get("kind", "table") if isinstance(described, dict) else "table"
 
 
 def _check_path(path):
@@ -191,7 +218,8 @@ def _network_description(model):
                  "dtype": model.dtype.name, "dropout": float(model.dropout),
                  "init": str(model.init), "format_version": _format_version(model)}
     if model.architecture is not None:
-        described.update(architecture=model.architecture, input_shape=list(model.input_shape))
+        described.update(architecture=model.architecture, input_shape=list(model.input_shape),
+                         channels_last=model.channels_last)
     return described
 
 
@@ -203,7 +231,9 @@ def _network_of(meta, seed=None):
               "seed": seed, "init": init}
     if _has_architecture(meta):
         return NeuralNetwork.from_architecture(meta["architecture"], meta["input_shape"],
-                                               meta["sizes"][-1], **common)
+                                               meta["sizes"][-1],
+                                               channels_last=bool(meta.get("channels_last")),
+                                               **common)
     return NeuralNetwork.from_sizes(meta["sizes"], dropout=meta["dropout"], **common)
 
 
@@ -269,7 +299,7 @@ def load(path, *, seed=None):
     model.init = meta["init"]
     model.metadata = meta
     if "pipeline" in meta:
-        model.pipeline = TablePipeline.from_stored(meta["pipeline"], arrays)
+        model.pipeline = _PIPELINES[_stored_kind(meta)].from_stored(meta["pipeline"], arrays)
     return model
 
 
@@ -334,7 +364,7 @@ def _read(path, *, arrays):
                 return meta, None
             shapes = _expected_shapes(meta)
             n_layers = _n_layers(shapes)
-            pipeline = set(PIPELINE_ARRAYS) if "pipeline" in meta else set()
+            pipeline = set(PIPELINE_ARRAYS) if _stored_kind(meta) == "table" else set()
             expected = set(shapes) | pipeline
             missing, extra = expected - names, names - expected - {"metadata"}
             sizes = _show(meta["sizes"], 120)
@@ -351,6 +381,8 @@ def _read(path, *, arrays):
     _check_arrays(path, meta, found, shapes)
     if pipeline:
         _check_pipeline_arrays(path, meta, found)
+    if _stored_kind(meta) == "image":
+        _check_image_pipeline(path, meta)
     return meta, found
 
 
@@ -443,6 +475,13 @@ def _parse_metadata(path, raw):
         _check_architecture(path, meta)
     if "pipeline" in meta and version < PIPELINE_VERSION:
         raise _error(path, f"it has a pipeline, which format version {version} cannot hold")
+    kind = _stored_kind(meta)
+    if kind is not None and kind not in _PIPELINES:
+        raise _error(path, f"its pipeline is of an unknown kind {_show(kind)}; known: "
+                           f"{sorted(_PIPELINES)}")
+    if kind == "image" and version < IMAGE_VERSION:
+        raise _error(path, f"it has an image pipeline, which format version {version} cannot "
+                           "hold")
     return meta
 
 
@@ -501,6 +540,24 @@ def _check_pipeline_arrays(path, meta, arrays):
     if pipeline.n_features != meta["sizes"][0]:
         raise _error(path, f"its input pipeline makes {pipeline.n_features} features, but the "
                            f"network takes {meta['sizes'][0]}")
+
+
+def _check_image_pipeline(path, meta):
+    """The image pipeline's JSON builds one, and its images are the network's inputs."""
+    try:
+        pipeline = ImagePipeline.from_stored(meta["pipeline"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _error(path, f"its image pipeline is damaged ({_why(exc)})") from None
+    images = [pipeline.channels, pipeline.height, pipeline.width]
+    if pipeline.n_features != meta["sizes"][0] or (
+            _has_architecture(meta) and len(meta["input_shape"]) == 3
+            and meta["input_shape"] != images):
+        raise _error(path, f"its image pipeline makes {pipeline.height}x{pipeline.width}x"
+                           f"{pipeline.channels} images, but the network takes "
+                           f"{meta.get('input_shape') or meta['sizes'][0]}")
+    if len(pipeline.classes) != meta["sizes"][-1]:
+        raise _error(path, f"its image pipeline names {len(pipeline.classes)} classes, but the "
+                           f"network has {meta['sizes'][-1]} outputs")
 
 
 def _refuse_constant(name):

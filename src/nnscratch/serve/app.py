@@ -86,6 +86,12 @@ def create_app(models, *, max_upload=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS, wo
             body = await _read_body(request, max_upload)
             prepare, data, named = await _input_of(request, body, max_upload, max_pixels)
             model = models.get(_model_named(request.query_params.get("model"), named))
+            if model.pipeline is not None:  # a model of a folder's images: prepared its way
+                if prepare is pixels_input:
+                    raise RequestError(f"model {model.id!r} reads uploaded images (its classes: "
+                                       f"{', '.join(model.pipeline.classes[:10])}), not a "
+                                       "pixels array: send an image file")
+                prepare = functools.partial(model.prepare_upload, max_pixels=max_pixels)
             if prepare is pixels_input:  # 784 numbers: quicker read here than handed over
                 result = model.read(prepare(data))
             else:

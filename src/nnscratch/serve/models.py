@@ -36,7 +36,8 @@ class ServedModel:
     model_id : str
         The name requests use.
     network : NeuralNetwork
-        A softmax classifier of ``28 * 28`` inputs.
+        A softmax classifier of ``28 * 28`` inputs, or one trained on a folder of images
+        (it carries an image pipeline: uploads are prepared as its training images were).
     metrics : dict
         The run's metrics (``test_accuracy``, ``config``, ...); may be empty.
     """
@@ -45,6 +46,8 @@ class ServedModel:
         self.id = model_id
         self.network = network
         self.metrics = metrics
+        image = getattr(network.pipeline, "kind", None) == "image"
+        self.pipeline = network.pipeline if image else None
         # Which layers' outputs the page shows, and their per-sample shapes: one pass of a
         # blank input through the network finds both (and warms it up).
         outputs = network.layer_outputs(np.zeros((1, network.input_size), network.dtype))
@@ -98,16 +101,53 @@ class ServedModel:
         with self._lock:
             outputs = self.network.layer_outputs(np.asarray(row).reshape(1, -1))
         p = outputs[-1][1][0]  # (n_classes,)
+        named = {}
+        if self.pipeline is not None:  # the class's name, and the input as (H, W, C)
+            shape = self.pipeline.shape
+            named = {"class": self.pipeline.classes[int(np.argmax(p))],
+                     "classes": list(self.pipeline.classes)}
+        else:
+            shape = (SIDE, SIDE)
         return {
             "model": self.id,
             "digit": int(np.argmax(p)),
+            **named,
             "probabilities": np.round(p.astype(np.float64), 6).tolist(),
-            "prepared": np.round(np.asarray(row, np.float64).reshape(SIDE, SIDE), 3).tolist(),
+            "prepared": np.round(np.asarray(row, np.float64).reshape(shape), 3).tolist(),
             "layers": [{"name": name, "kind": kind, "shape": list(shape),
                         "values": np.round(outputs[i][1][0].astype(np.float64), 4)
                         .ravel().tolist()}
                        for i, name, kind, shape in self._shown],
         }
+
+
+    def prepare_upload(self, data, *, max_pixels):
+        """An uploaded image file's bytes as this model's input row (an image-folder model):
+        resized, in colour or grey, scaled as its training images were.
+
+        Raises
+        ------
+        ImageError
+            The bytes are not an image Pillow reads, or it has more than ``max_pixels``.
+        """
+        import io
+
+        from PIL import Image
+
+        from ..images import ImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise ImageError(f"the upload is {width}x{height} pixels, more than the "
+                                     f"{max_pixels:,} an image may have")
+                pixels = self.pipeline.image(im)
+        except ImageError:
+            raise
+        except Exception as exc:  # Pillow raises many types on a non-image or damaged file
+            raise ImageError(f"cannot read the upload as an image ({exc})") from None
+        return self.pipeline.scale(pixels, self.network.dtype)
 
 
 def _layer_kind(layer):
@@ -213,10 +253,12 @@ def load_served_model(path, model_id, what="MODEL"):
     path = Path(path)
     file = model_file(path, what)
     network = load(file)
-    if network.input_size != SIDE * SIDE:
+    image = getattr(network.pipeline, "kind", None) == "image"
+    if network.input_size != SIDE * SIDE and not image:
         raise ValueError(f"{what} {path} takes {network.input_size} inputs (a "
                          f"{format_network(network)} network); serve needs {SIDE * SIDE}, a "
-                         f"model of {SIDE}x{SIDE} images such as MNIST's")
+                         f"model of {SIDE}x{SIDE} images such as MNIST's, or a model trained "
+                         "on a folder of images (nnscratch train --data DIR)")
     if network.head_activation != "softmax":
         head = network.head_activation
         raise ValueError(f"{what} {path} has {'an' if head[0] in 'aeiou' else 'a'} {head} "

@@ -202,11 +202,11 @@ function showEmpty() {
 
 function showAnswer(answer) {
   const p = answer.probabilities;
-  $("digit").textContent = answer.digit;
+  $("digit").textContent = answer.class ?? answer.digit;  // a folder model's class name
   $("confidence").textContent = `${(100 * p[answer.digit]).toFixed(1)}% sure`;
   $("timing").textContent = `read by ${answer.model} in ${answer.milliseconds} ms`;
   drawBars(p, answer.digit);
-  drawPrepared(answer.prepared);
+  if (answer.class === undefined) drawPrepared(answer.prepared);  // 28x28 digits only
   drawLayers(answer.layers);
   document.body.classList.add("answered");
 }

@@ -1,0 +1,401 @@
+"""A user's folder of images: layouts, bad files, grey and colour, resizing, the memory
+bound, the model file's image pipeline, and the commands (train, predict, evaluate, info)."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnscratch.cli import main
+from nnscratch.data.folders import (
+    ImagePipeline,
+    auto_size,
+    load_image_folder,
+    parse_image_size,
+    scan_folder,
+)
+from nnscratch.errors import DataFormatError
+from nnscratch.serialization import load, read_metadata
+
+SHAPES = ("bar", "column", "cross")
+
+
+def _picture(kind, rng, size=12):
+    """A shape of a random colour on a background of another random colour, uint8 RGB."""
+    bg, fg = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    while np.linalg.norm(bg - fg) < 0.5:
+        fg = rng.uniform(0, 1, 3)
+    img = np.tile(bg, (size, size, 1))
+    lo = size // 2 - 1 + rng.integers(-2, 3)
+    hi = lo + 2
+    if kind in ("bar", "cross"):
+        img[lo:hi, 1:-1] = fg
+    if kind in ("column", "cross"):
+        img[1:-1, lo:hi] = fg
+    return np.rint(img * 255).astype(np.uint8)
+
+
+def _shapes_folder(root, rng, per_class=80, size=12):
+    """A small colour image set: three shapes in random colours, PNG files by class."""
+    for kind in SHAPES:
+        (root / kind).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(_picture(kind, rng, size)).save(root / kind / f"{i}.png")
+    return root
+
+
+def _folder(root, counts, *, size=(6, 8), mode="RGB", value=100, suffix="png"):
+    """``counts[class]`` images of ``size`` (width, height) of one colour each."""
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.new(mode, size, value if mode != "RGB" else (value, i * 5, 200)).save(
+                root / name / f"{i}.{suffix}")
+    return root
+
+
+def _quiet(*_):
+    pass
+
+
+# --- layouts -----------------------------------------------------------------------------
+def test_flat_layout_splits_each_class_80_20(tmp_path):
+    """One subfolder per class: classes sorted, 20% of each class to test, by the seed."""
+    root = _folder(tmp_path / "d", {"b": 10, "a": 5})
+    data = load_image_folder(root, bar=False, log=_quiet)
+    assert data.classes == ("a", "b") and data.split == "80/20"
+    assert np.bincount(data.y_test).tolist() == [1, 2]
+    assert np.bincount(data.y_train).tolist() == [4, 8]
+    assert data.feature_shape == (8, 6, 3) and data.n_features == 8 * 6 * 3
+    again = load_image_folder(root, bar=False, log=_quiet)
+    np.testing.assert_array_equal(data.X_test, again.X_test)
+    other = load_image_folder(root, seed=1, bar=False, log=_quiet)
+    assert not np.array_equal(data.X_test, other.X_test)
+
+
+def test_train_test_layout_gives_the_split(tmp_path):
+    """DIR/train and DIR/test: the split is theirs; test may lack a class."""
+    root = tmp_path / "d"
+    _folder(root / "train", {"x": 3, "y": 4})
+    _folder(root / "test", {"y": 2})
+    data = load_image_folder(root, bar=False, log=_quiet)
+    assert data.split == "train/test folders" and data.sizes == {"train": 7, "test": 2}
+    assert data.y_test.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda r: (r / "loose.png").parent.mkdir() or Image.new("L", (4, 4)).save(r / "loose.png"),
+     r"holds no class folders; expected one subfolder per class"),
+    (lambda r: _folder(r, {"only": 3}), r"only one class folder \('only'\); a classifier needs "
+                                        "two or more"),
+    (lambda r: _folder(r, {"a": 2}) and (r / "b").mkdir(),
+     r"the class folder .*b is empty; add its images or remove it"),
+    (lambda r: _folder(r / "train", {"a": 2, "b": 2}) and _folder(r / "test", {"c": 1}),
+     r"test/ has class folders that train/ lacks: c"),
+])
+def test_layout_errors_are_one_line(tmp_path, make, match):
+    """No class folders, one class, an empty class, a test class unknown to train."""
+    root = tmp_path / "d"
+    make(root)
+    with pytest.raises(DataFormatError, match=match):
+        scan_folder(root)
+
+
+def test_a_file_is_not_a_folder(tmp_path):
+    (tmp_path / "t.png").write_bytes(b"x")
+    with pytest.raises(DataFormatError, match=r"--data .*t.png: expected a folder of class "
+                                              "folders, got a file"):
+        scan_folder(tmp_path / "t.png")
+
+
+# --- files -----------------------------------------------------------------------------------
+def test_unreadable_files_are_skipped_with_one_line_each_and_counted(tmp_path):
+    """A text file and a truncated PNG are skipped; a class left with none is an error."""
+    root = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    (root / "a" / "notes.txt").write_text("not an image")
+    good = (root / "b" / "0.png").read_bytes()
+    (root / "b" / "broken.png").write_bytes(good[:len(good) // 2])
+    (root / "a" / ".DS_Store").write_bytes(b"\0\0")  # hidden: not even looked at
+    lines = []
+    data = load_image_folder(root, bar=False, log=lines.append)
+    assert sum(data.sizes.values()) == 6
+    skipped = [line for line in lines if line.startswith("skipped")]
+    assert len(skipped) == 2 and any("notes.txt" in s for s in skipped)
+    assert any("broken.png" in s for s in skipped)
+    assert "; skipped 2 unreadable files" in lines[-1]
+
+    (root / "c").mkdir()
+    (root / "c" / "x.txt").write_text("text")
+    with pytest.raises(DataFormatError, match=r"the class folder c holds no image Pillow can "
+                                              "read; add images or remove it"):
+        load_image_folder(root, bar=False, log=_quiet)
+
+
+def test_every_format_and_mode_pillow_reads(tmp_path):
+    """JPEG, GIF (palette), grey PNG, 16-bit PNG, RGBA (on white), BMP, any file name."""
+    root = tmp_path / "d"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    yy, xx = np.mgrid[0:10, 0:12]
+    rgb = np.stack([yy * 25, xx * 20, 255 - yy * 10 - xx * 8], axis=2).astype(np.uint8)
+    Image.fromarray(rgb).save(root / "a" / "photo.jpg", quality=95)
+    Image.fromarray(rgb).convert("P").save(root / "a" / "anim.gif")
+    Image.fromarray(rgb).save(root / "a" / "no_extension", format="BMP")
+    Image.fromarray(np.full((10, 12), 65535, np.uint16)).save(root / "b" / "deep.png")
+    rgba = np.zeros((10, 12, 4), np.uint8)  # fully transparent: white once laid on white
+    Image.fromarray(rgba, "RGBA").save(root / "b" / "clear.png")
+    Image.fromarray(rgb[..., 0]).save(root / "b" / "grey.png")
+    data = load_image_folder(root, test_fraction=0, bar=False, log=_quiet)
+    assert data.sizes == {"train": 6, "test": 0} and data.feature_shape == (10, 12, 3)
+    images = {int(c): data.X_train[data.y_train == c].reshape(-1, 10, 12, 3)
+              for c in (0, 1)}
+    b = images[1]
+    # b's files in name order: clear.png (white), deep.png (16-bit max: white), grey.png
+    np.testing.assert_array_equal(b[0], 1.0)
+    np.testing.assert_array_equal(b[1], 1.0)
+    np.testing.assert_allclose(b[2], np.repeat(rgb[..., :1] / 255, 3, axis=2), atol=1e-7)
+    assert np.abs(images[0] - rgb / 255).max() < 0.25  # JPEG and GIF are lossy
+
+
+def test_grey_folder_is_gray_and_one_colour_image_makes_it_rgb(tmp_path):
+    """--color auto: gray when every image is grey, rgb as soon as one is in colour."""
+    root = _folder(tmp_path / "d", {"a": 2, "b": 2}, mode="L")
+    data = load_image_folder(root, bar=False, log=_quiet)
+    assert data.feature_shape == (8, 6, 1) and data.pipeline.color == "gray"
+    Image.new("RGB", (6, 8), (255, 0, 0)).save(root / "a" / "red.png")
+    data = load_image_folder(root, bar=False, log=_quiet)
+    assert data.feature_shape == (8, 6, 3) and data.pipeline.color == "rgb"
+    grey = load_image_folder(root, color="gray", bar=False, log=_quiet)
+    assert grey.feature_shape == (8, 6, 1)
+    # Pillow's ITU-R 601 luma of pure red: 299/1000 * 255
+    red = grey.X_train[np.isclose(grey.X_train, 76 / 255).all(axis=1)]
+    assert len(red) + int(np.isclose(grey.X_test, 76 / 255).all(axis=1).sum()) == 1
+
+
+def test_resize_to_the_median_or_to_image_size(tmp_path):
+    """Different sizes: the median by default, --image-size otherwise, Pillow's bilinear."""
+    root = tmp_path / "d"
+    for name, sizes in (("a", [(10, 20), (12, 24)]), ("b", [(14, 28), (40, 80), (10, 20)])):
+        (root / name).mkdir(parents=True)
+        for i, size in enumerate(sizes):
+            Image.new("RGB", size, (10 * i, 50, 90)).save(root / name / f"{i}.png")
+    data = load_image_folder(root, bar=False, log=_quiet)
+    assert data.feature_shape == (24, 12, 3)  # median width 12, height 24
+    data = load_image_folder(root, image_size="6x5", bar=False, log=_quiet)
+    assert data.feature_shape == (6, 5, 3)
+    img = Image.open(root / "b" / "1.png")
+    expected = np.asarray(img.resize((5, 6), Image.Resampling.BILINEAR)) / 255
+    rows = np.concatenate([data.X_train, data.X_test]).reshape(-1, 6, 5, 3)
+    assert any(np.allclose(r, expected, atol=1e-7) for r in rows)
+
+
+def test_auto_size_keeps_the_shape_under_64():
+    assert auto_size([(200, 100)] * 3) == (32, 64, (100, 200))
+    assert auto_size([(28, 28), (30, 30), (32, 32)]) == (30, 30, (30, 30))
+
+
+@pytest.mark.parametrize("text", ["0", "32x", "a", "3x4x5", "-2"])
+def test_image_size_errors_name_the_flag(text):
+    with pytest.raises(ValueError, match=rf"--image-size must be a size like 32 or 32x48 "
+                                         rf"\(height x width, in pixels\), got '{text}'"):
+        parse_image_size(text)
+
+
+def test_memory_is_said_and_refused_above_the_bound(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    lines = []
+    load_image_folder(root, bar=False, log=lines.append)
+    assert any(re.fullmatch(r"6 images of 8x6x3 take 0\.0 MB as float32", s) for s in lines)
+    with pytest.raises(DataFormatError, match=r"6 images of 8x6x3 need 0\.0 MB as float32, "
+                                              r"above --max-memory 1e-06 GB; raise "
+                                              "--max-memory, or choose a smaller --image-size"):
+        load_image_folder(root, max_memory=1e-6, bar=False, log=_quiet)
+
+
+def test_pipeline_stored_and_read_back():
+    p = ImagePipeline(5, 7, "gray", ("a", "b"))
+    assert ImagePipeline.from_stored(json.loads(json.dumps(p.to_stored()[0]))) == p
+    with pytest.raises(ValueError, match="color must be 'rgb' or 'gray', got 'cmyk'"):
+        ImagePipeline.from_stored({**p.to_stored()[0], "color": "cmyk"})
+
+
+# --- the commands -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shapes_run(tmp_path_factory):
+    """``nnscratch train --data DIR`` on the small colour shapes set (the images recipe)."""
+    base = tmp_path_factory.mktemp("shapes")
+    root = _shapes_folder(base / "shapes", np.random.default_rng(0))
+    out = base / "run"
+    assert main(["train", "--data", str(root), "--epochs", "20", "--batch-size", "16",
+                 "--no-bar", "--out", str(out)]) == 0
+    return root, out
+
+
+def test_a_small_colour_set_trains_above_a_floor(shapes_run):
+    """Three shapes in random colours, 64 training images each: >= 85% of the 48 test ones
+    (93.75% measured)."""
+    _, out = shapes_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.85, metrics["test_accuracy"]
+    assert metrics["config"]["recipe"] == "images"
+    assert metrics["config"]["arch"].startswith("conv")
+    assert metrics["config"]["image_size"] == "12x12" and metrics["config"]["color"] == "rgb"
+
+
+def test_model_file_records_the_images(shapes_run):
+    """Format version 4: size, colour, scaling, classes; the network reads channels last."""
+    _, out = shapes_run
+    meta = read_metadata(out / "model.npz")
+    assert meta["format_version"] == 4 and meta["channels_last"] is True
+    assert meta["pipeline"] == {"kind": "image", "height": 12, "width": 12, "color": "rgb",
+                                "classes": sorted(SHAPES),
+                                "divisor": 255.0, "resample": "bilinear"}
+    model = load(out / "model.npz")
+    assert model.pipeline.classes == tuple(sorted(SHAPES)) and model.input_shape == (3, 12, 12)
+
+
+def test_predict_names_the_class_of_new_images(shapes_run, tmp_path, capsys):
+    """New pictures, PNGs at the training size and JPEGs three times larger: prepared as in
+    training (checked against Pillow by hand), the class name printed; the PNGs mostly
+    right (the resize blurs the JPEGs' thin bars, which the network never saw)."""
+    _, out = shapes_run
+    model = load(out / "model.npz")
+    rng = np.random.default_rng(7)
+    files = []
+    for i in range(12):
+        kind, picture = SHAPES[i % 3], Image.fromarray(_picture(SHAPES[i % 3], rng))
+        if i % 2:
+            picture = picture.resize((36, 36), Image.Resampling.NEAREST)
+        files.append(tmp_path / f"new{i}-{kind}.{'jpg' if i % 2 else 'png'}")
+        picture.save(files[-1], quality=95)
+    assert main(["predict", str(out), *map(str, files)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    named = [re.fullmatch(r".*new\d+-(\w+)\.(?:jpg|png): (\w+)  \((\w+): \d+\.\d\d%, .*\)",
+                          line)
+             for line in lines]
+    assert len(named) == 12 and all(named)
+    by_hand = np.stack([np.asarray(Image.open(f).convert("RGB").resize(
+        (12, 12), Image.Resampling.BILINEAR), dtype=np.float32).reshape(-1) / 255
+        for f in files])
+    expected = [model.pipeline.classes[k] for k in model.predict(by_hand)]
+    assert [m.group(2) for m in named] == expected
+    assert sum(m.group(1) == m.group(2) for m in named[::2]) >= 5
+    assert main(["predict", str(out), str(files[0]), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)[0]
+    assert result["class"] == expected[0] and set(result["probabilities"]) == set(SHAPES)
+
+
+def test_predict_reports_an_unreadable_file_and_goes_on(shapes_run, tmp_path, capsys):
+    _, out = shapes_run
+    (tmp_path / "bad.png").write_text("no")
+    Image.fromarray(_picture("bar", np.random.default_rng(1))).save(tmp_path / "good.png")
+    assert main(["predict", str(out), str(tmp_path / "bad.png"), str(tmp_path / "good.png")]) == 1
+    captured = capsys.readouterr()
+    assert re.search(r"error: .*bad.png: not an image Pillow can read", captured.err)
+    assert "1 of 2 images could not be read" in captured.err
+    assert re.match(r".*good.png: (bar|column|cross)  ", captured.out)
+
+
+def test_evaluate_on_a_folder_and_info(shapes_run, tmp_path, capsys):
+    """evaluate --data DIR scores every image by class folder; info shows the classes."""
+    root, out = shapes_run
+    assert main(["evaluate", str(out), "--data", str(root), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dataset"]["n_test"] == 240 and report["dataset"]["split"] == "every image"
+    assert set(report["per_class"]) == set(SHAPES)
+    assert main(["evaluate", str(out)]) == 0  # the run's own test split, by default
+    text = capsys.readouterr().out
+    assert "(80/20 split), 48 test samples" in text
+    assert re.search(r"\n +cross +\d\.\d{4}", text)
+    assert main(["info", str(out)]) == 0
+    info = capsys.readouterr().out
+    assert "input size  12x12x3 (height x width x channels)" in info
+    assert "classes     bar, column, cross" in info
+
+
+def test_evaluate_refuses_a_folder_for_a_table_model(tmp_path, capsys):
+    from nnscratch import NeuralNetwork, save
+
+    save(NeuralNetwork.from_sizes([4, 3, 2], seed=0), tmp_path / "m.npz")
+    assert main(["evaluate", str(tmp_path / "m.npz"), "--data", str(tmp_path)]) == 2
+    assert re.search(r"--data .*: a folder of images needs a model trained on images "
+                     r"\(nnscratch train --data DIR\); MODEL .* was not",
+                     capsys.readouterr().err)
+
+
+def test_train_errors_name_the_folder_and_image_flags(tmp_path, capsys):
+    root = _folder(tmp_path / "d", {"only": 2})
+    assert main(["train", "--data", str(root), "--no-bar", "--out", str(tmp_path / "r")]) == 2
+    assert "only one class folder ('only')" in capsys.readouterr().err
+    assert main(["train", "--image-size", "32", "--no-bar"]) == 2
+    assert ("--image-size 32 needs --data DIR (a folder of images)"
+            in capsys.readouterr().err)
+    root = _folder(tmp_path / "two", {"a": 2, "b": 2})
+    assert main(["train", "--data", str(root), "--target", "y", "--no-bar"]) == 2
+    assert re.search(r"--target 'y' is for a table; --data .*two is a folder of images",
+                     capsys.readouterr().err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_plot_draws_the_colour_figures(shapes_run, capsys):
+    """plot on an image-folder run: samples, misclassified and filters in colour."""
+    from matplotlib.image import imread
+
+    _, out = shapes_run
+    assert main(["plot", str(out), "--tsne-points", "40"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("samples", "misclassified", "conv_filters", "confusion_matrix"):
+        assert f"{name}: " in printed
+    samples = imread(out / "figures" / "samples.png")[..., :3]
+    assert np.abs(samples[..., 0] - samples[..., 1]).max() > 0.3  # not grey
+    filters = imread(out / "figures" / "conv_filters.png")[..., :3]
+    assert np.abs(filters[..., 0] - filters[..., 2]).max() > 0.1
+
+
+def test_serve_reads_an_uploaded_image_as_predict_does(shapes_run, tmp_path, capsys):
+    """POST /api/predict with an image file: the class name and probabilities of predict;
+    a pixels array is refused with one line."""
+    from starlette.testclient import TestClient
+
+    from nnscratch.serve import Models, create_app, load_served_model
+
+    _, out = shapes_run
+    client = TestClient(create_app(Models([load_served_model(out, "shapes")]), workers=1))
+    path = tmp_path / "upload.png"
+    Image.fromarray(_picture("cross", np.random.default_rng(3))).save(path)
+    answer = client.post("/api/predict", content=path.read_bytes(),
+                         headers={"content-type": "image/png"}).json()
+    assert main(["predict", str(out), str(path), "--json"]) == 0
+    predicted = json.loads(capsys.readouterr().out)[0]
+    assert answer["class"] == predicted["class"] and answer["classes"] == sorted(SHAPES)
+    np.testing.assert_allclose(answer["probabilities"],
+                               [predicted["probabilities"][c] for c in sorted(SHAPES)],
+                               atol=2e-6)
+    assert np.array(answer["prepared"]).shape == (12, 12, 3)
+    refused = client.post("/api/predict", json={"pixels": [0.0] * 784})
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith("model 'shapes' reads uploaded images (its "
+                                              "classes: bar, column, cross), not a pixels")
+    bad = client.post("/api/predict", content=b"not an image",
+                      headers={"content-type": "image/png"})
+    assert bad.status_code == 422 and "cannot read the upload as an image" in bad.json()["error"]
+
+
+@pytest.mark.parametrize("augment", ["flip", "jitter"])
+def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_batch, augment,
+                                                                     tmp_path):
+    """The photo augmentations are seeded and checkpointed: a run stopped in its third epoch
+    and resumed ends with the weights of a run never stopped."""
+    root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(0), per_class=20)
+    argv = ["train", "--data", str(root), "--epochs", "4", "--batch-size", "16",
+            "--augment", augment, "--patience", "none", "--no-bar"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    ctrl_c_at_batch(8)  # 3 batches an epoch (43 training images): in the third epoch
+    assert main([*argv, "--out", str(tmp_path / "cut")]) == 130
+    ctrl_c_at_batch(10 ** 9)
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--no-bar"]) == 0
+    whole, cut = (load(tmp_path / name / "model.npz") for name in ("whole", "cut"))
+    for a, b in zip(whole.parameters(), cut.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
