@@ -332,7 +332,7 @@ def test_a_layer_onnx_cannot_express_is_named():
     model.layers.insert(1, Scale())
     with pytest.raises(ExportError, match=r"^cannot export layer 2 of 3 \(Scale\) to ONNX: no "
                        r"ONNX translation for Scale; the layers ONNX export knows: AvgPool2D, "
-                       r"BatchNorm, Conv2D, Dropout, Flatten, GlobalAvgPool, Layer, "
+                       r"BatchNorm, ChannelsLast, Conv2D, Dropout, Flatten, GlobalAvgPool, Layer, "
                        r"MaxPool2D, Reshape$"):
         build_onnx(model)
 

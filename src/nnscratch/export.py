@@ -40,7 +40,7 @@ import numpy as np
 
 from ._version import __version__
 from .activations import ACTIVATIONS, Sigmoid, Softmax
-from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+from .conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
 from .data.catalog import PIXEL_MAX
 from .data.pipeline import NUMERIC
 from .errors import ExportError, MissingDependencyError
@@ -185,6 +185,15 @@ def _batchnorm(g, layer, x, name):
         ("scale", layer.weights), ("bias", layer.bias), ("mean", layer.running_mean),
         ("var", layer.running_var)))], name, epsilon=layer.eps)
     return _activation(g, layer, z, name)
+
+
+@exports(ChannelsLast)
+def _channels_last(g, layer, x, name):
+    """Rows of ``(h, w, c)`` pixels as ``(N, C, H, W)`` images: Reshape, then Transpose."""
+    c, h, w = layer.shape
+    shape = g.const(f"{name}.shape", np.array([-1, h, w, c], dtype=np.int64))
+    return g.op("Transpose", [g.op("Reshape", [x, shape], f"{name}.hwc")], name,
+                perm=[0, 3, 1, 2])
 
 
 @exports(Dropout)
