@@ -447,3 +447,27 @@ def test_cnn_recipe_run_exports_and_predicts_the_same(mnist_standard, tmp_path):
     out = _run(proto, pixels=np.round(small.X_test * 255).astype(np.float32))
     _assert_same(model, small.X_test, out)
     assert np.mean(out["label"] == small.y_test) > 0.5
+
+
+def test_an_image_folder_model_takes_raw_pixels(tmp_path, rng):
+    """A model trained on a folder of colour images: the graph takes its (row, column,
+    channel) pixel rows, 0-255, and equals predict_proba on the scaled rows."""
+    from PIL import Image
+
+    for k, colour in enumerate(((200, 30, 30), (30, 30, 200))):
+        (tmp_path / "data" / f"c{k}").mkdir(parents=True)
+        for i in range(10):
+            pixels = np.clip(np.array(colour) + rng.integers(-20, 20, (10, 12, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "data" / f"c{k}" /
+                                                          f"{i}.png")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "data"), "--epochs", "2", "--no-bar",
+                 "--out", str(run)]) == 0
+    model = load(run)
+    rows = np.stack([model.pipeline.image(p) for p in sorted((tmp_path / "data").glob("*/*"))])
+    proto = build_onnx(model)
+    _check(proto)
+    out = _run(proto, pixels=rows.astype(np.float32))
+    expected = model.predict_proba(model.pipeline.scale(rows))
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5, rtol=0)
+    assert np.array_equal(out["label"], model.predict(model.pipeline.scale(rows)))

@@ -242,6 +242,16 @@ def _input(g, model, preprocess):
     """The graph's inputs (descriptions), and the name of the rows the network takes."""
     config = model.metadata.get("config") or {}
     dataset = None if config.get("data") else config.get("dataset")
+    if preprocess and getattr(model.pipeline, "kind", None) == "image":
+        p = model.pipeline
+        described = {"name": "pixels", "dtype": model.dtype.name, "shape": ["N", p.n_features],
+                     "description": f"{p.height}x{p.width} {'RGB' if p.channels == 3 else 'grey'}"
+                     f" images as rows of (row, column, channel) pixel values 0-255, resized "
+                     f"as in training (the graph does not resize); the graph divides them by "
+                     f"{p.divisor:g}"}
+        scaled = g.op("Div", ["pixels", g.const("pixels.max", np.array(p.divisor, model.dtype))],
+                      "pixels.scaled")
+        return [described], scaled
     if preprocess and model.pipeline is not None:
         return _table_input(g, model)
     if preprocess and dataset in PIXEL_MAX:
