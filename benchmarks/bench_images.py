@@ -2,8 +2,8 @@
 recipe's network, one epoch, nnscratch beside PyTorch eager; and ``--validate``, how the
 images recipe was chosen.
 
-    python benchmarks/make_tinted_digits.py /tmp/tinted
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_images.py /tmp/tinted \\
+    python benchmarks/make_tinted_digits.py ../tinted
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_images.py ../tinted \\
         --threads 2
 
 Speed: both train the images recipe's network for the folder's size (``image_arch``, or
