@@ -279,3 +279,23 @@ def test_console_script_trains_digits_in_a_subprocess(tmp_path):
                          timeout=60, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_label_smoothing_trains_and_is_refused_on_a_regression(tmp_path, capsys):
+    """--label-smoothing 0.1 trains a classifier (stored in the run's configuration); on a
+    regression table it is one line, exit 2, and no run folder."""
+    out = tmp_path / "smooth"
+    assert run_cli(["train", "--dataset", "digits", "--epochs", "3", "--lr", "0.1",
+                    "--label-smoothing", "0.1", "--no-bar", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["label_smoothing"] == 0.1
+    table = tmp_path / "r.csv"
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{a + 2 * b:.3f}" for a, b in rng.normal(size=(60, 2)))
+    table.write_text("a,b,y\n" + rows + "\n")
+    capsys.readouterr()
+    assert run_cli(["train", "--data", str(table), "--target", "y", "--label-smoothing", "0.1",
+                    "--out", str(tmp_path / "reg")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("nnscratch train: error: --label-smoothing 0.1 needs a "
+                           "classification target; this one is a regression")
+    assert not (tmp_path / "reg").exists()

@@ -97,6 +97,7 @@ CONV_ARCHS = [
     ("conv2k1,pool1,conv3k5p2", (1, 7, 7)),
     ("conv4k3,bn,pool2,dense8,bn", (2, 8, 8)),  # batchnorm on images and on dense units
     ("conv3k3,avgpool2,conv4k3same,bn,gap", (2, 11, 9)),  # average pooling, global too
+    ("center,conv3k3,pool2,dense4", (3, 6, 7)),  # each image minus its mean colour
 ]
 
 
@@ -333,7 +334,7 @@ def test_a_layer_onnx_cannot_express_is_named():
     with pytest.raises(ExportError, match=r"^cannot export layer 2 of 3 \(Scale\) to ONNX: no "
                        r"ONNX translation for Scale; the layers ONNX export knows: AvgPool2D, "
                        r"BatchNorm, ChannelsLast, Conv2D, Dropout, Flatten, GlobalAvgPool, Layer, "
-                       r"MaxPool2D, Reshape$"):
+                       r"MaxPool2D, Reshape, SubtractImageMean$"):
         build_onnx(model)
 
 

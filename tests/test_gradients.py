@@ -115,3 +115,37 @@ def test_check_gradients_reports_every_array(rng):
     assert list(errors) == ["layers[0].weights", "layers[0].bias", "layers[1].weights",
                             "layers[1].bias", "layers[2].weights", "layers[2].bias", "input"]
     assert model.dtype == np.float32  # the caller's model is untouched
+
+
+@pytest.mark.parametrize("labels", [True, False], ids=["labels", "one-hot"])
+def test_label_smoothing_gradients(labels, rng):
+    """The smoothed cross-entropy's fused gradient agrees with finite differences, for
+    integer labels and one-hot rows alike."""
+    from nnscratch import SmoothedCrossEntropyLoss
+    model = _random_biases(NeuralNetwork.from_sizes([4, 5, 3], head_activation="softmax",
+                                                    dtype=np.float64, seed=1), rng)
+    X = rng.normal(size=(8, 4))
+    y = _targets(CrossEntropyLoss, 8, 3, rng, labels=labels)
+    _assert_close(check_gradients(model, SmoothedCrossEntropyLoss(0.2), X, y))
+
+
+def test_label_smoothing_equals_pytorch_and_zero_is_plain(rng):
+    """Loss and logit gradient equal PyTorch's cross_entropy(label_smoothing=0.1) to 1e-12
+    (float64); label_smoothing=0 is the plain cross-entropy; a bad value is refused."""
+    from nnscratch import SmoothedCrossEntropyLoss
+    from nnscratch.activations import log_softmax
+    z, y = rng.normal(size=(6, 4)), rng.integers(0, 4, 6)
+    p = np.exp(log_softmax(z))
+    plain, zero = CrossEntropyLoss(), SmoothedCrossEntropyLoss(0.0)
+    assert zero.loss_from_logits(z, y) == pytest.approx(plain.loss_from_logits(z, y), rel=1e-14)
+    np.testing.assert_allclose(zero.grad_from_logits(p, y), plain.grad_from_logits(p.copy(), y),
+                               rtol=1e-14)
+    with pytest.raises(ValueError, match=r"^label_smoothing must be in \[0, 1\), got 1$"):
+        SmoothedCrossEntropyLoss(1)
+    torch = pytest.importorskip("torch")
+    zt = torch.tensor(z, requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(zt, torch.tensor(y), label_smoothing=0.1)
+    lt.backward()
+    smooth = SmoothedCrossEntropyLoss(0.1)
+    assert smooth.loss_from_logits(z, y) == pytest.approx(lt.item(), rel=1e-12)
+    np.testing.assert_allclose(smooth.grad_from_logits(p, y), zt.grad.numpy(), atol=1e-14)

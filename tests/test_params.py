@@ -98,7 +98,7 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
             "--lr", "0.02", "--momentum", "0.5", "--nesterov", "false", "--weight-decay",
             "0.001", "--schedule", "cosine", "--warmup", "1", "--clip", "5", "--val-split",
             "0.2", "--patience", "2", "--seed", "4", "--split", "standard", "--augment",
-            "shift"]
+            "shift", "--label-smoothing", "0.05"]
     assert main(argv) == 0
     config = read_metadata(tmp_path / "r" / "model.npz")["config"]
     expected = {"dataset": "digits", "split": "standard", "hidden": [12, 7],
@@ -109,7 +109,7 @@ def test_cli_options_reach_the_config_and_the_model(tmp_path):
                 "clip": 5.0, "val_split": 0.2, "patience": 2, "seed": 4, "recipe": "blog",
                 "data": None, "target": None, "task": "auto", "drop": [], "scale": "auto",
                 "image_size": None, "color": "auto", "max_memory": 2.0, "arch": None,
-                "augment": "shift"}
+                "augment": "shift", "label_smoothing": 0.05}
     assert set(expected) == {*BY_NAME, "recipe"}  # the test covers every row
     assert config == expected
 

@@ -6,10 +6,10 @@ import pytest
 from nnscratch.architecture import parse_arch
 from nnscratch.gradcheck import check_gradients, numeric_gradient
 from nnscratch.network import NeuralNetwork
-from nnscratch.pooling import AvgPool2D, GlobalAvgPool
+from nnscratch.pooling import AvgPool2D, GlobalAvgPool, SubtractImageMean
 
 LAYERS = [(AvgPool2D(2), (2, 3, 7, 6)), (AvgPool2D(3), (1, 2, 9, 10)),
-          (GlobalAvgPool(), (3, 2, 5, 4))]
+          (GlobalAvgPool(), (3, 2, 5, 4)), (SubtractImageMean(), (3, 2, 5, 4))]
 
 
 def _relative_error(a, b):
@@ -36,6 +36,8 @@ def test_average_pooling_matches_pytorch(layer, shape, rng):
     xt = torch.tensor(x, requires_grad=True)
     if isinstance(layer, AvgPool2D):
         out_t = torch.nn.functional.avg_pool2d(xt, layer.pool_size)
+    elif isinstance(layer, SubtractImageMean):
+        out_t = xt - xt.mean(dim=(2, 3), keepdim=True)
     else:
         out_t = torch.nn.functional.adaptive_avg_pool2d(xt, 1).flatten(1)
     g = rng.normal(size=tuple(out_t.shape))
@@ -68,3 +70,22 @@ def test_average_pooling_shapes_and_errors():
     with pytest.raises(ValueError, match=r"layer 3, 'gap': a globalavgpool layer cannot "
                                          r"follow a dense layer"):
         parse_arch("conv2k3,dense4,gap")
+
+
+def test_subtract_image_mean_takes_each_images_colour_away(rng):
+    """Every channel of every image has mean 0 after it, whatever colour it had; the shape
+    is kept; the token 'center' builds it first, after the channels-last reshape."""
+    x = rng.normal(size=(4, 3, 5, 6)) + rng.uniform(-50, 50, size=(4, 3, 1, 1))
+    y = SubtractImageMean().forward(x)
+    np.testing.assert_allclose(y.mean(axis=(2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(y - y[:, :, :1, :1], x - x[:, :, :1, :1], atol=1e-12)
+    net = NeuralNetwork.from_architecture(parse_arch("center,conv3k3,gap"), (3, 6, 6), 2,
+                                          head_activation="softmax", seed=0,
+                                          channels_last=True, dtype=np.float64)
+    assert net.layers[1].__class__ is SubtractImageMean
+    X = rng.normal(size=(3, 108))
+    errors = check_gradients(net, "cross_entropy", X, rng.integers(0, 2, size=3))
+    assert max(errors.values()) < 1e-6, errors
+    with pytest.raises(ValueError, match=r"layer 2, 'center': a center layer cannot follow "
+                                         r"a dense layer"):
+        parse_arch("dense4,center")

@@ -400,3 +400,26 @@ def test_bad_sample_weights_are_refused(weights, message):
     """Negative, non-finite, all-zero or wrongly shaped sample weights: one clear line."""
     with pytest.raises(ValueError, match=message):
         NNClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1], sample_weight=weights)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_label_smoothing_caps_the_confidence(n_classes):
+    """Trained long on separable data, a smoothed classifier's top probability stays near
+    its target 1 - eps + eps / K (the plain one goes to ~1), for the softmax and the logistic
+    head alike; its accuracy is kept; a regressor refuses the option in one line."""
+    from sklearn.datasets import make_blobs
+    X, y = make_blobs(300, centers=n_classes, cluster_std=0.5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=300, tol=1e-12, n_iter_no_change=300,
+              learning_rate_init=0.01, random_state=0)
+    with warnings.catch_warnings():  # 300 epochs on purpose: ConvergenceWarning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = NNClassifier(**kw).fit(X, y)
+        smooth = NNClassifier(label_smoothing=0.2, **kw).fit(X, y)
+    target = 1 - 0.2 + 0.2 / n_classes
+    assert plain.predict_proba(X).max(axis=1).mean() > 0.99
+    assert smooth.predict_proba(X).max(axis=1).mean() == pytest.approx(target, abs=0.03)
+    assert smooth.score(X, y) == plain.score(X, y) == 1.0
+    with pytest.raises(ValueError, match=r"^label_smoothing=0.1 needs a classifier; a "
+                                         r"regressor has no labels to smooth$"):
+        NNRegressor(label_smoothing=0.1).fit(X, y.astype(float))

@@ -18,7 +18,14 @@ from .errors import (
 )
 from .gradcheck import check_gradients
 from .layers import Dropout, Layer
-from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, Loss, MeanSquaredErrorLoss, get_loss
+from .losses import (
+                     BinaryCrossEntropyLoss,
+                     CrossEntropyLoss,
+                     Loss,
+                     MeanSquaredErrorLoss,
+                     SmoothedCrossEntropyLoss,
+                     get_loss,
+)
 from .network import NeuralNetwork
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
 from .schedules import StepDecay, WarmupCosine, get_schedule
@@ -30,7 +37,8 @@ __all__ = [
     "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DegenerateDataError",
     "DivergenceError", "Dropout", "History", "Identity", "Layer", "Loss",
     "MeanSquaredErrorLoss", "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer",
-    "RMSprop", "Relu", "Sigmoid", "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__",
+    "RMSprop", "Relu", "Sigmoid", "SmoothedCrossEntropyLoss", "Softmax", "StepDecay", "Tanh",
+    "WarmupCosine", "__version__",
     "accuracy", "check_gradients", "clip_grad_norm", "get_activation", "get_loss",
     "get_optimizer", "get_schedule", "load", "read_metadata", "save", "train",
 ]

@@ -10,6 +10,7 @@ One token per layer, comma-separated, read left to right from the input; the out
 ``pool2``                 2x2 max pooling (stride 2)
 ``avgpool2``              2x2 average pooling (stride 2)
 ``gap``                   global average pooling: each channel's mean over the image
+``center``                each image minus its own mean colour (per channel)
 ``drop0.25``              dropout with rate 0.25
 ``dense128``              a fully connected layer of 128 units (the first flattens)
 ``bn``                    batch normalisation of the layer before, per channel or unit
@@ -30,12 +31,13 @@ _TOKENS = {
     "pool": re.compile(r"pool(?P<size>\d+)"),
     "avgpool": re.compile(r"avgpool(?P<size>\d+)"),
     "gap": re.compile(r"gap"),
+    "center": re.compile(r"center"),
     "drop": re.compile(r"drop(?P<rate>0?\.\d+|0)"),
     "dense": re.compile(r"dense(?P<units>\d+)"),
     "bn": re.compile(r"bn"),
 }
 EXAMPLE = "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5"
-IMAGE_LAYERS = ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool")  # need image input
+IMAGE_LAYERS = ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool", "center")  # need image input
 
 
 def parse_arch(text, name="--arch"):
@@ -55,7 +57,7 @@ def parse_arch(text, name="--arch"):
         where = f"{name}: layer {position}, {token!r}"
         if layer is None:
             raise ValueError(f"{where} is not a layer; write convCkK[sS][pP|same], poolP, "
-                             f"avgpoolP, gap, dropR, denseN or bn, e.g. {EXAMPLE}")
+                             f"avgpoolP, gap, center, dropR, denseN or bn, e.g. {EXAMPLE}")
         sizes = [v for k, v in layer.items() if k in ("out", "kernel", "stride", "size",
                                                       "units")]
         if any(v < 1 for v in sizes):
@@ -85,6 +87,8 @@ def _layer(token):
             return {"type": "avgpool2d", "size": int(g["size"])}
         if kind == "gap":
             return {"type": "globalavgpool"}
+        if kind == "center":
+            return {"type": "center"}
         if kind == "drop":
             return {"type": "dropout", "rate": float(g["rate"])}
         if kind == "bn":
@@ -108,6 +112,8 @@ def format_arch(layers):
             token = f"avgpool{layer['size']}"
         elif layer["type"] == "globalavgpool":
             token = "gap"
+        elif layer["type"] == "center":
+            token = "center"
         elif layer["type"] == "dropout":
             token = f"drop{layer['rate']:g}"
         elif layer["type"] == "batchnorm":

@@ -15,7 +15,7 @@ from .callbacks import LambdaCallback
 from .data import clear_cache, load_dataset, load_table, regression_data
 from .data.folders import is_image_folder, load_image_folder
 from .errors import NNScratchError
-from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
+from .losses import CrossEntropyLoss, MeanSquaredErrorLoss, SmoothedCrossEntropyLoss
 from .network import NeuralNetwork
 from .recipes import REGRESSION_RECIPES, image_arch, make_config
 from .runs import (
@@ -125,6 +125,11 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
         _settle_image_config(config, data.pipeline)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
+    if config.get("label_smoothing"):
+        if not data.n_classes:
+            raise ValueError(f"--label-smoothing {config['label_smoothing']:g} needs a "
+                             "classification target; this one is a regression")
+        loss = SmoothedCrossEntropyLoss(config["label_smoothing"])
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
                           head=head, input_shape=image_shape(data))
     model.pipeline = data.pipeline

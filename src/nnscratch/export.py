@@ -48,7 +48,7 @@ from .files import write_bytes
 from .layers import Dropout, Layer
 from .network import NeuralNetwork
 from .normalization import BatchNorm
-from .pooling import AvgPool2D, GlobalAvgPool
+from .pooling import AvgPool2D, GlobalAvgPool, SubtractImageMean
 from .validation import check_float_dtype
 
 #: The ONNX operator set the graphs use (ai.onnx), and ai.onnx.ml's for a table's text columns.
@@ -175,6 +175,13 @@ def _avgpool(g, layer, x, name):
 def _global_avgpool(g, layer, x, name):
     """GlobalAveragePool gives ``(N, C, 1, 1)``; flattened to ``(N, C)`` as here."""
     return g.op("Flatten", [g.op("GlobalAveragePool", [x], name)], f"{name}.flat", axis=1)
+
+
+@exports(SubtractImageMean)
+def _subtract_image_mean(g, layer, x, name):
+    """Each image minus its mean colour: ReduceMean over height and width, then Sub."""
+    mean = g.op("ReduceMean", [x], f"{name}.mean", axes=[2, 3], keepdims=1)  # opset 17: axes
+    return g.op("Sub", [x, mean], name)
 
 
 @exports(BatchNorm)

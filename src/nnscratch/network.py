@@ -602,7 +602,7 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
     from .architecture import is_convolutional
     from .conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
     from .normalization import BatchNorm
-    from .pooling import AvgPool2D, GlobalAvgPool
+    from .pooling import AvgPool2D, GlobalAvgPool, SubtractImageMean
 
     shape, layers = (int(np.prod(input_shape)),), []
 
@@ -642,6 +642,8 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
                 add(AvgPool2D(spec["size"]))
             elif kind == "globalavgpool":
                 add(GlobalAvgPool())
+            elif kind == "center":
+                add(SubtractImageMean())
             elif kind == "dropout":
                 add(Dropout(spec["rate"], rng=network.rng))
             elif kind == "dense":

@@ -241,7 +241,9 @@ PARAMS = (
           "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(100,)),
     Param("arch", "text", None, "any layers, in place of the hidden sizes and dropout: "
           "convCkK (C channels, KxK kernel; then sS for a stride, pP or 'same' for padding), "
-          "poolP, dropR, denseN, e.g. conv32k3,pool2,dense128 (the output layer is added)",
+          "poolP, avgpoolP, gap (global average pooling), center (each image minus its mean "
+          "colour), bn (batch normalisation), dropR, denseN, e.g. conv32k3,pool2,dense128 "
+          "(the output layer is added)",
           sklearn="architecture", optional=True),
     Param("activation", "choice", "relu", "activation of the hidden layers",
           sklearn="activation", choices=HIDDEN_ACTIVATIONS,
@@ -280,6 +282,10 @@ PARAMS = (
           "the training, then down to lr/25e4)", sklearn="schedule", choices=SCHEDULES),
     Param("warmup", "int", 0, "linear warm-up epochs before the cosine decay",
           sklearn="warmup", low=0),
+    Param("label_smoothing", "float", 0.0, "classification: train against targets of "
+          "1 - X + X/K for the true class and X/K for the others (PyTorch's "
+          "label_smoothing; the losses reported use the same targets)", sklearn="label_smoothing",
+          low=0, high=1, high_open=True),
     Param("clip", "float", None, "clip the global gradient norm to this value",
           sklearn="clip", low=0, low_open=True, optional=True),
     Param("val_split", "float", 0.0, "fraction of the training data held out for "

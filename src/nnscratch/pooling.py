@@ -1,4 +1,5 @@
-"""Average pooling: ``AvgPool2D`` over windows and ``GlobalAvgPool`` over the whole image.
+"""Average pooling: ``AvgPool2D`` over windows and ``GlobalAvgPool`` over the whole image;
+and ``SubtractImageMean``, which takes each image's own mean colour away from its pixels.
 
 They follow the interface of :class:`~nnscratch.conv.MaxPool2D` (``output_shape``,
 ``forward``, ``backward``, no parameters). An average spreads its gradient evenly: each input
@@ -95,3 +96,36 @@ class GlobalAvgPool:
 
     def __repr__(self):
         return "GlobalAvgPool()"
+
+
+class SubtractImageMean:
+    """Each image minus its own mean colour, per channel: ``(N, C, H, W) -> (N, C, H, W)``
+    with ``y[n, c] = x[n, c] - mean(x[n, c])`` (the ``center`` token).
+
+    Why: on a photo the background's colour is most of every pixel, and it says nothing of
+    the class; taken away, the first convolutions see the shapes from the first step. On
+    the tinted digits a network stalls at chance for epochs without it (benchmarks/
+    RESULTS.md). Being a layer, it runs after the augmentations and goes with the model
+    to ``predict``, ``serve`` and ONNX. The gradient takes the mean away too:
+    ``dL/dx[n, c] = dL/dy[n, c] - mean(dL/dy[n, c])``.
+    """
+
+    def output_shape(self, input_shape):
+        return _image_shape("SubtractImageMean", input_shape)
+
+    def forward(self, x, training=False):
+        return x - x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, d_output, learning_rate=None, *, input_grad=True):
+        if not input_grad:
+            return None
+        return d_output - d_output.mean(axis=(2, 3), keepdims=True)
+
+    def parameters(self):
+        return []
+
+    def gradients(self):
+        return []
+
+    def __repr__(self):
+        return "SubtractImageMean()"

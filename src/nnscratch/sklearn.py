@@ -14,8 +14,8 @@ gradients and the update rules are nnscratch's own (:mod:`nnscratch.network`,
 
 On top of scikit-learn's parameters the estimators keep nnscratch's: more solvers
 (``adamw``, ``rmsprop``, ``adagrad``), ``init``, ``dropout``, ``schedule``/``warmup``,
-``clip``, ``dtype``, ``architecture`` (convolutions) and ``augment``. docs/sklearn.md has
-the table of what is the same, what differs and what is not supported.
+``clip``, ``dtype``, ``architecture`` (convolutions), ``augment`` and ``label_smoothing``.
+docs/sklearn.md has the table of what is the same, what differs and what is not supported.
 
 Randomness follows scikit-learn: ``random_state`` is an int, None or a ``RandomState``; each
 fit draws one seed from it for the network's Generator (initial weights, dropout), then the
@@ -84,7 +84,7 @@ class _NNEstimator(BaseEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot", dropout=0.0, schedule="constant", warmup=0, clip=None,
-                 dtype=None, architecture=None, augment="none"):
+                 dtype=None, architecture=None, augment="none", label_smoothing=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -116,6 +116,7 @@ class _NNEstimator(BaseEstimator):
         self.dtype = dtype
         self.architecture = architecture
         self.augment = augment
+        self.label_smoothing = label_smoothing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -152,6 +153,9 @@ class _NNEstimator(BaseEstimator):
 
         config["dtype"] = config["dtype"] or "float64"
         values["config"] = check_config({**DEFAULTS, **config}, label=named)
+        if values["label_smoothing"] and not is_classifier(self):
+            raise ValueError(f"{shown('label_smoothing')}={values['label_smoothing']!r} needs "
+                             "a classifier; a regressor has no labels to smooth")
         if values["solver"] == "lbfgs":
             for name, off in (("dropout", 0.0), ("augment", "none")):
                 if values[name] != off:
@@ -316,13 +320,25 @@ class _NNEstimator(BaseEstimator):
         k = out.shape[1]
         scale = factor(k) * n / total if w is None else \
             (factor(k) * n / total * w).astype(net.dtype).reshape(-1, 1)
+        y = self._smoothed(y, k)
         net.backprop(loss_fn, out, y, grad_scale=scale)
         squares = 0.0
         for layer in net.param_layers:
             squares += float(np.vdot(layer.weights, layer.weights))
             if alpha:
                 layer.grad_weights += (alpha / total) * layer.weights
-        return self._data_loss(out, y, w) + 0.5 * alpha * squares / total
+        return self._data_loss(out, y, w) + 0.5 * alpha * squares / total  # y smoothed
+
+    def _smoothed(self, y, k):
+        """The targets label smoothing trains against: ``(1 - eps) y + eps / K`` as rows
+        ``(B, K)`` for the softmax head, ``(1 - eps) y + eps / 2`` for the logistic one (the
+        same for two classes); ``y`` itself without smoothing or for a regressor."""
+        eps = self.label_smoothing
+        if not eps or self.out_activation_ == "identity":
+            return y
+        if self.out_activation_ == "softmax":
+            return (1 - eps) * np.eye(k, dtype=self.network_.dtype)[y] + eps / k
+        return (1 - eps) * y + eps / 2
 
     def _data_loss(self, out, y, w):
         """scikit-learn's loss of the outputs ``out``: log loss, binary log loss summed over
@@ -332,6 +348,8 @@ class _NNEstimator(BaseEstimator):
             return float(0.5 * np.average((y - out) ** 2, weights=w, axis=0).mean())
         eps = np.finfo(out.dtype).eps
         p = np.clip(out, eps, 1 - eps)
+        if self.out_activation_ == "softmax" and y.ndim == 2:  # smoothed targets
+            return float(-np.average((y * np.log(p)).sum(axis=1), weights=w))
         if self.out_activation_ == "softmax":  # y: integer codes
             return float(-np.average(np.log(p[np.arange(len(p)), y]), weights=w))
         return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w,
@@ -658,6 +676,10 @@ _PARAMETERS_DOC = """
     augment : {"none", "shift", "affine", "elastic"}, default "none"
         Distort every training image afresh in every epoch (rows of ``X`` seen as square
         images); see :mod:`nnscratch.augment`.
+    label_smoothing : float in [0, 1), default 0.0
+        Classifiers: train against ``(1 - eps) y + eps / K`` instead of the one-hot labels
+        (PyTorch's ``label_smoothing``; ``loss_`` uses the same targets). A regressor refuses
+        any value but 0.
 """
 
 _ATTRIBUTES_DOC = """
@@ -829,7 +851,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot", dropout=0.0, schedule="constant", warmup=0, clip=None,
-                 dtype=None, architecture=None, augment="none"):
+                 dtype=None, architecture=None, augment="none", label_smoothing=0.0):
         self.loss = loss
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -840,7 +862,7 @@ class NNRegressor(RegressorMixin, _NNEstimator):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, schedule=schedule, warmup=warmup, clip=clip, dtype=dtype,
-            architecture=architecture, augment=augment)
+            architecture=architecture, augment=augment, label_smoothing=label_smoothing)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
