@@ -13,6 +13,7 @@ as ``torch.nn.MultiheadAttention(E, h, batch_first=True)`` computes it with
 (``np.matmul`` on ``(N, h, T, d)`` arrays); nothing loops over the batch or the heads.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -20,6 +21,14 @@ import numpy as np
 from .dense import Layer
 from .layerbase import ParamLayer, check_input, check_sizes, setup, uniform
 from .validation import check_fraction
+
+
+@functools.lru_cache(maxsize=16)
+def _causal_mask(t, dtype):
+    """``(T, T)``: 0 on and below the diagonal, -inf above (added to the scores)."""
+    mask = np.triu(np.full((t, t), -np.inf, dtype=dtype), k=1)
+    mask.flags.writeable = False
+    return mask
 
 
 class MultiHeadAttention(ParamLayer):
@@ -99,7 +108,7 @@ class MultiHeadAttention(ParamLayer):
         scores = self.q @ self.k.transpose(0, 1, 3, 2)                     # (N, h, T, T)
         scores *= x.dtype.type(1 / math.sqrt(d))
         if self.causal:  # position i may not see j > i: its score is -inf, exp(-inf) = 0
-            scores[..., np.triu(np.ones((t, t), dtype=bool), k=1)] = -np.inf
+            scores += _causal_mask(t, scores.dtype)
         scores -= scores.max(axis=-1, keepdims=True)  # stable: exp sees numbers <= 0
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
