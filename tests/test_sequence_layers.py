@@ -469,3 +469,51 @@ def test_float32_gelu_is_as_exact_as_float32():
     assert y32.dtype == g32.dtype == np.float32
     np.testing.assert_allclose(y32, y64, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(g32, g64, atol=5e-6)
+
+
+# --- model files and the command line ------------------------------------------------------
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+def test_model_file_stores_new_activations_by_name(name, tmp_path, rng):
+    """A network with a new hidden activation saves and loads (same predictions); the file
+    names the activation, in the format that older files have."""
+    from nnscratch import NeuralNetwork
+    from nnscratch.serialization import load, read_metadata, save
+
+    model = NeuralNetwork.from_sizes([4, 6, 3], hidden_activation=name,
+                                     head_activation="softmax", seed=1)
+    path = save(model, tmp_path / "m.npz")
+    meta = read_metadata(path)
+    assert meta["hidden_activation"] == name and meta["format_version"] == 1
+    again = load(path)
+    assert again.hidden_activation == name
+    X = rng.normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_model_file_written_before_the_new_activations_still_loads(rng):
+    """tests/data/model-v1-before-issue30.npz was written by nnscratch before this change
+    (a 4-5-3 tanh/softmax network); it loads and predicts what its arrays compute."""
+    from pathlib import Path
+
+    from nnscratch.serialization import load
+
+    path = Path(__file__).parent / "data" / "model-v1-before-issue30.npz"
+    model = load(path)
+    arrays = np.load(path)
+    X = rng.normal(size=(6, 4)).astype(np.float32)
+    hidden = np.tanh(X @ arrays["weights_0"] + arrays["bias_0"])
+    logits = hidden @ arrays["weights_1"] + arrays["bias_1"]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-5)
+    assert model.hidden_activation == "tanh" and model.sizes == [4, 5, 3]
+
+
+def test_cli_trains_with_a_new_activation(tmp_path):
+    """``nnscratch train --activation gelu`` runs and its model file says gelu."""
+    from nnscratch.cli import main
+    from nnscratch.serialization import load
+
+    assert main(["train", "--dataset", "digits", "--epochs", "2", "--activation", "gelu",
+                 "--no-bar", "--out", str(tmp_path / "run")]) == 0
+    assert load(tmp_path / "run" / "model.npz").hidden_activation == "gelu"
