@@ -158,6 +158,35 @@ def test_attention_softmax_is_stable_for_huge_scores():
     assert np.isfinite(layer.backward(np.ones_like(out))).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, F64])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_equals_a_plain_reference_even_when_rows_underflow(dtype, causal, rng):
+    """The forward pass equals a textbook per-sequence, per-head loop with each row shifted
+    by its own maximum, also when one sequence's scores dwarf another's."""
+    layer = MultiHeadAttention(8, 2, causal=causal, rng=0, dtype=dtype)
+    x = rng.normal(size=(3, 5, 8))
+    x[1] *= 300  # scores ~1e5 here, ~1 elsewhere
+    x = x.astype(dtype)
+    w, b = layer.in_proj_weight.astype(F64), layer.in_proj_bias.astype(F64)
+    expected = np.empty((3, 5, 8))
+    for n in range(3):
+        q, k, v = np.split(x[n].astype(F64) @ w.T + b, 3, axis=1)
+        heads = []
+        for h in range(2):
+            cols = slice(4 * h, 4 * h + 4)
+            s = q[:, cols] @ k[:, cols].T / 2.0
+            if causal:
+                s[np.triu_indices(5, k=1)] = -np.inf
+            p = np.exp(s - s.max(axis=1, keepdims=True))
+            heads.append(p / p.sum(axis=1, keepdims=True) @ v[:, cols])
+        expected[n] = np.hstack(heads) @ layer.out_proj.weights + layer.out_proj.bias
+    out = layer.forward(x)
+    assert out.dtype == dtype and np.isfinite(out).all()
+    scale = np.abs(expected).max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out / scale, expected / scale,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 def test_rnn_one_step_is_the_dense_step_it_unrolls_to(rng):
     """Over one step from the zero state, h = tanh(x W_ih^T + b_ih + b_hh): a tanh Dense."""
     rnn = RNN(4, 3, rng=0, dtype=F64)
