@@ -2,9 +2,9 @@
 
 For each layer (and a makemore-sized transformer: 4 blocks of LayerNorm, causal 4-head
 attention and a GELU MLP, 64 channels, 16 positions, batch 32, 27 tokens) both libraries run
-forward and backward on the same input, float32, with the same thread count, interleaved;
-prints the best of 5 repeats of the mean over ``--steps`` calls, in milliseconds, and the
-ratio (below 1: nnscratch is faster). Weights are not copied: the timings do not depend on
+forward and backward on the same input, float32, with the same thread count; prints the best
+of 5 alternating repeats of the mean over ``--steps`` calls, in milliseconds, and the ratio
+(below 1: nnscratch is faster). Weights are not copied: the timings do not depend on
 them. The optimizer step is not included.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_sequence_layers.py \\
@@ -92,16 +92,19 @@ def _theirs(torch):
                                          nn.LayerNorm(E), nn.Linear(E, V))}
 
 
-def _best(step, steps):
+def _best(steps_a, steps_b, steps):
+    """Best ms per call of each, the two timed in alternation (a busy machine slows both)."""
     for _ in range(3):
-        step()
-    times = []
+        steps_a()
+        steps_b()
+    times = ([], [])
     for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps * 1e3)
-    return min(times)
+        for step, kept in zip((steps_a, steps_b), times, strict=True):
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            kept.append((time.perf_counter() - start) / steps * 1e3)
+    return min(times[0]), min(times[1])
 
 
 def main():
@@ -131,8 +134,8 @@ def main():
                 module.zero_grad(set_to_none=True)
                 out.backward(torch.ones_like(out) / out.numel())
 
-            a = _best(lambda layers=layers, inp=inp: _step_ours(layers, inp), args.steps)
-            b = _best(step_theirs, args.steps)
+            a, b = _best(lambda layers=layers, inp=inp: _step_ours(layers, inp), step_theirs,
+                         args.steps)
             print(f"{name:20s} nnscratch {a:7.3f}  pytorch {b:7.3f}  ratio {a / b:.2f}")
 
 
