@@ -77,6 +77,11 @@ def _torch_model(ours):
 
     from nnscratch.conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
     from nnscratch.layers import Dropout, Layer
+    from nnscratch.pooling import SubtractImageMean
+
+    class Center(nn.Module):  # each image minus its mean colour, as SubtractImageMean
+        def forward(self, x):
+            return x - x.mean(dim=(2, 3), keepdim=True)
 
     modules = []
     for layer in ours.layers:
@@ -92,6 +97,8 @@ def _torch_model(ours):
             modules += [conv, nn.ReLU()]
         elif isinstance(layer, MaxPool2D):
             modules.append(nn.MaxPool2d(layer.pool_size, layer.stride))
+        elif isinstance(layer, SubtractImageMean):
+            modules.append(Center())
         elif isinstance(layer, Dropout):
             modules.append(nn.Dropout(layer.rate))
         elif isinstance(layer, Flatten):

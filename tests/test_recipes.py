@@ -62,3 +62,23 @@ def test_recipes_and_help_show_the_settings_that_apply(capsys):
     train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "the optimizer's own: sgd 0.05, adam 0.001, adamw 0.001, rmsprop 0.01, adagrad 0.01" \
         in " ".join(train_help.split())
+
+
+@pytest.mark.parametrize(("size", "blocks"), [((32, 32), "conv32k3same,pool2,conv64k3same,pool2,"
+                                                         "conv128k3same,pool2"),
+                                              ((64, 48), "conv32k3same,pool2,conv64k3same,pool2,"
+                                                         "conv128k3same,pool2"),
+                                              ((64, 64), "conv32k3same,pool2,conv64k3same,pool2,"
+                                                         "conv128k3same,pool2,conv128k3same,pool2"),
+                                              ((28, 28), "conv32k3same,pool2,conv64k3same,pool2"),
+                                              ((12, 20), "conv32k3same,pool2"),
+                                              ((3, 3), "conv32k3same,pool2")])
+def test_image_arch_follows_the_image_size(size, blocks):
+    """The images recipe: each image's mean colour taken away, then poolings down to ~4x4
+    (32 channels doubling, at most 128), and the network builds for that size."""
+    from nnscratch.architecture import parse_arch
+    from nnscratch.network import NeuralNetwork
+    from nnscratch.recipes import image_arch
+    arch = image_arch(*size)
+    assert arch == f"center,{blocks},drop0.3,dense128,drop0.3"
+    NeuralNetwork.from_architecture(parse_arch(arch), (3, *size), 10, head_activation="softmax")
