@@ -395,7 +395,7 @@ def test_newer_format_version_asks_for_an_upgrade(tmp_path):
      "unknown hidden_activation 'swish'; known activations: "
      + re.escape(str(sorted(ACTIVATIONS)))),
     ("hidden_activation", None, "unknown hidden_activation None"),
-    ("head_activation", "gelu", "unknown head_activation 'gelu'; known activations: "),
+    ("head_activation", "swish2", "unknown head_activation 'swish2'; known activations: "),
     ("head_activation", 3, "unknown head_activation 3"),
     ("dtype", "float16", r"dtype must be one of \['float32', 'float64'\], got 'float16'"),
     ("dtype", ["float32"], r"dtype must be one of .* got \['float32'\]"),
