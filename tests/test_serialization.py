@@ -184,7 +184,8 @@ def test_save_refuses_models_it_cannot_restore(tmp_path):
         save(custom, tmp_path / "b.npz")
     with pytest.raises(ValueError, match=r"different activations \['relu', 'tanh'\]"):
         save(mixed, tmp_path / "c.npz")
-    with pytest.raises(TypeError, match="model must be a NeuralNetwork or a LanguageModel, got dict"):
+    with pytest.raises(TypeError, match="model must be a NeuralNetwork or a LanguageModel, "
+                                        "got dict"):
         save({"weights": []}, tmp_path / "d.npz")
     with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got int"):
         save(_small_model(), 3)

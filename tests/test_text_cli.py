@@ -109,6 +109,18 @@ def test_bad_arch_for_text(argv, message, names_400, tmp_path, capsys):
     assert err.count("\n") == 1 and not (tmp_path / "r").exists()
 
 
+def test_options_of_other_data_are_refused(names_400, tmp_path, capsys):
+    status, _, err = _run(["train", "--data", str(names_400), "--augment", "shift"], capsys)
+    assert status == 2 and err == ("nnscratch train: error: --augment shift is not an option "
+                                   f"of a language model; --data {names_400} is a text file\n")
+
+
+def test_plot_draws_the_losses(trained, capsys):
+    status, out, _ = _run(["plot", str(trained)], capsys)
+    assert status == 0 and out == f"losses: {trained / 'figures' / 'losses.png'}\n"
+    assert (trained / "figures" / "losses.png").stat().st_size > 1000
+
+
 def test_bad_file_is_one_line(tmp_path, capsys):
     path = tmp_path / "one.txt"
     path.write_text("anna\n", encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 from ._version import __version__
 from .data.pipeline import EmptyRowWarning, UnseenCategoryWarning
 from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
-from .params import BY_NAME, PARAMS, flag
+from .params import BY_NAME, PARAMS, TEXT_ROWS, flag
 from .validation import check_number
 
 EXIT_USAGE = 2
@@ -566,6 +566,10 @@ def cmd_info(args):
               f"dropout {meta['dropout']:g}, init {meta['init']}\n"
               f"  parameters      {model.n_parameters():,}")
     config, metrics = meta.get("config", {}), meta.get("metrics", {})
+    if meta["format_version"] == LANGUAGE_VERSION:  # the options a text run reads
+        config = {k: v for k, v in config.items() if k in TEXT_ROWS or k == "recipe"}
+        config.pop("dataset", None)
+        config.pop("split", None)
     if config:
         print("  config          " + " ".join(
             f"{flag(k) if k in BY_NAME else '--' + k} {_shown(v)}"

@@ -205,6 +205,11 @@ def _hint(value, choices):
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: The rows a language model's run uses (``--data FILE.txt``); the others are refused.
+TEXT_ROWS = ("dataset", "split", "data", "arch", "dropout", "dtype", "epochs", "batch_size",
+             "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup",
+             "clip", "val_split", "patience", "seed")
+
 #: Hidden-layer activations (softmax is a classifier's output only).
 HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
 
@@ -414,6 +419,11 @@ def check_config(config, *, label=None, origin=None):
                              + (": MNIST and the digits keep the blog's /255 scaling"
                                 if given == "scale" else ""))
     if checked["data"] is not None and is_text_file(checked["data"]):
+        given = next((name for name in BY_NAME if name not in TEXT_ROWS
+                      and checked[name] != BY_NAME[name].default), None)
+        if given is not None:
+            raise ValueError(f"{said(given)} is not an option of a language model; "
+                             f"{label('data')} {checked['data']} is a text file")
         if checked["arch"] is not None and checked["arch"] not in LANGUAGE_ARCHS:
             raise ValueError(f"{label('arch')} must be one of {list(LANGUAGE_ARCHS)} for a "
                              f"text file ({label('data')} {checked['data']}), got "
