@@ -5,9 +5,10 @@ same seed, on the same batches, for the same steps, in the same run.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_makemore.py \
         --epochs 1 --threads 2 --out benchmarks/makemore.md
 
-Ours is nnscratch's run of ``nnscratch train --data data/names/names.txt --arch ARCH`` (the
-text recipe: AdamW at 5e-4, makemore's betas, weight decay 0.01, batches of 32, no dropout
-unless ``--dropout``), without a run folder. The PyTorch model of each arch has the same sizes:
+Ours is nnscratch's run of ``nnscratch train --data data/names/names.txt --arch ARCH`` with
+makemore's training (AdamW at a constant 5e-4, makemore's betas, weight decay 0.01, batches of
+32, no dropout unless ``--dropout``), without a run folder; a last row gives the bigram solved
+by counting. The PyTorch model of each arch has the same sizes:
 bigram (a table of logits), mlp (Bengio's, makemore's sizes), rnn/lstm/gru (an embedding,
 ``torch.nn.RNN``/``LSTM``/``GRU``, a linear head), transformer (makemore's: 4 blocks of
 layernorm + causal attention + GELU MLP with residuals, 4 heads, 64 channels, learned
@@ -41,6 +42,14 @@ from nnscratch.textrun import BETAS  # noqa: E402
 NAMES = ROOT / "data" / "names" / "names.txt"
 
 
+def makemore_training(dropout=0.0):
+    """makemore's training, whatever the text recipe now sets: AdamW at a constant 5e-4,
+    weight decay 0.01, batches of 32, no validation split."""
+    return {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.01, "batch_size": 32,
+            "schedule": "constant", "warmup": 0, "val_split": 0.0, "patience": None,
+            "clip": None, "dropout": dropout}
+
+
 # --- ours --------------------------------------------------------------------------------
 def train_ours(arch, data, epochs, seed, dropout=0.0, trim=True):
     """Train ours as ``nnscratch train`` does (the text recipe); ``(test_loss, seconds,
@@ -48,7 +57,7 @@ def train_ours(arch, data, epochs, seed, dropout=0.0, trim=True):
     from nnscratch.experiment import run_training
 
     config = make_config("text", data=str(NAMES), arch=arch, epochs=epochs, seed=seed,
-                         dropout=dropout)
+                         **makemore_training(dropout))
     saved = language._trim
     if not trim:
         language._trim = lambda x, y: (x, y)
@@ -195,7 +204,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"--archs: unknown {unknown[0]!r}; expected some of {list(ARCHS)}")
     data = load_text(NAMES, seed=args.seed)
-    config = make_config("text", data=str(NAMES))
+    config = make_config("text", data=str(NAMES), **makemore_training(args.dropout))
     torch = None
     if not args.no_torch:
         with contextlib.suppress(ImportError):
@@ -204,16 +213,18 @@ def main(argv=None):
             torch.set_num_threads(args.threads)
     load = os.getloadavg()
     rows = []
-    header = ["arch", "steps", "nnscratch test loss", "nnscratch ms/step"]
+    header = ["arch", "steps", "nnscratch test loss", "nnscratch s", "nnscratch ms/step"]
     if args.untrimmed:
         header.append("nnscratch untrimmed ms/step")
     if torch is not None:
-        header += ["PyTorch test loss", "PyTorch ms/step", "time ratio (ours / PyTorch)"]
+        header += ["PyTorch test loss", "PyTorch s", "PyTorch ms/step",
+                   "time ratio (ours / PyTorch)"]
     for arch in archs:
         with threadpool_limits(args.threads):
             loss, train_seconds, steps, _ = train_ours(arch, data, args.epochs, args.seed,
                                                        args.dropout)
-            row = [arch, f"{steps:,}", f"{loss:.4f}", f"{1000 * train_seconds / steps:.2f}"]
+            row = [arch, f"{steps:,}", f"{loss:.4f}", f"{train_seconds:.1f}",
+                   f"{1000 * train_seconds / steps:.2f}"]
             if args.untrimmed:
                 _, untrimmed, _, _ = train_ours(arch, data, args.epochs, args.seed,
                                                 args.dropout, trim=False)
@@ -221,10 +232,15 @@ def main(argv=None):
         if torch is not None:
             t_loss, t_seconds, t_steps = train_torch(arch, data, args.epochs, args.seed, config)
             assert t_steps == steps
-            row += [f"{t_loss:.4f}", f"{1000 * t_seconds / t_steps:.2f}",
+            row += [f"{t_loss:.4f}", f"{t_seconds:.1f}", f"{1000 * t_seconds / t_steps:.2f}",
                     f"{train_seconds / t_seconds:.2f}x"]
         rows.append(row)
         print(" | ".join(row), flush=True)
+    if "bigram" in archs:  # the bigram solved: counted pairs, plus one
+        counted = language.LanguageModel("bigram", data.vocab).count_bigrams(
+            *data.arrays("train"))
+        rows.append(["bigram, counted (+1)", "0", f"{counted.loss(*data.arrays('test')):.4f}",
+                     *["" for _ in header[3:]]])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     note = (f"\nnames.txt, seed {args.seed}, {args.epochs} epoch(s), batches of 32, AdamW 5e-4 "
