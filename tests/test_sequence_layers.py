@@ -158,6 +158,35 @@ def test_attention_softmax_is_stable_for_huge_scores():
     assert np.isfinite(layer.backward(np.ones_like(out))).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, F64])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_equals_a_plain_reference_even_when_rows_underflow(dtype, causal, rng):
+    """The forward pass equals a textbook per-sequence, per-head loop with each row shifted
+    by its own maximum, also when one sequence's scores dwarf another's."""
+    layer = MultiHeadAttention(8, 2, causal=causal, rng=0, dtype=dtype)
+    x = rng.normal(size=(3, 5, 8))
+    x[1] *= 300  # scores ~1e5 here, ~1 elsewhere
+    x = x.astype(dtype)
+    w, b = layer.in_proj_weight.astype(F64), layer.in_proj_bias.astype(F64)
+    expected = np.empty((3, 5, 8))
+    for n in range(3):
+        q, k, v = np.split(x[n].astype(F64) @ w.T + b, 3, axis=1)
+        heads = []
+        for h in range(2):
+            cols = slice(4 * h, 4 * h + 4)
+            s = q[:, cols] @ k[:, cols].T / 2.0
+            if causal:
+                s[np.triu_indices(5, k=1)] = -np.inf
+            p = np.exp(s - s.max(axis=1, keepdims=True))
+            heads.append(p / p.sum(axis=1, keepdims=True) @ v[:, cols])
+        expected[n] = np.hstack(heads) @ layer.out_proj.weights + layer.out_proj.bias
+    out = layer.forward(x)
+    assert out.dtype == dtype and np.isfinite(out).all()
+    scale = np.abs(expected).max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out / scale, expected / scale,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 def test_rnn_one_step_is_the_dense_step_it_unrolls_to(rng):
     """Over one step from the zero state, h = tanh(x W_ih^T + b_ih + b_hh): a tanh Dense."""
     rnn = RNN(4, 3, rng=0, dtype=F64)
@@ -351,3 +380,169 @@ def test_registry_errors():
 
 def test_new_activations_are_registered():
     assert set(NEW_ACTIVATIONS) <= set(ACTIVATIONS)
+
+
+# --- PyTorch, same weights (optional) ------------------------------------------------------
+def _torch_pair(name, torch):
+    """(our layer, torch module, [(our parameter's name, torch's name, transposed?)])."""
+    nn = torch.nn
+    torch.set_default_dtype(torch.float64)  # restored by the fixture below
+    if name == "LayerNorm":
+        return LayerNorm(6, dtype=F64), nn.LayerNorm(6), [("weights", "weight", False),
+                                                          ("bias", "bias", False)]
+    if name == "Embedding":
+        return Embedding(7, 6, rng=0, dtype=F64), nn.Embedding(7, 6), [("weights", "weight",
+                                                                        False)]
+    if name == "Linear":  # our Dense weights are (in, out), torch's (out, in)
+        return Layer(6, 5, rng=0, dtype=F64), nn.Linear(6, 5), [("weights", "weight", True),
+                                                                ("bias", "bias", False)]
+    if name in ("RNN", "LSTM", "GRU"):
+        ours = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[name](6, 5, rng=0, dtype=F64)
+        theirs = getattr(nn, name)(6, 5, batch_first=True)
+        return ours, theirs, [(n, f"{n}_l0", False) for n in ours.param_names]
+    causal = name.endswith("causal")
+    ours = MultiHeadAttention(6, 3, causal=causal, rng=0, dtype=F64)
+    theirs = nn.MultiheadAttention(6, 3, batch_first=True)
+    return ours, theirs, [("in_proj_weight", "in_proj_weight", False),
+                          ("in_proj_bias", "in_proj_bias", False),
+                          ("out_proj.weights", "out_proj.weight", True),
+                          ("out_proj.bias", "out_proj.bias", False)]
+
+
+@pytest.fixture
+def _torch_default_dtype():
+    torch = pytest.importorskip("torch")
+    saved = torch.get_default_dtype()
+    yield
+    torch.set_default_dtype(saved)
+
+
+TORCH_LAYERS = ["LayerNorm", "Embedding", "Linear", "RNN", "LSTM", "GRU",
+                "MultiHeadAttention", "MultiHeadAttention-causal"]
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS)
+@pytest.mark.usefixtures("_torch_default_dtype")
+def test_layers_match_pytorch(name, rng):
+    """Forward, input gradient and every parameter gradient equal PyTorch's module of the
+    same name with the same (random) weights, in float64, to 1e-6."""
+    torch = pytest.importorskip("torch")
+    ours, theirs, names = _torch_pair(name, torch)
+    mine = dict(ours.named_parameters())
+    grads = dict(zip(mine, ours.gradients(), strict=True))
+    params = dict(theirs.named_parameters())
+    assert len(names) == len(mine) == len(params)
+    with torch.no_grad():
+        for our_name, torch_name, transposed in names:
+            value = rng.normal(scale=0.5, size=params[torch_name].shape)
+            params[torch_name].copy_(torch.from_numpy(value))
+            mine[our_name][...] = (value.T if transposed else value).reshape(
+                mine[our_name].shape)
+    if name == "Embedding":
+        x = rng.integers(0, 7, size=(3, 4))
+        tx = torch.from_numpy(x)
+    else:
+        x = rng.normal(size=(3, 4, 6))
+        tx = torch.from_numpy(x).requires_grad_()
+    if name.startswith("MultiHeadAttention"):
+        mask = torch.triu(torch.ones(4, 4, dtype=torch.bool), 1) if ours.causal else None
+        t_out = theirs(tx, tx, tx, attn_mask=mask, need_weights=False)[0]
+    elif name in ("RNN", "LSTM", "GRU"):
+        t_out = theirs(tx)[0]
+    else:
+        t_out = theirs(tx)
+    out = ours.forward(x)
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-6, atol=1e-9)
+    d = rng.normal(size=out.shape)
+    t_out.backward(torch.from_numpy(d))
+    dx = ours.backward(d)
+    if name != "Embedding":
+        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-6, atol=1e-9)
+    for our_name, torch_name, transposed in names:
+        expected = params[torch_name].grad.numpy()
+        expected = (expected.T if transposed else expected).reshape(grads[our_name].shape)
+        np.testing.assert_allclose(grads[our_name], expected, rtol=1e-6, atol=1e-9,
+                                   err_msg=our_name)
+
+
+TORCH_ACTIVATIONS = {"leaky_relu": "LeakyReLU", "elu": "ELU", "selu": "SELU", "gelu": "GELU",
+                     "silu": "SiLU", "softplus": "Softplus", "relu": "ReLU", "tanh": "Tanh",
+                     "sigmoid": "Sigmoid"}
+
+
+@pytest.mark.parametrize("name", list(TORCH_ACTIVATIONS))
+def test_activations_match_pytorch(name, rng):
+    """Value and derivative equal PyTorch's module of the same name (float64, 1e-6), over
+    both signs and the large inputs where the naive formulas overflow."""
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([rng.normal(scale=3, size=200), [-50.0, -19.0, 19.0, 50.0, 500.0]])
+    x = x[np.abs(x) > 1e-6]  # off ReLU's kink
+    tx = torch.from_numpy(x).requires_grad_()
+    t_out = getattr(torch.nn, TORCH_ACTIVATIONS[name])()(tx)
+    d = rng.normal(size=x.shape)
+    t_out.backward(torch.from_numpy(d))
+    act = get_activation(name)
+    np.testing.assert_allclose(act.forward(x), t_out.detach().numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(act.backward(d), tx.grad.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_float32_gelu_is_as_exact_as_float32():
+    """The float32 GELU (a rational erf formula, not scipy's) stays within a few float32
+    roundings of the float64 one, value and derivative, over every magnitude."""
+    x = np.concatenate([np.linspace(-12, 12, 20001), [-1e30, -1e4, 1e4, 1e30, 0.0, -0.0]])
+    fast, exact = get_activation("gelu"), get_activation("gelu")
+    y32 = fast.forward(x.astype(np.float32))
+    g32 = fast.backward(np.ones_like(y32))
+    y64 = exact.forward(x.astype(np.float32).astype(F64))
+    g64 = exact.backward(np.ones_like(y64))
+    assert y32.dtype == g32.dtype == np.float32
+    np.testing.assert_allclose(y32, y64, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(g32, g64, atol=5e-6)
+
+
+# --- model files and the command line ------------------------------------------------------
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+def test_model_file_stores_new_activations_by_name(name, tmp_path, rng):
+    """A network with a new hidden activation saves and loads (same predictions); the file
+    names the activation, in the format that older files have."""
+    from nnscratch import NeuralNetwork
+    from nnscratch.serialization import load, read_metadata, save
+
+    model = NeuralNetwork.from_sizes([4, 6, 3], hidden_activation=name,
+                                     head_activation="softmax", seed=1)
+    path = save(model, tmp_path / "m.npz")
+    meta = read_metadata(path)
+    assert meta["hidden_activation"] == name and meta["format_version"] == 1
+    again = load(path)
+    assert again.hidden_activation == name
+    X = rng.normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_model_file_written_before_the_new_activations_still_loads(rng):
+    """tests/data/model-v1-before-issue30.npz was written by nnscratch before this change
+    (a 4-5-3 tanh/softmax network); it loads and predicts what its arrays compute."""
+    from pathlib import Path
+
+    from nnscratch.serialization import load
+
+    path = Path(__file__).parent / "data" / "model-v1-before-issue30.npz"
+    model = load(path)
+    arrays = np.load(path)
+    X = rng.normal(size=(6, 4)).astype(np.float32)
+    hidden = np.tanh(X @ arrays["weights_0"] + arrays["bias_0"])
+    logits = hidden @ arrays["weights_1"] + arrays["bias_1"]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-5)
+    assert model.hidden_activation == "tanh" and model.sizes == [4, 5, 3]
+
+
+def test_cli_trains_with_a_new_activation(tmp_path):
+    """``nnscratch train --activation gelu`` runs and its model file says gelu."""
+    from nnscratch.cli import main
+    from nnscratch.serialization import load
+
+    assert main(["train", "--dataset", "digits", "--epochs", "2", "--activation", "gelu",
+                 "--no-bar", "--out", str(tmp_path / "run")]) == 0
+    assert load(tmp_path / "run" / "model.npz").hidden_activation == "gelu"

@@ -180,27 +180,73 @@ class Selu(Elu):
     scale = 1.0507009873554804934193349852946
 
 
+# Abramowitz & Stegun 7.1.26: erf(z) = 1 - t (a1 + t (a2 + ... + t a5)) exp(-z^2) with
+# t = 1 / (1 + p z), z >= 0, absolute error <= 1.5e-7: as exact as float32 itself.
+_AS_P = 0.3275911
+_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _normal_cdf_float32(x):
+    """``(Phi(x), exp(-x^2 / 2))`` for a float32 ``x``, with the formula above.
+
+    Why not ``scipy.special.erf``: it computes in float64, element by element, and was 8x
+    slower than ``np.tanh`` (measured): GELU was the transformer's most expensive step.
+    ``exp(-z^2)`` with ``z = |x| / sqrt(2)`` is also the normal density's ``exp(-x^2 / 2)``,
+    which the backward pass needs; it is returned to be kept. With ``q = 1 - erf(z)``,
+    ``Phi(|x|) - 1/2 = (1 - q) / 2``, and ``Phi(-x) = 1 - Phi(x)`` gives the sign.
+    """
+    z = np.abs(x)
+    np.minimum(z, np.float32(9 * math.sqrt(2)), out=z)  # erf(9) = 1; keeps z * z finite
+    gauss = z * z
+    gauss *= np.float32(-0.5)
+    np.exp(gauss, out=gauss)                   # exp(-x^2 / 2)
+    t = z
+    t *= np.float32(_AS_P / math.sqrt(2))
+    t += np.float32(1)
+    np.reciprocal(t, out=t)                    # 1 / (1 + p |x| / sqrt(2))
+    a1, a2, a3, a4, a5 = (np.float32(-0.5 * a) for a in _AS_A)  # -q / 2 by Horner
+    poly = t * a5
+    for a in (a4, a3, a2, a1):
+        poly += a
+        poly *= t
+    poly *= gauss                              # -q / 2
+    poly += np.float32(0.5)                    # Phi(|x|) - 1/2
+    cdf = np.copysign(poly, x, out=poly)       # Phi(x) - 1/2
+    cdf += np.float32(0.5)
+    return cdf, gauss
+
+
 class Gelu(Activation):
     """``f(x) = x Phi(x)``, with ``Phi`` the standard normal CDF (Hendrycks & Gimpel, 2016):
-    PyTorch's default, exact ``erf`` form. ``f'(x) = Phi(x) + x phi(x)``, ``phi`` the
-    normal density."""
+    PyTorch's default, exact ``erf`` form (``scipy.special.erf`` in float64; a formula as
+    exact as float32 in float32). ``f'(x) = Phi(x) + x phi(x)``, ``phi`` the normal
+    density."""
 
     name = "gelu"
 
     def forward(self, x):
         self.input = x
-        self.cdf = 0.5 * (1.0 + erf(x * (1 / math.sqrt(2))))
+        if x.dtype == np.float32:
+            self.cdf, self.gauss = _normal_cdf_float32(x)
+        else:
+            self.cdf, self.gauss = 0.5 * (1.0 + erf(x * (1 / math.sqrt(2)))), None
         return x * self.cdf
 
     def backward(self, d_output):
         x = self.input
-        # phi(x) underflows to 0 beyond |x| ~ 38; clipping keeps x * x finite for any input
-        xc = np.clip(x, -40, 40)
-        density = np.exp(-0.5 * xc * xc) * (1 / math.sqrt(2 * math.pi))
-        return d_output * (self.cdf + x * density)
+        gauss = self.gauss
+        if gauss is None:
+            # phi(x) underflows to 0 beyond |x| ~ 38; clipping keeps x * x finite for any x
+            xc = np.clip(x, -40, 40)
+            gauss = np.exp(-0.5 * xc * xc)
+        slope = x * gauss
+        slope *= x.dtype.type(1 / math.sqrt(2 * math.pi))
+        slope += self.cdf
+        slope *= d_output
+        return slope
 
     def __getstate__(self):
-        return {k: v for k, v in vars(self).items() if k not in ("input", "cdf")}
+        return {k: v for k, v in vars(self).items() if k not in ("input", "cdf", "gauss")}
 
 
 class Silu(Activation):

@@ -18,7 +18,7 @@ at evaluation, and its backward is the same formula with the means over that axi
 import numpy as np
 
 from .activations import get_activation
-from .layerbase import ParamLayer, check_input, setup
+from .layerbase import ParamLayer, check_input, row_sums, setup
 from .validation import check_float_dtype, check_int
 
 
@@ -201,10 +201,12 @@ class LayerNorm(ParamLayer):
         """``(..., C) -> (..., C)``; the same in training and evaluation."""
         if x.ndim < 1 or x.shape[-1] != self.size:
             check_input(self, x, -1, self.size)
-        mean = x.mean(axis=-1, keepdims=True)                       # (..., 1)
-        centred = x - mean
-        var = np.einsum("...i,...i->...", centred, centred)[..., None] / x.dtype.type(self.size)
-        self.inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))    # (..., 1)
+        c = x.dtype.type(1 / self.size)
+        centred = x - row_sums(x) * c                               # x - mean, (..., C)
+        var = row_sums(centred * centred)                           # (..., 1)
+        var *= c
+        var += x.dtype.type(self.eps)
+        self.inv_std = 1 / np.sqrt(var)                             # (..., 1)
         self.x_hat = centred
         self.x_hat *= self.inv_std                                  # (..., C), in place
         if not self.elementwise_affine:
@@ -226,9 +228,9 @@ class LayerNorm(ParamLayer):
         if not input_grad:
             return None
         c = x_hat.dtype.type(1 / self.size)
-        mean_g = g.mean(axis=-1, keepdims=True)
-        mean_gx = np.einsum("...i,...i->...", g, x_hat)[..., None] * c
-        d_input = g - mean_g
+        mean_gx = row_sums(g * x_hat)
+        mean_gx *= c
+        d_input = g - row_sums(g) * c                               # g - mean(g)
         d_input -= x_hat * mean_gx
         d_input *= self.inv_std
         return d_input

@@ -135,7 +135,7 @@ class LSTM(_Recurrent):
     """
 
     gates = 4
-    cache_names = ("x_steps", "h", "c", "acts")
+    cache_names = ("x_steps", "h", "c", "acts", "tanh_c")
 
     def forward(self, x, training=False):
         part = self._input_part(x)                                      # (T, N, 4H)
@@ -144,42 +144,58 @@ class LSTM(_Recurrent):
         hs = self.hidden_size
         h = self._states(t, n, part.dtype)
         self.c = np.zeros_like(h)                                       # (T + 1, N, H)
-        self.acts = np.empty_like(part)                                 # gates after f, (T, N, 4H)
+        self.acts = np.empty_like(part)                                 # i, f, g, o
+        self.tanh_c = np.empty((t, n, hs), dtype=part.dtype)
+        # why tanh for every gate: sigmoid(a) = (1 + tanh(a / 2)) / 2, so one tanh of the
+        # pre-activations scaled by [1/2, 1/2, 1, 1/2] per gate, then one multiply-add,
+        # gives the four gates with no overflow and few passes over the array
+        one = part.dtype.type(1)
+        half = part.dtype.type(0.5)
+        scale = np.array([half, half, one, half], dtype=part.dtype).repeat(hs)   # (4H,)
+        shift = np.array([half, half, 0, half], dtype=part.dtype).repeat(hs)
         for s in range(t):
             a = h[s] @ self.weight_hh.T
             a += part[s]
-            act = self.acts[s]
-            act[:, :2 * hs] = _sigmoid(a[:, :2 * hs])                   # i, f
-            np.tanh(a[:, 2 * hs:3 * hs], out=act[:, 2 * hs:3 * hs])     # g
-            act[:, 3 * hs:] = _sigmoid(a[:, 3 * hs:])                   # o
+            a *= scale
+            act = np.tanh(a, out=self.acts[s])
+            act *= scale
+            act += shift
             i, f, g, o = act[:, :hs], act[:, hs:2 * hs], act[:, 2 * hs:3 * hs], act[:, 3 * hs:]
             c = self.c[s + 1]
             np.multiply(f, self.c[s], out=c)
             c += i * g
-            np.multiply(o, np.tanh(c), out=h[s + 1])
+            np.tanh(c, out=self.tanh_c[s])
+            np.multiply(o, self.tanh_c[s], out=h[s + 1])
         return self._output()
 
     def _backward(self, d_output, input_grad):
         d_h_out = self._d_steps(d_output)
-        t = d_h_out.shape[0]
-        hs = self.hidden_size
-        d_a = np.empty_like(self.acts)                                  # (T, N, 4H)
+        t, n, hs = d_h_out.shape
+        acts = self.acts.reshape(t, n, 4, hs)
+        i, f, g, o = (acts[:, :, k] for k in range(4))
+        # Everything but dL/dh and dL/dc is known after the forward pass, so it is computed
+        # for all steps at once: each gate's derivative times what it multiplied
+        # (c_t = f c_{t-1} + i g, h_t = o tanh(c_t)):
+        local = np.empty_like(acts)                                     # (T, N, 4, H)
+        np.multiply(acts, 1 - acts, out=local)                          # sigmoid'
+        local[:, :, 2] = 1 - g * g                                      # tanh' for g
+        local[:, :, 0] *= g                                             # dc/di = g
+        local[:, :, 1] *= self.c[:-1]                                   # dc/df = c_{t-1}
+        local[:, :, 2] *= i                                             # dc/dg = i
+        local[:, :, 3] *= self.tanh_c                                   # dh/do = tanh(c)
+        dc_from_h = o * (1 - self.tanh_c * self.tanh_c)                 # dh/dc, (T, N, H)
+        d_a = np.empty_like(acts)                                       # (T, N, 4, H)
         carry_h = np.zeros_like(d_h_out[0])
         carry_c = np.zeros_like(d_h_out[0])
         for s in reversed(range(t)):
-            act = self.acts[s]
-            i, f, g, o = act[:, :hs], act[:, hs:2 * hs], act[:, 2 * hs:3 * hs], act[:, 3 * hs:]
             d_h = d_h_out[s] + carry_h
-            tanh_c = np.tanh(self.c[s + 1])
-            d_c = carry_c + d_h * o * (1 - tanh_c * tanh_c)             # h = o tanh(c)
-            da = d_a[s]
-            # each gate's gradient times its non-linearity's derivative
-            np.multiply(d_c * g, i * (1 - i), out=da[:, :hs])               # input gate
-            np.multiply(d_c * self.c[s], f * (1 - f), out=da[:, hs:2 * hs])  # forget gate
-            np.multiply(d_c * i, 1 - g * g, out=da[:, 2 * hs:3 * hs])        # cell candidate
-            np.multiply(d_h * tanh_c, o * (1 - o), out=da[:, 3 * hs:])       # output gate
-            carry_c = d_c * f
-            carry_h = da @ self.weight_hh
+            d_c = d_h * dc_from_h[s]
+            d_c += carry_c
+            np.multiply(d_c[:, None], local[s, :, :3], out=d_a[s, :, :3])   # i, f, g
+            np.multiply(d_h, local[s, :, 3], out=d_a[s, :, 3])               # o
+            carry_c = d_c * f[s]
+            carry_h = d_a[s].reshape(n, 4 * hs) @ self.weight_hh
+        d_a = d_a.reshape(t, n, 4 * hs)
         return self._weight_grads(d_a, d_a, input_grad)
 
 
