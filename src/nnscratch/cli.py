@@ -802,10 +802,13 @@ def _add_train_parser(sub):
         "killed run exactly). Without options it runs the blog's experiment (784-32-32-10, "
         "96.66%); --recipe best reaches 98.86% in ~22 s, and 'nnscratch recipes' lists the "
         "others with what each reaches. Options override the recipe; 'nnscratch recipes NAME' "
-        "lists what a recipe sets.")
+        "lists what a recipe sets. With --data FILE.txt (one item a line) it trains a "
+        "character-level language model (--arch transformer by default); 'nnscratch "
+        "sample' then writes new items.")
     p.add_argument("--recipe", choices=list(RECIPES), default=None,
                    help="named configuration to start from (default: images with a --data "
-                   "folder, table with a --data file, else blog)")
+                   "folder, text with a --data .txt file, table with another --data file, "
+                   "else blog)")
     for row in PARAMS:
         metavar = {"int": "N", "float": "X", "sizes": "N,N", "names": "COL,COL",
                    "text": row.name.upper()}.get(row.kind)
