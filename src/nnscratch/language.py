@@ -37,6 +37,7 @@ from .layers import (
     MultiHeadAttention,
     Residual,
 )
+from .validation import check_float_dtype
 
 #: The architectures, as ``--arch`` names them.
 ARCHS = ("bigram", "mlp", "rnn", "lstm", "gru", "transformer")
@@ -157,7 +158,7 @@ class LanguageModel:
         self.sizes = {"n_embd": int(n_embd), "n_embd2": int(n_embd2), "n_layer": int(n_layer),
                       "n_head": int(n_head)}
         self.dropout = float(dropout)
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype)
         self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.metadata = {}  # filled by nnscratch.load: training config, metrics, versions
         self.pipeline = None  # what the run machinery asks of every model
@@ -186,12 +187,16 @@ class LanguageModel:
         return [*self.embeddings, *self.body]
 
     def parameters(self):
-        """Every learned array, in a fixed order; optimizers update them in place."""
-        return [p for layer in self.layers for p in layer.parameters()]
+        """Every learned array, in a fixed order (views of the flat vector the model reads
+        before each pass); optimizers update them in place."""
+        return list(self._views)
 
     def gradients(self):
         """The gradients of :meth:`parameters`, in the same order, as left by ``backward``."""
-        return [g for layer in self.layers for g in layer.gradients()]
+        return list(self._grad_views)
+
+    def _layer_params(self):
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def n_parameters(self):
         return sum(p.size for p in self.parameters())
@@ -208,12 +213,14 @@ class LanguageModel:
         into them before a forward pass, :meth:`_gather_grads` the gradients out after a
         backward one (two copies of the parameters a step: little next to the products).
         """
-        params = self.parameters()
+        params = self._layer_params()
         self._flat_params = np.concatenate([p.ravel() for p in params]).astype(self.dtype)
         self._flat_grads = np.zeros_like(self._flat_params)
         bounds = np.cumsum([0, *(p.size for p in params)])
-        self._views = [self._flat_params[a:b].reshape(p.shape)
-                       for a, b, p in zip(bounds[:-1], bounds[1:], params, strict=True)]
+        self._views, self._grad_views = (
+            [flat[a:b].reshape(p.shape) for a, b, p in zip(bounds[:-1], bounds[1:], params,
+                                                            strict=True)]
+            for flat in (self._flat_params, self._flat_grads))
 
     def flat_parameters(self):
         """``(parameters, gradients)`` as two vectors: the optimizer steps the first, a
@@ -223,11 +230,12 @@ class LanguageModel:
     def _load_params(self):
         """Copy the flat vector into the layers' arrays (it is what an optimizer, a
         checkpoint or a model file changed)."""
-        for p, view in zip(self.parameters(), self._views, strict=True):
+        for p, view in zip(self._layer_params(), self._views, strict=True):
             p[...] = view
 
     def _gather_grads(self, scale=1):
-        np.concatenate([g.ravel() for g in self.gradients()], out=self._flat_grads)
+        np.concatenate([g.ravel() for layer in self.layers for g in layer.gradients()],
+                       out=self._flat_grads)
         if scale != 1:
             self._flat_grads *= scale
 
