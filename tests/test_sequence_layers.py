@@ -18,6 +18,7 @@ from nnscratch.layers import (
     LayerNorm,
     MultiHeadAttention,
     Residual,
+    bind_parameters,
     layer_from_config,
     layer_from_spec,
     layer_spec,
@@ -546,3 +547,33 @@ def test_cli_trains_with_a_new_activation(tmp_path):
     assert main(["train", "--dataset", "digits", "--epochs", "2", "--activation", "gelu",
                  "--no-bar", "--out", str(tmp_path / "run")]) == 0
     assert load(tmp_path / "run" / "model.npz").hidden_activation == "gelu"
+
+
+def test_bound_parameters_are_views_of_two_flat_vectors(rng):
+    """After bind_parameters, backward fills the flat gradient vector and an optimizer step
+    on the flat parameter vector moves every layer; outputs are unchanged by the binding."""
+    from nnscratch.optimizers import AdamW
+
+    stack = _stack(np.float32)
+    x = rng.integers(0, 9, size=(2, 4))
+
+    def run(layers):
+        out = x
+        for layer in layers:
+            out = layer.forward(out)
+        d = np.ones_like(out)
+        for layer in reversed(layers):
+            d = layer.backward(d)
+        return out
+
+    before = run(stack)
+    grads_before = [g.copy() for layer in stack for g in layer.gradients()]
+    params, grads = bind_parameters(stack)
+    assert params.size == sum(p.size for layer in stack for p in layer.parameters())
+    np.testing.assert_array_equal(run(stack), before)
+    np.testing.assert_array_equal(grads, np.concatenate([g.ravel() for g in grads_before]))
+    assert all(np.shares_memory(p, params) for layer in stack for p in layer.parameters())
+    old = params.copy()
+    AdamW(lr=0.01).step([params], [grads])
+    assert not np.array_equal(params, old)
+    assert not np.array_equal(run(stack), before)

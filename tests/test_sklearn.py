@@ -293,7 +293,8 @@ def test_regressor_partial_fit_checks_the_number_of_targets(rng):
      r"integers such as \(64, 32\), got \(32, 0\)"),
     ({"hidden_layer_sizes": "32"}, "hidden_layer_sizes must be a sequence"),
     ({"activation": "softmax"}, r"activation must be one of \['identity', 'relu', 'tanh', "
-     r"'sigmoid', 'logistic'\], got 'softmax'"),
+     r"'sigmoid', 'leaky_relu', 'elu', 'selu', 'gelu', 'silu', 'softplus', 'logistic'\], "
+     r"got 'softmax'"),
     ({"solver": "nadam"}, r"solver must be one of \['sgd', 'adam', 'adamw', 'rmsprop', "
      r"'adagrad', 'lbfgs'\], got 'nadam' \(did you mean 'adam'\?\)"),
     ({"learning_rate": "linear"}, r"learning_rate must be one of \['constant', 'invscaling', "

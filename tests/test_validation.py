@@ -112,8 +112,8 @@ def test_model_must_be_a_network(data):
 
 @pytest.mark.parametrize("make, error, message", [
     (lambda: NeuralNetwork(4, 3, 5, 1, hidden_activation="relux"), ValueError,
-     r"activation must be one of \['identity', 'relu', 'sigmoid', 'softmax', 'tanh'\], "
-     r"got 'relux'"),
+     r"activation must be one of \['elu', 'gelu', 'identity', 'leaky_relu', 'relu', 'selu', "
+     r"'sigmoid', 'silu', 'softmax', 'softplus', 'tanh'\], got 'relux'"),
     (lambda: NeuralNetwork(4, 3, 0, 1), ValueError,
      r"layer sizes must be positive integers, got 0 at position 1 of \[4, 0, 3\]"),
     (lambda: NeuralNetwork(4, 3, 5, 0), ValueError,

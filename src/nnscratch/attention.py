@@ -94,6 +94,9 @@ class MultiHeadAttention(ParamLayer):
         return [*super().named_parameters(),
                 *((f"out_proj.{name}", p) for name, p in self.out_proj.named_parameters())]
 
+    def parameter_slots(self):
+        return [*super().parameter_slots(), *self.out_proj.parameter_slots()]
+
     def parameters(self):
         return [*super().parameters(), *self.out_proj.parameters()]
 

@@ -112,6 +112,10 @@ class Layer:
         """``[("weights", weights), ("bias", bias)]``, the order of :meth:`parameters`."""
         return [("weights", self.weights), ("bias", self.bias)]
 
+    def parameter_slots(self):
+        """Where :meth:`parameters` live, ``[(self, "weights"), (self, "bias")]``."""
+        return [(self, "weights"), (self, "bias")]
+
     def parameters(self):
         """The learned arrays, ``[weights, bias]``; optimizers update them in place."""
         return [self.weights, self.bias]
@@ -171,6 +175,9 @@ class Dropout:
         return {"rate": self.rate}
 
     def named_parameters(self):
+        return []
+
+    def parameter_slots(self):
         return []
 
     def parameters(self):

@@ -23,6 +23,12 @@ class ParamLayer:
         names)."""
         return [(name, getattr(self, name)) for name in self.param_names]
 
+    def parameter_slots(self):
+        """``[(owner, attribute), ...]`` holding each of :meth:`parameters` (its gradient
+        is ``grad_<attribute>`` of the same owner): what :func:`~nnscratch.layers.
+        bind_parameters` rebinds."""
+        return [(self, name) for name in self.param_names]
+
     def parameters(self):
         """The learned arrays; optimizers update them in place."""
         return [getattr(self, name) for name in self.param_names]

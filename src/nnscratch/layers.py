@@ -29,8 +29,8 @@ from .recurrent import GRU, LSTM, RNN
 from .validation import check_float_dtype
 
 __all__ = ["GRU", "LAYERS", "LSTM", "RNN", "Dropout", "Embedding", "Layer", "LayerNorm",
-           "MultiHeadAttention", "Residual", "layer_from_config", "layer_from_spec",
-           "layer_spec", "layer_state", "load_layer_state"]
+           "MultiHeadAttention", "Residual", "bind_parameters", "layer_from_config",
+           "layer_from_spec", "layer_spec", "layer_state", "load_layer_state"]
 
 
 class Residual(ParamLayer):
@@ -63,6 +63,9 @@ class Residual(ParamLayer):
     def named_parameters(self):
         return [(f"layers.{i}.{name}", p) for i, layer in enumerate(self.layers)
                 for name, p in layer.named_parameters()]
+
+    def parameter_slots(self):
+        return [slot for layer in self.layers for slot in layer.parameter_slots()]
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -165,3 +168,26 @@ def load_layer_state(layer, arrays, prefix=""):
             raise ValueError(f"the saved array {key!r} has shape {value.shape}; {layer!r} "
                              f"needs {p.shape}")
         p[...] = value
+
+
+def bind_parameters(layers, dtype=None):
+    """Move every parameter and gradient of ``layers`` into two flat vectors, which the
+    layers' arrays then view (same shapes, same values); return ``(params, grads)``.
+
+    Why: an optimizer step is then a handful of NumPy calls on one vector, and nothing is
+    copied between the vector and the layers (every layer here writes its gradients in
+    place and updates nothing by rebinding). Call it again after replacing an array.
+    """
+    slots = [slot for layer in layers for slot in layer.parameter_slots()]
+    arrays = [getattr(owner, name) for owner, name in slots]
+    dtype = np.dtype(dtype or (arrays[0].dtype if arrays else np.float32))
+    params = np.empty(sum(a.size for a in arrays), dtype=dtype)
+    grads = np.zeros_like(params)
+    offset = 0
+    for (owner, name), array in zip(slots, arrays, strict=True):
+        end = offset + array.size
+        params[offset:end] = array.ravel()
+        setattr(owner, name, params[offset:end].reshape(array.shape))
+        setattr(owner, f"grad_{name}", grads[offset:end].reshape(array.shape))
+        offset = end
+    return params, grads
