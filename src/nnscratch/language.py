@@ -19,7 +19,7 @@ The architectures (``arch``), with makemore's sizes (``n_embd`` 64, ``n_embd2`` 
 
 Each ends in a dense layer to the ``V`` logits. The layers are :mod:`nnscratch.layers`'; the
 model wires them, owns the loss and keeps every parameter in one flat vector for the
-optimizer (as :class:`~nnscratch.network.NeuralNetwork` does).
+optimizer, which the layers' arrays view (as :class:`~nnscratch.network.NeuralNetwork` does).
 """
 
 import numpy as np
@@ -36,6 +36,7 @@ from .layers import (
     LayerNorm,
     MultiHeadAttention,
     Residual,
+    bind_parameters,
 )
 from .validation import check_float_dtype
 
@@ -187,16 +188,13 @@ class LanguageModel:
         return [*self.embeddings, *self.body]
 
     def parameters(self):
-        """Every learned array, in a fixed order (views of the flat vector the model reads
-        before each pass); optimizers update them in place."""
-        return list(self._views)
+        """Every learned array, in a fixed order: views of one flat vector
+        (:meth:`flat_parameters`); optimizers update them in place."""
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def gradients(self):
         """The gradients of :meth:`parameters`, in the same order, as left by ``backward``."""
-        return list(self._grad_views)
-
-    def _layer_params(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        return [g for layer in self.layers for g in layer.gradients()]
 
     def n_parameters(self):
         return sum(p.size for p in self.parameters())
@@ -206,38 +204,20 @@ class LanguageModel:
         return []
 
     def _flatten(self):
-        """One vector of every parameter and one of every gradient.
+        """Every parameter in one vector and every gradient in another, which the layers'
+        arrays view (:func:`nnscratch.layers.bind_parameters`).
 
         Why: an optimizer step on one vector is a handful of NumPy calls instead of a handful
-        per array. The layers keep their own arrays; :meth:`_load_params` copies the vector
-        into them before a forward pass, :meth:`_gather_grads` the gradients out after a
-        backward one (two copies of the parameters a step: little next to the products).
+        per array, and nothing is copied between the vector and the layers.
         """
-        params = self._layer_params()
-        self._flat_params = np.concatenate([p.ravel() for p in params]).astype(self.dtype)
-        self._flat_grads = np.zeros_like(self._flat_params)
-        bounds = np.cumsum([0, *(p.size for p in params)])
-        self._views, self._grad_views = (
-            [flat[a:b].reshape(p.shape) for a, b, p in zip(bounds[:-1], bounds[1:], params,
-                                                            strict=True)]
-            for flat in (self._flat_params, self._flat_grads))
+        self._flat_params, self._flat_grads = bind_parameters(self.layers, self.dtype)
 
     def flat_parameters(self):
-        """``(parameters, gradients)`` as two vectors: the optimizer steps the first, a
-        training step fills the second."""
+        """``(parameters, gradients)`` as two vectors that the layers' arrays view: the
+        optimizer steps the first, a training step fills the second."""
+        if not all(np.shares_memory(p, self._flat_params) for p in self.parameters()):
+            self._flatten()  # someone replaced a layer's array: gather them again
         return self._flat_params, self._flat_grads
-
-    def _load_params(self):
-        """Copy the flat vector into the layers' arrays (it is what an optimizer, a
-        checkpoint or a model file changed)."""
-        for p, view in zip(self._layer_params(), self._views, strict=True):
-            p[...] = view
-
-    def _gather_grads(self, scale=1):
-        np.concatenate([g.ravel() for layer in self.layers for g in layer.gradients()],
-                       out=self._flat_grads)
-        if scale != 1:
-            self._flat_grads *= scale
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items()
@@ -261,13 +241,11 @@ class LanguageModel:
         if idx.ndim != 2 or idx.shape[1] > self.block_size or idx.dtype.kind not in "iu":
             raise ValueError(f"idx must be integer tokens of shape (N, T) with T <= "
                              f"{self.block_size}, got {idx.dtype} {idx.shape}")
-        self._load_params()
         return self._forward(idx, training)
 
     def backward(self, d_logits):
         """Back-propagate ``dL/dlogits`` ``(N, T, V)``; every gradient is stored."""
         self._backward(d_logits)
-        self._gather_grads()
 
     def train_batch(self, x, y, loss_fn=None, *, grad_scale=1.0):
         """One training step's forward and backward pass (the training loop's call).
@@ -279,18 +257,17 @@ class LanguageModel:
         grad_size : float
             ``mean |dL/dlogits|`` over the batch.
         """
-        self._load_params()
         x, y = _trim(x, y)
         logits = self._forward(x, training=True)
         loss, d = TokenCrossEntropy.loss_and_grad(logits, y)
         self._backward(d)
-        self._gather_grads(grad_scale)
+        if grad_scale != 1:
+            self._flat_grads *= grad_scale
         return loss, float(np.abs(d).mean())
 
     def evaluate(self, X, Y, loss_fn=None):
         """Mean loss per counted token on a whole set, in chunks; and the share of those
         tokens predicted best (the argmax), as the score."""
-        self._load_params()
         total, hits, count = 0.0, 0, 0
         for i in range(0, len(X), _CHUNK):
             x, y = _trim(X[i:i + _CHUNK], Y[i:i + _CHUNK])
@@ -333,7 +310,6 @@ class LanguageModel:
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature!r}")
         rng = rng if rng is not None else np.random.default_rng(seed)
-        self._load_params()
         idx = np.zeros((n, 1), np.int64)                                # the start token
         done = np.zeros(n, bool)
         for _ in range(self.block_size - 1):
@@ -367,7 +343,6 @@ class LanguageModel:
     def to_stored(self):
         """``(description, arrays)``: what a model file holds (JSON data, and the
         parameters as ``param_i``)."""
-        self._load_params()
         described = {"arch": self.arch, "vocab": self.vocab.to_stored(), "sizes": self.sizes,
                      "dropout": self.dropout, "dtype": self.dtype.name}
         return described, {f"param_{i}": p for i, p in enumerate(self.parameters())}
@@ -395,13 +370,12 @@ class LanguageModel:
 
     def fill(self, arrays):
         """Set every parameter from ``{"param_i": array}`` (checked)."""
-        for i, view in enumerate(self._views):
+        for i, p in enumerate(self.parameters()):
             a = arrays[f"param_{i}"]
-            if a.shape != view.shape or a.dtype != self.dtype:
+            if a.shape != p.shape or a.dtype != self.dtype:
                 raise ValueError(f"param_{i} has shape {a.shape} and dtype {a.dtype}; the "
-                                 f"model needs {view.shape}, {self.dtype.name}")
-            view[...] = a
-        self._load_params()
+                                 f"model needs {p.shape}, {self.dtype.name}")
+            p[...] = a
 
 
 def _trim(x, y):
