@@ -54,7 +54,8 @@ def _assert_same(model, X, out):
 
 
 # --- every layer kind, on small random nets ---------------------------------------------
-@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid", "identity"])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid", "identity", "leaky_relu", "elu",
+                                    "selu", "gelu", "silu", "softplus"])
 @pytest.mark.parametrize("head", ["softmax", "sigmoid", None])
 def test_dense_nets_match(hidden, head, rng):
     """Dense layers with each hidden activation, under a softmax, sigmoid or linear head."""
@@ -343,7 +344,8 @@ def test_an_activation_onnx_cannot_express_is_named():
     model.layers[0].activation = Swish()
     with pytest.raises(ExportError, match=r"^cannot export layer 1 of 2 \(Layer\) to ONNX: no "
                        r"ONNX translation for its activation Swish; the activations ONNX "
-                       r"export knows: identity, relu, sigmoid, softmax, tanh$"):
+                       r"export knows: elu, gelu, identity, leaky_relu, relu, selu, sigmoid, silu, "
+                       r"softmax, softplus, tanh$"):
         build_onnx(model)
 
 

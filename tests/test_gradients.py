@@ -12,7 +12,8 @@ from nnscratch import (
     check_gradients,
 )
 
-ACTIVATIONS = ["identity", "relu", "tanh", "sigmoid", "softmax"]
+ACTIVATIONS = ["identity", "relu", "tanh", "sigmoid", "softmax", "leaky_relu", "elu", "selu",
+               "gelu", "silu", "softplus"]
 HEAD_FOR_LOSS = {CrossEntropyLoss: "softmax", BinaryCrossEntropyLoss: "sigmoid"}
 ARCHITECTURES = [[3, 4, 2], [5, 3, 4, 3], [2, 6, 5, 4, 3]]
 

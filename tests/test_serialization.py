@@ -184,7 +184,8 @@ def test_save_refuses_models_it_cannot_restore(tmp_path):
         save(custom, tmp_path / "b.npz")
     with pytest.raises(ValueError, match=r"different activations \['relu', 'tanh'\]"):
         save(mixed, tmp_path / "c.npz")
-    with pytest.raises(TypeError, match="model must be a NeuralNetwork, got dict"):
+    with pytest.raises(TypeError, match="model must be a NeuralNetwork or a LanguageModel, "
+                                        "got dict"):
         save({"weights": []}, tmp_path / "d.npz")
     with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got int"):
         save(_small_model(), 3)
@@ -373,10 +374,10 @@ def test_wrong_format_is_refused(tmp_path):
 
 def test_newer_format_version_asks_for_an_upgrade(tmp_path):
     """A file from a newer nnscratch says which versions are supported and to upgrade."""
-    path = _rewritten(tmp_path, edit_meta=lambda m: m.update(format_version=5,
+    path = _rewritten(tmp_path, edit_meta=lambda m: m.update(format_version=6,
                                                             nnscratch_version="9.0"))
-    _refused(path, r"model format version 5, but nnscratch .* reads only versions "
-                   r"\[1, 2, 3, 4\] "
+    _refused(path, r"model format version 6, but nnscratch .* reads only versions "
+                   r"\[1, 2, 3, 4, 5\] "
                    r"\(it was written by nnscratch 9\.0\); upgrade nnscratch")
 
 
@@ -395,7 +396,7 @@ def test_newer_format_version_asks_for_an_upgrade(tmp_path):
      "unknown hidden_activation 'swish'; known activations: "
      + re.escape(str(sorted(ACTIVATIONS)))),
     ("hidden_activation", None, "unknown hidden_activation None"),
-    ("head_activation", "gelu", "unknown head_activation 'gelu'; known activations: "),
+    ("head_activation", "swish2", "unknown head_activation 'swish2'; known activations: "),
     ("head_activation", 3, "unknown head_activation 3"),
     ("dtype", "float16", r"dtype must be one of \['float32', 'float64'\], got 'float16'"),
     ("dtype", ["float32"], r"dtype must be one of .* got \['float32'\]"),

@@ -17,6 +17,7 @@ from .errors import (
                      NNScratchError,
 )
 from .gradcheck import check_gradients
+from .language import LanguageModel
 from .layers import Dropout, Layer
 from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, Loss, MeanSquaredErrorLoss, get_loss
 from .network import NeuralNetwork
@@ -28,7 +29,7 @@ from .training import History, accuracy, clip_grad_norm, train
 __all__ = [
     "SGD", "Activation", "Adagrad", "Adam", "AdamW", "BinaryCrossEntropyLoss", "ChecksumError",
     "CrossEntropyLoss", "DataFormatError", "DataUnavailableError", "DegenerateDataError",
-    "DivergenceError", "Dropout", "History", "Identity", "Layer", "Loss",
+    "DivergenceError", "Dropout", "History", "Identity", "LanguageModel", "Layer", "Loss",
     "MeanSquaredErrorLoss", "ModelFormatError", "NNScratchError", "NeuralNetwork", "Optimizer",
     "RMSprop", "Relu", "Sigmoid", "Softmax", "StepDecay", "Tanh", "WarmupCosine", "__version__",
     "accuracy", "check_gradients", "clip_grad_norm", "get_activation", "get_loss",

@@ -2,6 +2,7 @@
 
 The training loop calls hooks with Keras' names and arguments, and each concern is a small
 class with its own state: :class:`EarlyStopping`, :class:`Checkpoint`, :class:`ProgressBar`,
+:class:`StepProgressBar`,
 :class:`CSVLogger`, :class:`TerminateOnNaN` (the divergence check), :class:`BlowUpWarning`
 and :class:`StopOnCtrlC`. ``train``'s keyword arguments (``patience``, ``checkpoint``,
 ``bar``, ``on_epoch``) build them; ``train(..., callbacks=[...])`` adds the caller's own.
@@ -214,6 +215,31 @@ class ProgressBar(Callback):
         if self._pbar is not None:
             self._pbar.close()
             self._pbar = None
+
+
+class StepProgressBar(ProgressBar):
+    """A tqdm bar over the batches (steps) with the loss so far in the epoch and the last
+    epoch's eval_loss: for trainings of few, long epochs (a language model's)."""
+
+    def on_train_begin(self, logs=None):
+        loop = self.loop
+        per_epoch = -(-len(loop.X) // loop.batch_size)
+        self._pbar = tqdm.tqdm(total=loop.epochs * per_epoch, initial=loop.first_epoch *
+                               per_epoch, desc="Training", unit="step", position=0)
+        self._eval = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._pbar.update(1)
+        if batch % 20 == 0:  # the mean of a few hundred floats: not every step
+            losses = self.loop.batch_losses
+            self._pbar.set_postfix(epoch=self.loop.epoch + 1, loss=f"{np.mean(losses):.4f}",
+                                   eval_loss=self._eval, refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs.get("eval_loss") is not None:
+            self._eval = f"{logs['eval_loss']:.4f}"
+        self._pbar.set_postfix(epoch=epoch + 1, loss=f"{logs['train_loss']:.4f}",
+                               eval_loss=self._eval)
 
 
 class CSVLogger(Callback):

@@ -15,7 +15,7 @@ from pathlib import Path
 from ._version import __version__
 from .data.pipeline import EmptyRowWarning, UnseenCategoryWarning
 from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
-from .params import BY_NAME, PARAMS, flag
+from .params import BY_NAME, PARAMS, TEXT_ROWS, flag
 from .validation import check_number
 
 EXIT_USAGE = 2
@@ -52,6 +52,17 @@ def _positive_int(text):
         return check_number(int(text), "value", 1, integer=True)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
+def _positive_float(text):
+    """A number > 0 (--temperature)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def _count(text):
@@ -115,8 +126,8 @@ def cmd_train(args):
     overrides = {row.name: getattr(args, row.name) for row in PARAMS if hasattr(args, row.name)}
     if overrides.get("data"):  # evaluate and predict find the table from any folder
         overrides["data"] = str(Path(overrides["data"]).resolve())
-    recipe = args.recipe or (("images" if Path(overrides["data"]).is_dir() else "table")
-                             if overrides.get("data") else "blog")
+    recipe = args.recipe or (_data_recipe(overrides["data"]) if overrides.get("data")
+                             else "blog")
     config = make_config(recipe, label=flag, **overrides)
     if args.out:
         out_dir = check_out_dir(args.out, force=args.force)
@@ -140,6 +151,13 @@ def cmd_train(args):
                               on_start=started,
                               on_epoch=None if bar or args.no_bar else _epoch_line)
     return _print_run(result.metrics, out_dir)
+
+
+def _data_recipe(path):
+    """The recipe for a --data path: images (a folder), text (a .txt file) or table."""
+    from .data.text import is_text_file
+
+    return "images" if Path(path).is_dir() else "text" if is_text_file(path) else "table"
 
 
 def _resume_training(args):
@@ -196,7 +214,10 @@ def _print_run(m, out_dir, note=""):
     if m["interrupted"]:
         notes.append("interrupted: model and history so far were saved")
     status = f" ({'; '.join(notes)})" if notes else ""
-    if "test_accuracy" in m:
+    if "test_accuracy" not in m and "train_r2" not in m:  # a language model
+        scores = (f"Train loss: {m['train_loss']:.4f} nats per character\n"
+                  f"Test loss: {m['test_loss']:.4f} nats per character")
+    elif "test_accuracy" in m:
         scores = (f"Train accuracy: {_percent(m['train_accuracy'])}\n"
                   f"Test accuracy: {_percent(m['test_accuracy'])}")
     else:
@@ -227,12 +248,66 @@ def cmd_recipes(args):
     return 0
 
 
-def _load_model(path):
-    """The model of a run folder or a model file (as MODEL on the command line)."""
+def _load_model(path, *, language=False):
+    """The model of a run folder or a model file (as MODEL on the command line); a language
+    model only where the command takes one (``language``)."""
+    from .language import LanguageModel
     from .runs import model_file
     from .serialization import load
 
-    return load(model_file(path))
+    model = load(model_file(path))
+    if isinstance(model, LanguageModel) and not language:
+        raise ValueError(f"MODEL {path} is a language model (trained on a text file): "
+                         "'nnscratch sample' writes new items with it, 'nnscratch evaluate' "
+                         "gives its test loss")
+    return model
+
+
+def _evaluate_language(model, args):
+    """``evaluate`` of a language model: its losses on the text it was trained on (or on
+    --data FILE.txt, split the same way), in nats per character."""
+    from .textrun import text_data_of, text_metrics
+
+    if args.dataset or args.split:
+        raise ValueError(f"MODEL {args.model} is a language model: --dataset and --split are "
+                         "for MNIST and the digits; give --data FILE.txt, or nothing")
+    data = text_data_of(model, args.data)
+    report = {"model": model.describe(), "data": data.path, "sizes": data.sizes,
+              **text_metrics(model, data), "unit": "nats per character"}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{report['model']}\non {data.path} ({data.sizes['train']:,} train / "
+              f"{data.sizes['test']:,} test items)\n"
+              f"Train loss: {report['train_loss']:.4f} nats per character\n"
+              f"Test loss: {report['test_loss']:.4f} nats per character")
+    return 0
+
+
+def cmd_sample(args):
+    """``nnscratch sample``: new items from a language model, one a line; those that are in
+    the text it was trained on are marked."""
+    from .textrun import text_data_of
+
+    model = _load_model(args.model, language=True)
+    from .language import LanguageModel
+
+    if not isinstance(model, LanguageModel):
+        raise ValueError(f"MODEL {args.model} is not a language model; 'nnscratch train --data "
+                         "FILE.txt' trains one")
+    items = model.sample(args.n, seed=args.seed, temperature=args.temperature)
+    try:
+        data = text_data_of(model)
+        train, test = set(data.train_items), set(data.test_items)
+    except (OSError, ValueError) as exc:
+        print(f"nnscratch sample: warning: {' '.join(str(exc).split())}: the items are not "
+              "marked", file=sys.stderr)
+        train = test = set()
+    for item in items:
+        mark = " (in training set)" if item in train else " (in test set)" if item in test \
+            else ""
+        print(f"{item}{mark}")
+    return 0
 
 
 def _dataset_for(model, args):
@@ -277,8 +352,11 @@ def _to_stderr(line):
 def cmd_evaluate(args):
     """``nnscratch evaluate``."""
     from .evaluation import evaluate_classifier, evaluate_regressor, format_report
+    from .language import LanguageModel
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, language=True)
+    if isinstance(model, LanguageModel):
+        return _evaluate_language(model, args)
     if args.data is not None:
         from .data.folders import load_image_folder
 
@@ -467,8 +545,9 @@ def cmd_plot(args):
 def cmd_info(args):
     """``nnscratch info``: what a model file holds, without loading the data."""
     from .architecture import format_network
+    from .data.text import END
     from .runs import model_file
-    from .serialization import load, read_metadata
+    from .serialization import LANGUAGE_VERSION, load, read_metadata
 
     path = model_file(args.model)
     meta = read_metadata(path)
@@ -476,11 +555,21 @@ def cmd_info(args):
         print(json.dumps(meta, indent=2))
         return 0
     model = load(path)
-    print(f"{path}\n  architecture    {format_network(model)}, hidden "
-          f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
-          f"dropout {meta['dropout']:g}, init {meta['init']}\n"
-          f"  parameters      {model.n_parameters():,}")
+    if meta["format_version"] == LANGUAGE_VERSION:
+        print(f"{path}\n  architecture    {model.describe()}\n"
+              f"  parameters      {model.n_parameters():,}\n"
+              f"  vocabulary      {model.vocab.chars!r} and {END!r} (start/end), items up to "
+              f"{model.vocab.max_length} characters")
+    else:
+        print(f"{path}\n  architecture    {format_network(model)}, hidden "
+              f"{meta['hidden_activation']}, head {meta['head_activation']}, {meta['dtype']}, "
+              f"dropout {meta['dropout']:g}, init {meta['init']}\n"
+              f"  parameters      {model.n_parameters():,}")
     config, metrics = meta.get("config", {}), meta.get("metrics", {})
+    if meta["format_version"] == LANGUAGE_VERSION:  # the options a text run reads
+        config = {k: v for k, v in config.items() if k in TEXT_ROWS or k == "recipe"}
+        config.pop("dataset", None)
+        config.pop("split", None)
     if config:
         print("  config          " + " ".join(
             f"{flag(k) if k in BY_NAME else '--' + k} {_shown(v)}"
@@ -817,9 +906,27 @@ def build_parser():
     _add_data_options(p)
     p.add_argument("--data", metavar="DIR", default=None,
                    help="a folder of images, one subfolder per class named as the model's "
-                   "classes: evaluate on every image in it (a model trained on images)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+                   "classes: evaluate on every image in it (a model trained on images); or, "
+                   "for a language model, a text file split as in training (default: the one "
+                   "it was trained on)")
+    p.add_argument("--json", action="store_true", help="print JSON (a language model's: "
+                   "train_loss, test_loss in nats per character)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("sample", help="new items from a language model, one a line",
+                       description="Write new items (names, words) with a language model "
+                       "trained on a text file (nnscratch train --data FILE.txt), one a line, "
+                       "drawn one character at a time. An item that is in the training file "
+                       "is marked '(in training set)' (or '(in test set)').")
+    p.add_argument("model", metavar="MODEL", help=model_help + " (a language model)")
+    p.add_argument("-n", type=_positive_int, default=20, metavar="N",
+                   help="how many items (default: 20)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the draws: the same seed writes the same items (default: 0)")
+    p.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X",
+                   help="divides the logits: below 1 more common items, above 1 stranger "
+                   "ones (default: 1)")
+    p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("predict", help="classify images (PNG, JPEG, ...) or a table's rows",
                        description="Classify images with a model trained on a folder of "

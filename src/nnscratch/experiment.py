@@ -1,5 +1,8 @@
 """One training run, end to end: configuration -> data -> model -> training -> run folder.
 
+A text file (``data`` a ``.txt``) trains a language model instead:
+:func:`nnscratch.textrun.run_text_training`.
+
 The command line (``nnscratch train``), the reproduction report and the benchmarks all go
 through :func:`run_training`, so a run is described by one plain ``config`` dict (see
 :mod:`nnscratch.params`) that is stored next to the model.
@@ -14,6 +17,7 @@ from .build import build_augmenter, build_network, build_optimizer, build_schedu
 from .callbacks import LambdaCallback
 from .data import clear_cache, load_dataset, load_table, regression_data
 from .data.folders import is_image_folder, load_image_folder
+from .data.text import is_text_file
 from .errors import NNScratchError
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss
 from .network import NeuralNetwork
@@ -27,6 +31,7 @@ from .runs import (
     work_dir_for,
     write_run,
 )
+from .textrun import run_text_training
 from .training import History, train
 
 
@@ -115,6 +120,12 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
 def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, on_epoch,
                   checkpoint_every, resume, threads, on_start, callbacks):
     """:func:`run_training`, with ``held`` the ExitStack that holds the run's lock."""
+    if data is None and config.get("data") and is_text_file(config["data"]):
+        model, history, metrics = run_text_training(
+            config, held, out_dir=out_dir, bar=bar, log=log, replace=replace,
+            on_epoch=on_epoch, checkpoint_every=checkpoint_every, resume=resume,
+            threads=threads, on_start=on_start, callbacks=callbacks, data_dir=data_dir)
+        return RunResult(model, history, metrics, None if out_dir is None else Path(out_dir))
     work_dir = None
     if resume is not None:
         work_dir = resume.work_dir

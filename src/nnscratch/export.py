@@ -55,9 +55,11 @@ from .validation import check_float_dtype
 OPSET, ML_OPSET = 17, 3
 #: The IR version written: the one of opset 17 (ONNX 1.12), so older runtimes read the files.
 IR_VERSION = 8
-#: The ONNX operator of each activation (``None``: nothing to add).
+#: The ONNX operator of each activation (``None``: nothing to add; lower case: several
+#: operators, see :func:`_activation`).
 ACTIVATION_OPS = {"identity": None, "relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid",
-                  "softmax": "Softmax"}
+                  "softmax": "Softmax", "leaky_relu": "LeakyRelu", "elu": "Elu",
+                  "selu": "Selu", "softplus": "Softplus", "silu": "silu", "gelu": "gelu"}
 #: ``{layer class: function(graph, layer, x, name) -> output}``, filled by :func:`exports`.
 LAYERS = {}
 
@@ -119,11 +121,24 @@ def exports(cls):
 
 def _activation(g, layer, z, name):
     """The layer's activation applied to ``z`` (nothing for the identity)."""
-    op = ACTIVATION_OPS[layer.activation.name]
+    activation = layer.activation
+    op, out = ACTIVATION_OPS[activation.name], f"{name}.{activation.name}"
     if op is None:
         return z
-    extra = {"axis": 1} if op == "Softmax" else {}  # nnscratch's softmax runs along axis 1
-    return g.op(op, [z], f"{name}.{layer.activation.name}", **extra)
+    if op == "silu":  # x sigmoid(x)
+        return g.op("Mul", [z, g.op("Sigmoid", [z], f"{out}.sigmoid")], out)
+    if op == "gelu":  # x Phi(x) = x (1 + erf(x / sqrt(2))) / 2; opset 17 has no Gelu
+        dtype = layer.weights.dtype
+        erf = g.op("Erf", [g.op("Div", [z, g.const(f"{out}.sqrt2", np.sqrt(2, dtype=dtype))],
+                                f"{out}.scaled")], f"{out}.erf")
+        half = g.op("Mul", [z, g.const(f"{out}.half", dtype.type(0.5))], f"{out}.half_x")
+        return g.op("Add", [half, g.op("Mul", [half, erf], f"{out}.half_x_erf")], out)
+    extra = {"Softmax": {"axis": 1},  # nnscratch's softmax runs along axis 1
+             "LeakyRelu": {"alpha": getattr(activation, "negative_slope", 0.0)},
+             "Elu": {"alpha": activation.alpha} if op == "Elu" else {},
+             "Selu": ({"alpha": activation.alpha, "gamma": activation.scale}
+                      if op == "Selu" else {})}.get(op, {})
+    return g.op(op, [z], out, **extra)
 
 
 @exports(Layer)

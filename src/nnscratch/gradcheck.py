@@ -84,3 +84,44 @@ def check_gradients(model, loss_fn, X, y, *, eps=1e-6, training=False):
     for name, array, analytic in named:
         errors[name] = _relative_error(analytic, numeric_gradient(loss_at, array, eps))
     return errors
+
+
+def check_layer_gradients(layer, x, *, eps=1e-6, training=False, seed=0):
+    """Worst relative error of one layer's backward against finite differences, per array.
+
+    The loss is ``sum(forward(x) * R)`` for a fixed random ``R``, so ``dL/d output = R``:
+    every output entry gets a different weight and no error can cancel out.
+
+    Parameters
+    ----------
+    layer : any layer with ``named_parameters()`` (its parameters must be float64)
+        Its arrays are nudged in place and restored.
+    x : ndarray
+        The input (float64; integer indices for an Embedding, which has no input gradient).
+    eps : float
+        Finite-difference step.
+    training : bool
+        Passed to ``forward`` (a layer with dropout must reuse one mask to be checked).
+    seed : int
+        Seed of ``R``.
+
+    Returns
+    -------
+    dict
+        ``{name: error, ..., "input": error}`` for every named parameter (and the input when
+        it is a float array), ``error = ||analytic - numeric|| / (||analytic|| + ||numeric||)``.
+    """
+    eps = check_positive(eps, "eps")
+    weights = np.random.default_rng(seed).standard_normal(layer.forward(x, training).shape)
+
+    def loss_at():
+        return float(np.sum(layer.forward(x, training) * weights))
+
+    layer.forward(x, training)
+    d_input = layer.backward(weights)
+    named = [(name, p, g.copy()) for (name, p), g in zip(layer.named_parameters(),
+                                                          layer.gradients(), strict=True)]
+    if np.issubdtype(np.asarray(x).dtype, np.floating):
+        named.append(("input", x, d_input))
+    return {name: _relative_error(analytic, numeric_gradient(loss_at, array, eps))
+            for name, array, analytic in named}

@@ -1,4 +1,5 @@
-"""Batch normalisation (Ioffe & Szegedy, 2015), for dense and convolutional layers.
+"""Batch normalisation (Ioffe & Szegedy, 2015), for dense and convolutional layers, and layer
+normalisation (Ba et al., 2016), for sequences.
 
 In training, each channel is standardised with the mean and variance of the batch, then
 scaled and shifted by the learned ``gamma`` and ``beta``; running averages of the batch
@@ -9,12 +10,15 @@ values per channel,
     dL/dx = (gamma / sigma) * (dL/dy - mean(dL/dy) - x_hat * mean(dL/dy * x_hat))
 
 where the means run over the same axes as the statistics: the batch for a dense layer, the
-batch and every pixel for a convolution ("spatial" batchnorm).
+batch and every pixel for a convolution ("spatial" batchnorm). Layer normalisation takes the
+statistics over each vector's own features instead (the last axis), the same in training and
+at evaluation, and its backward is the same formula with the means over that axis.
 """
 
 import numpy as np
 
 from .activations import get_activation
+from .layerbase import ParamLayer, check_input, row_sums, setup
 from .validation import check_float_dtype, check_int
 
 
@@ -148,3 +152,88 @@ class BatchNorm:
     def __repr__(self):
         return (f"BatchNorm({self.channels}, activation={self.activation.name!r}, "
                 f"dtype={self.weights.dtype.name})")
+
+
+class LayerNorm(ParamLayer):
+    """``y = weights * (x - mean) / sqrt(var + eps) + bias``, each vector over its last axis.
+
+    Parameters
+    ----------
+    normalized_shape : int or (int,)
+        Size ``C`` of the last axis (only the last axis is normalised).
+    eps : float
+        Added to the variance before its square root (PyTorch's ``1e-5``).
+    elementwise_affine : bool
+        Learn ``weights`` (starts at 1) and ``bias`` (starts at 0), shape ``(C,)``; without,
+        the layer has no parameters.
+    rng : ignored
+        Accepted as every layer's constructor accepts it (nothing is random).
+    dtype : {"float32", "float64"}
+
+    Any ``(..., C)`` batch goes in and comes out the same shape.
+    """
+
+    cache_names = ("x_hat", "inv_std")
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, *, rng=None,
+                 dtype=np.float32):
+        if isinstance(normalized_shape, (tuple, list)):
+            if len(normalized_shape) != 1:
+                raise ValueError("LayerNorm normalises the last axis only: normalized_shape "
+                                 f"must be an int or (int,), got {normalized_shape!r}")
+            normalized_shape = normalized_shape[0]
+        size = check_int(normalized_shape, "normalized_shape", minimum=1)
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        _, self.dtype = setup(rng, dtype)
+        self.size, self.eps = size, float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        if self.elementwise_affine:
+            self.param_names = ("weights", "bias")
+            self._new_param("weights", np.ones(size, dtype=self.dtype))   # gamma, (C,)
+            self._new_param("bias", np.zeros(size, dtype=self.dtype))     # beta, (C,)
+
+    def config(self):
+        return {"normalized_shape": self.size, "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine}
+
+    def forward(self, x, training=False):
+        """``(..., C) -> (..., C)``; the same in training and evaluation."""
+        if x.ndim < 1 or x.shape[-1] != self.size:
+            check_input(self, x, -1, self.size)
+        c = x.dtype.type(1 / self.size)
+        centred = x - row_sums(x) * c                               # x - mean, (..., C)
+        var = row_sums(centred * centred)                           # (..., 1)
+        var *= c
+        var += x.dtype.type(self.eps)
+        self.inv_std = 1 / np.sqrt(var)                             # (..., 1)
+        self.x_hat = centred
+        self.x_hat *= self.inv_std                                  # (..., C), in place
+        if not self.elementwise_affine:
+            return self.x_hat.copy()
+        return self.x_hat * self.weights + self.bias
+
+    def _backward(self, d_output, input_grad):
+        """Why this form: ``x_hat`` is centred and scaled by ``inv_std``, both functions of
+        the whole vector; the chain rule through them gives
+        ``dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))`` with ``g = dL/dx_hat``."""
+        x_hat = self.x_hat
+        rows = d_output.reshape(-1, self.size)                      # (rows, C)
+        if self.elementwise_affine:
+            np.add.reduce(rows * x_hat.reshape(-1, self.size), axis=0, out=self.grad_weights)
+            np.add.reduce(rows, axis=0, out=self.grad_bias)
+            g = d_output * self.weights                             # dL/dx_hat
+        else:
+            g = d_output
+        if not input_grad:
+            return None
+        c = x_hat.dtype.type(1 / self.size)
+        mean_gx = row_sums(g * x_hat)
+        mean_gx *= c
+        d_input = g - row_sums(g) * c                               # g - mean(g)
+        d_input -= x_hat * mean_gx
+        d_input *= self.inv_std
+        return d_input
+
+    def __repr__(self):
+        return f"LayerNorm({self.size}, dtype={self.dtype.name})"

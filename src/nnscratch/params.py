@@ -20,7 +20,9 @@ from .augment import AUGMENTATIONS
 from .data.catalog import DATASETS, SPLITS
 from .data.folders import COLORS, MAX_MEMORY_GB, parse_image_size
 from .data.tables import TASKS
+from .data.text import is_text_file
 from .initializers import INITIALIZERS
+from .language import ARCHS as LANGUAGE_ARCHS
 from .optimizers import DEFAULT_LR, OPTIMIZERS
 from .schedules import SCHEDULES
 from .validation import check_number, describe_range, in_range
@@ -203,6 +205,11 @@ def _hint(value, choices):
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: The rows a language model's run uses (``--data FILE.txt``); the others are refused.
+TEXT_ROWS = ("dataset", "split", "data", "arch", "dropout", "dtype", "epochs", "batch_size",
+             "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup",
+             "clip", "val_split", "patience", "seed")
+
 #: Hidden-layer activations (softmax is a classifier's output only).
 HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
 
@@ -216,7 +223,9 @@ PARAMS = (
     Param("data", "text", None, "your own data instead of --dataset: a table (a .csv with a "
           "header row, or .parquet, .xlsx, or an .npz with arrays X and y; text columns and "
           "empty cells are fine) or a folder of images with one subfolder per class (or "
-          "train/ and test/ folders of them); 80/20 split, stratified, by --seed",
+          "train/ and test/ folders of them); 80/20 split, stratified, by --seed; or a .txt "
+          "file, one item a line, for a character-level language model (makemore's split: "
+          "the last 10% of a permutation by --seed, at most 1,000 items, are the test set)",
           optional=True),
     Param("image_size", "text", None, "size images of a --data folder are resized to, HxW or "
           "one number for squares, e.g. 32 or 48x64 (none: the folder's median size, shrunk "
@@ -241,7 +250,9 @@ PARAMS = (
           "no hidden layer)", sklearn="hidden_layer_sizes", sklearn_default=(100,)),
     Param("arch", "text", None, "any layers, in place of the hidden sizes and dropout: "
           "convCkK (C channels, KxK kernel; then sS for a stride, pP or 'same' for padding), "
-          "poolP, dropR, denseN, e.g. conv32k3,pool2,dense128 (the output layer is added)",
+          "poolP, dropR, denseN, e.g. conv32k3,pool2,dense128 (the output layer is added); "
+          "for a --data text file, the language model: " + "|".join(LANGUAGE_ARCHS) +
+          " (none: transformer)",
           sklearn="architecture", optional=True),
     Param("activation", "choice", "relu", "activation of the hidden layers",
           sklearn="activation", choices=HIDDEN_ACTIVATIONS,
@@ -407,7 +418,17 @@ def check_config(config, *, label=None, origin=None):
             raise ValueError(f"{said(given)} needs {label('data')} FILE (your own table)"
                              + (": MNIST and the digits keep the blog's /255 scaling"
                                 if given == "scale" else ""))
-    if checked["arch"] is not None:
+    if checked["data"] is not None and is_text_file(checked["data"]):
+        given = next((name for name in BY_NAME if name not in TEXT_ROWS
+                      and checked[name] != BY_NAME[name].default), None)
+        if given is not None:
+            raise ValueError(f"{said(given)} is not an option of a language model; "
+                             f"{label('data')} {checked['data']} is a text file")
+        if checked["arch"] is not None and checked["arch"] not in LANGUAGE_ARCHS:
+            raise ValueError(f"{label('arch')} must be one of {list(LANGUAGE_ARCHS)} for a "
+                             f"text file ({label('data')} {checked['data']}), got "
+                             f"{checked['arch']!r}{_hint(checked['arch'], LANGUAGE_ARCHS)}")
+    elif checked["arch"] is not None:
         parse_arch(checked["arch"], label("arch"))
     if checked["patience"] is not None and checked["val_split"] == 0:
         raise ValueError(f"{said('patience')} needs a validation set: set {label('val_split')}"

@@ -82,6 +82,13 @@ RECIPES = {
         "batch_size": 64, "epochs": 25, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
         "patience": 4, "augment": "shift",
     },
+    # A character-level language model of a --data text file (the default with a .txt):
+    # makemore's training (AdamW at 5e-4, weight decay 0.01, batches of 32; about 20,000
+    # steps on names.txt).
+    "text": {
+        "optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.01, "batch_size": 32,
+        "epochs": 20,
+    },
 }
 
 #: The widest convolution of :func:`image_arch`, and the smallest map it pools down to.
@@ -120,6 +127,8 @@ RECIPE_SUMMARIES = {
               "down to ~4x4 (16, 32, 64 channels), dense128, shifted images, AdamW, warm-up + "
               "cosine, 25 epochs with early stopping (92.60% on the tinted digits, ~22 "
               "minutes on 2 busy cores)",
+    "text": "the default for a --data text file: a character-level transformer (--arch), "
+            "makemore's AdamW at 5e-4, batches of 32, 20 epochs",
     "table": "the default for a --data table: one layer of 100 units, Adam at 0.001, batches "
              "of 32, up to 300 epochs with a 10% validation split and early stopping (patience 20)",
 }

@@ -17,6 +17,7 @@ import numpy as np
 from .data import REGRESSION_FUNCTIONS, load_dataset
 from .experiment import fit_regression, run_training
 from .files import write_text
+from .language import LanguageModel
 from .recipes import make_config
 from .runs import read_run, versions
 
@@ -41,6 +42,11 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0, on_skip=None):
     run_dir = Path(run_dir)
     model, history, metrics = read_run(run_dir)
     config = metrics.get("config", {})
+    if isinstance(model, LanguageModel):  # no images to draw: the loss curves alone
+        from .plots import RUN_FIGURES, plot_losses, save_figure
+
+        return {"losses": save_figure(plot_losses(history),
+                                      run_dir / "figures" / RUN_FIGURES["losses"])}
     if config.get("data") and getattr(model.pipeline, "kind", None) == "image":
         from .experiment import load_data  # a folder of images, read as in training
 

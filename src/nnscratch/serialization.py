@@ -9,7 +9,9 @@ float64 arrays (``input_fill``, ``input_mean``, ``input_scale``, ``target_mean``
 ``target_scale``), and its columns and categories in the JSON's ``pipeline``. A model trained
 on a folder of images (format version 4) holds its image pipeline in the JSON's ``pipeline``
 (``kind`` "image": input size, colour mode, scaling, resize filter, class names) and reads
-colour images as channels-last rows (``channels_last``). Nothing in
+colour images as channels-last rows (``channels_last``). A character-level language model
+(format version 5, :mod:`nnscratch.language`) holds its parameters as ``param_0, param_1,
+...`` and, in the JSON's ``language``, its architecture, sizes and vocabulary. Nothing in
 it is a Python object, so it is read with ``allow_pickle=False`` and opening a model file
 never runs code. Every way a file can be
 wrong is reported as one :class:`~nnscratch.errors.ModelFormatError` naming the file.
@@ -31,6 +33,7 @@ from .errors import ModelFormatError
 from .files import atomic_write
 from .initializers import INITIALIZERS
 from .jsonable import to_json
+from .language import LanguageModel
 from .network import NeuralNetwork
 
 FORMAT = "nnscratch-model"
@@ -38,7 +41,10 @@ FORMAT_VERSION = 1  # a stack of dense layers, described by sizes
 ARCHITECTURE_VERSION = 2  # any architecture (convolutions): adds architecture, input_shape
 PIPELINE_VERSION = 3  # carries a table's input pipeline: adds pipeline and its arrays
 IMAGE_VERSION = 4  # images: an image pipeline (pipeline.kind "image"), channels_last
-SUPPORTED_VERSIONS = (1, 2, 3, 4)
+LANGUAGE_VERSION = 5  # a language model: "language" (arch, sizes, vocabulary), param_i arrays
+SUPPORTED_VERSIONS = (1, 2, 3, 4, 5)
+_LANGUAGE_KEYS = ("format", "format_version", "language", "nnscratch_version", "config",
+                  "metrics")
 _PIPELINES = {"table": TablePipeline, "image": ImagePipeline}
 _DTYPES = ("float32", "float64")
 _REQUIRED_KEYS = ("format", "format_version", "sizes", "hidden_activation", "head_activation",
@@ -83,13 +89,16 @@ def save(model, path, *, config=None, metrics=None):
     IsADirectoryError
         ``path`` is a directory.
     """
-    if not isinstance(model, NeuralNetwork):
-        raise TypeError(f"model must be a NeuralNetwork, got {type(model).__name__}")
+    if not isinstance(model, (NeuralNetwork, LanguageModel)):
+        raise TypeError(f"model must be a NeuralNetwork or a LanguageModel, got "
+                        f"{type(model).__name__}")
     given = path
     path = _check_path(path)
     if path.is_dir() or os.fspath(given).endswith(("/", os.sep)):
         raise IsADirectoryError(f"path {given} is a directory; give a file name such as "
                                 f"{path / 'model.npz'}")
+    if isinstance(model, LanguageModel):
+        return _save_language(model, path, config, metrics)
     arrays = _model_arrays(model)
     meta = {
         "format": FORMAT,
@@ -114,6 +123,23 @@ def save(model, path, *, config=None, metrics=None):
         arrays.update(pipeline_arrays)
     text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
     arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _save_language(model, path, config, metrics):
+    """:func:`save` of a :class:`~nnscratch.language.LanguageModel` (format version 5)."""
+    described, arrays = model.to_stored()
+    for name, arr in arrays.items():
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity; a diverged model cannot be "
+                             "saved")
+    meta = {"format": FORMAT, "format_version": LANGUAGE_VERSION, "language": described,
+            "nnscratch_version": __version__, "config": _json_dict(config, "config"),
+            "metrics": _json_dict(metrics, "metrics")}
+    text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
+    arrays = {**arrays, "metadata": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     with atomic_write(path) as f:
         np.savez(f, **arrays)
     return path
@@ -292,6 +318,12 @@ def load(path, *, seed=None):
     """
     path = _check_path(path)
     meta, arrays = _read(path, arrays=True)
+    if _is_language(meta):
+        model = LanguageModel.from_stored(meta["language"], arrays)
+        if seed is not None:
+            model.rng = np.random.default_rng(seed)
+        model.metadata = meta
+        return model
     model = _network_of(meta, seed)
     for i, layer in enumerate(model.param_layers):
         for kind, array in _layer_arrays(layer).items():
@@ -362,6 +394,8 @@ def _read(path, *, arrays):
             meta = _parse_metadata(path, _entry(path, npz, "metadata"))
             if not arrays:
                 return meta, None
+            if _is_language(meta):
+                return meta, _language_arrays(path, meta, npz, names)
             shapes = _expected_shapes(meta)
             n_layers = _n_layers(shapes)
             pipeline = set(PIPELINE_ARRAYS) if _stored_kind(meta) == "table" else set()
@@ -384,6 +418,43 @@ def _read(path, *, arrays):
     if _stored_kind(meta) == "image":
         _check_image_pipeline(path, meta)
     return meta, found
+
+
+def _is_language(meta):
+    """The metadata describes a language model (format version 5)."""
+    return meta.get("format_version") == LANGUAGE_VERSION
+
+
+def _language_arrays(path, meta, npz, names):
+    """The checked ``param_i`` arrays of a language model file."""
+    expected = _language_of(path, meta).expected_arrays()
+    missing, extra = set(expected) - names, names - set(expected) - {"metadata"}
+    arch = meta["language"]["arch"]
+    if missing:
+        raise _error(path, f"it lacks the arrays {_show(sorted(missing), 200)} of its {arch} "
+                           "language model")
+    if extra:
+        raise _error(path, f"it has unexpected arrays {_show(sorted(extra), 200)}; its {arch} "
+                           f"language model has param_0 to param_{len(expected) - 1}")
+    found = {name: _entry(path, npz, name) for name in sorted(expected)}
+    dtype = np.dtype(meta["language"]["dtype"])
+    for name, shape in expected.items():
+        arr = found[name]
+        if arr.shape != shape or arr.dtype != dtype:
+            raise _error(path, f"{name} has shape {arr.shape} and dtype {arr.dtype}, but its "
+                               f"{arch} language model needs {shape}, {dtype.name}")
+        if not np.isfinite(arr).all():
+            raise _error(path, f"{name} contains NaN or infinity")
+    return found
+
+
+def _language_of(path, meta):
+    """The language model (fresh weights) a version-5 file describes, or its error."""
+    try:
+        return LanguageModel.from_stored(meta["language"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _error(path, f"its language model {_show(meta['language'], 120)} does not "
+                           f"build ({_why(exc)})") from None
 
 
 def _check_magic(path, f):
@@ -433,7 +504,8 @@ def _parse_metadata(path, raw):
     if not isinstance(meta, dict):
         raise _error(path, f"its metadata must be a JSON object, got a JSON "
                            f"{type(meta).__name__}")
-    missing = [key for key in _REQUIRED_KEYS if key not in meta]
+    required = _LANGUAGE_KEYS if _is_language(meta) else _REQUIRED_KEYS
+    missing = [key for key in required if key not in meta]
     if missing:
         raise _error(path, f"its metadata lacks the keys {missing}")
     if meta["format"] != FORMAT:
@@ -447,6 +519,8 @@ def _parse_metadata(path, raw):
                            f"{__version__} reads only versions {list(SUPPORTED_VERSIONS)} "
                            f"(it was written by nnscratch {str(meta['nnscratch_version'])[:40]}); "
                            "upgrade nnscratch to load it")
+    if _is_language(meta):
+        return _check_language_meta(path, meta)
     sizes = meta["sizes"]
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(_is_int(s) and s >= 1 for s in sizes)):
@@ -482,6 +556,17 @@ def _parse_metadata(path, raw):
     if kind == "image" and version < IMAGE_VERSION:
         raise _error(path, f"it has an image pipeline, which format version {version} cannot "
                            "hold")
+    return meta
+
+
+def _check_language_meta(path, meta):
+    """A version-5 file's metadata: a language model that builds, config and metrics."""
+    for key in ("config", "metrics"):
+        if not isinstance(meta[key], dict):
+            raise _error(path, f"{key} must be a JSON object, got {_show(meta[key])}")
+    if not isinstance(meta["language"], dict):
+        raise _error(path, f"language must be a JSON object, got {_show(meta['language'])}")
+    _language_of(path, meta)
     return meta
 
 

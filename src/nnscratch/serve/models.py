@@ -253,6 +253,10 @@ def load_served_model(path, model_id, what="MODEL"):
     path = Path(path)
     file = model_file(path, what)
     network = load(file)
+    if not hasattr(network, "input_size"):  # a language model: no image to classify
+        raise ValueError(f"{what} {path} is a language model (trained on a text file); serve "
+                         "needs a classifier of images ('nnscratch sample' writes items "
+                         "with it)")
     image = getattr(network.pipeline, "kind", None) == "image"
     if network.input_size != SIDE * SIDE and not image:
         raise ValueError(f"{what} {path} takes {network.input_size} inputs (a "
