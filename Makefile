@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The browser the browser tests use: what Debian's chromium package installs
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench serve browser clean
+.PHONY: demo test lint bench serve browser notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ demo: $(STAMP)
 
 test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+	NNSCRATCH_QUICK=1 $(BIN)/python -m pytest --nbmake notebooks/
+
+# The chapters as notebooks (notebooks/*.ipynb): each runs top to bottom in place, in its own
+# folder, and is stored with its outputs but without execution counts or timestamps.
+# NNSCRATCH_QUICK=1 shortens their trainings (as the test target does).
+notebooks: $(STAMP)
+	$(BIN)/python tools/notebooks.py run
 
 # The browser tests (tests/test_serve_browser.py) drive Debian's Chromium through Playwright.
 # As root, install it when it is missing; otherwise those tests say how to get it (and fail
@@ -34,7 +41,7 @@ serve: $(STAMP)
 	$(BIN)/nnscratch serve $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_train.py
