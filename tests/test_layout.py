@@ -45,13 +45,16 @@ def test_the_boundary_returns_c_ordered_arrays_and_copies_only_when_needed(mnist
 def _seconds(X, y):
     model = NeuralNetwork(784, 10, 32, 2, head_activation="softmax", seed=0)
     start = time.perf_counter()
-    train(model, X, y, CrossEntropyLoss, 3, 64, 0.05, bar=False)
+    train(model, X, y, CrossEntropyLoss, 10, 64, 0.05, bar=False)
     return time.perf_counter() - start, model
 
 
-def test_every_layout_trains_within_1_5x_of_c_order(mnist_6000):
-    """Three epochs from each layout take at most 1.5x the C-ordered time (best of 3,
-    interleaved), and give the same weights."""
+def test_every_layout_trains_within_3x_of_c_order(mnist_6000):
+    """Ten epochs from each layout take at most 3x the C-ordered time (best of 3,
+    interleaved), and give the same weights. The bug this guards against cost ~130x; on the
+    idle machine the one copy to C order and where it lands in memory made three epochs
+    (0.07 s) 1.5-3.4x slower from run to run, and ten epochs up to 1.9x, so the bound is
+    loose on purpose: benchmarks/bench_layout.py measures the ratios."""
     X, y = mnist_6000
     for name, X_in in _layouts(X).items():
         ours, ref = [], []
@@ -60,7 +63,7 @@ def test_every_layout_trains_within_1_5x_of_c_order(mnist_6000):
             ref.append(seconds)
             seconds, model = _seconds(X_in, y)
             ours.append(seconds)
-        assert min(ours) <= 1.5 * min(ref), f"{name}: {min(ours):.3f} s vs {min(ref):.3f} s"
+        assert min(ours) <= 3 * min(ref), f"{name}: {min(ours):.3f} s vs {min(ref):.3f} s"
         np.testing.assert_array_equal(model.parameters()[0], reference.parameters()[0])
 
 
