@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import build_augmenter, build_network, build_optimizer, build_schedule
-from .callbacks import LambdaCallback
 from .data import clear_cache, load_dataset, load_table, regression_data
 from .data.folders import is_image_folder, load_image_folder
 from .data.text import is_text_file
@@ -23,10 +22,10 @@ from .losses import CrossEntropyLoss, MeanSquaredErrorLoss, SmoothedCrossEntropy
 from .network import NeuralNetwork
 from .recipes import REGRESSION_RECIPES, image_arch, make_config
 from .runs import (
-    CHECKPOINT_FILE,
     CONFIG_FILE,
+    checkpoint_path,
     hold_run,
-    start_run,
+    run_starter,
     versions,
     work_dir_for,
     write_run,
@@ -146,19 +145,10 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     model.pipeline = data.pipeline
     log(f"{data.summary()}\n{model}")
     y_train, y_test = _training_targets(data)
-    checkpoint = None
-    if work_dir is not None and (checkpoint_every or resume is not None):
-        checkpoint = work_dir / CHECKPOINT_FILE
-
-    def begin(history):  # once train has accepted everything: the run folder, locked
-        if resume is None and out_dir is not None:
-            start_run(out_dir, config, replace=replace, data_dir=data_dir,
-                      checkpoint_every=checkpoint_every, threads=threads)
-            held.enter_context(hold_run(work_dir))
-        if on_start is not None:
-            on_start(history)
-
-    started = LambdaCallback(on_train_begin=lambda logs: begin(started.loop.history))
+    checkpoint = checkpoint_path(work_dir, checkpoint_every, resume)
+    started = run_starter(config, held, out_dir=out_dir, work_dir=work_dir, resume=resume,
+                          replace=replace, data_dir=data_dir, checkpoint_every=checkpoint_every,
+                          threads=threads, on_start=on_start)
     start, failure = time.perf_counter(), None
     try:
         history = train(model, data.X_train, y_train, loss, config["epochs"],

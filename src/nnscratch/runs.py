@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover  (Windows: runs are not locked)
     fcntl = None
 
 from ._version import __version__
+from .callbacks import LambdaCallback
 from .checkpoint import previous_path
 from .errors import NNScratchError
 from .files import write_text
@@ -378,3 +379,28 @@ def read_run(run_dir):
                                     "(nnscratch train writes one)")
     return (load(run_dir / MODEL_FILE), read_history_csv(run_dir / "history.csv"),
             read_metrics(run_dir))
+
+
+def checkpoint_path(work_dir, checkpoint_every, resume):
+    """Where a run's checkpoint goes: in its folder when it checkpoints or resumes, else
+    None."""
+    if work_dir is not None and (checkpoint_every or resume is not None):
+        return work_dir / CHECKPOINT_FILE
+    return None
+
+
+def run_starter(config, held, *, out_dir, work_dir, resume, replace, data_dir,
+                checkpoint_every, threads, on_start):
+    """A callback that, once the training loop has accepted everything, creates the run
+    folder (a new run with ``out_dir``) and holds its lock in ``held``, then calls
+    ``on_start(history)``: a run refused before it starts leaves no folder behind."""
+    def begin(history):
+        if resume is None and out_dir is not None:
+            start_run(out_dir, config, replace=replace, data_dir=data_dir,
+                      checkpoint_every=checkpoint_every, threads=threads)
+            held.enter_context(hold_run(work_dir))
+        if on_start is not None:
+            on_start(history)
+
+    started = LambdaCallback(on_train_begin=lambda logs: begin(started.loop.history))
+    return started

@@ -14,15 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from .build import build_optimizer, build_schedule
-from .callbacks import LambdaCallback, StepProgressBar
+from .callbacks import StepProgressBar
 from .data.text import load_text
 from .errors import NNScratchError
 from .language import LanguageModel, TokenCrossEntropy
 from .runs import (
-    CHECKPOINT_FILE,
     CONFIG_FILE,
-    hold_run,
-    start_run,
+    checkpoint_path,
+    run_starter,
     versions,
     work_dir_for,
     write_run,
@@ -63,19 +62,10 @@ def run_text_training(config, held, *, out_dir=None, bar=True, log=print, replac
     model = build_language_model(config, data.vocab)
     log(f"{data.summary()}\n{model}: {model.n_parameters():,} parameters")
     (X, Y), test = data.arrays("train"), data.arrays("test")
-    checkpoint = None
-    if work_dir is not None and (checkpoint_every or resume is not None):
-        checkpoint = work_dir / CHECKPOINT_FILE
-
-    def begin(history):  # once the loop has accepted everything: the run folder, locked
-        if resume is None and out_dir is not None:
-            start_run(out_dir, config, replace=replace, data_dir=data_dir,
-                      checkpoint_every=checkpoint_every, threads=threads)
-            held.enter_context(hold_run(work_dir))
-        if on_start is not None:
-            on_start(history)
-
-    started = LambdaCallback(on_train_begin=lambda logs: begin(started.loop.history))
+    checkpoint = checkpoint_path(work_dir, checkpoint_every, resume)
+    started = run_starter(config, held, out_dir=out_dir, work_dir=work_dir, resume=resume,
+                          replace=replace, data_dir=data_dir, checkpoint_every=checkpoint_every,
+                          threads=threads, on_start=on_start)
     given = [started, *callbacks, *([StepProgressBar()] if bar else [])]
     loop = TrainingLoop(
         model, TokenCrossEntropy(), text_optimizer(config), build_schedule(config), X, Y, test,
