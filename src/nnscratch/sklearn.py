@@ -39,7 +39,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .build import build_augmenter, build_network
-from .losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MeanSquaredErrorLoss
+from .losses import (BinaryCrossEntropyLoss, CrossEntropyLoss, MeanSquaredErrorLoss,
+                     SmoothedCrossEntropyLoss)
 from .optimizers import OPTIMIZERS
 from .params import BY_ESTIMATOR_NAME, BY_SKLEARN_NAME, DEFAULTS, NO_OPTION, check_config
 from .schedules import get_schedule
@@ -337,7 +338,7 @@ class _NNEstimator(BaseEstimator):
         if not eps or self.out_activation_ == "identity":
             return y
         if self.out_activation_ == "softmax":
-            return (1 - eps) * np.eye(k, dtype=self.network_.dtype)[y] + eps / k
+            return SmoothedCrossEntropyLoss(eps).targets(y, (len(y), k), self.network_.dtype)
         return (1 - eps) * y + eps / 2
 
     def _data_loss(self, out, y, w):
