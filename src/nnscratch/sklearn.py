@@ -39,8 +39,12 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .build import build_augmenter, build_network
-from .losses import (BinaryCrossEntropyLoss, CrossEntropyLoss, MeanSquaredErrorLoss,
-                     SmoothedCrossEntropyLoss)
+from .losses import (
+    BinaryCrossEntropyLoss,
+    CrossEntropyLoss,
+    MeanSquaredErrorLoss,
+    SmoothedCrossEntropyLoss,
+)
 from .optimizers import OPTIMIZERS
 from .params import BY_ESTIMATOR_NAME, BY_SKLEARN_NAME, DEFAULTS, NO_OPTION, check_config
 from .schedules import get_schedule
