@@ -390,3 +390,28 @@ def test_early_stopping_restores_the_best_weights(digits):
     X_val, y_val = X[:400][order[:100]], y[:400][order[:100]]
     assert model.loss(X_val, y_val, CrossEntropyLoss) == pytest.approx(
         history.val_losses[best - 1], rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_steps_slice_by_slice_to_the_whole_array_s_numbers(name, dtype):
+    """Adam's step runs over slices of CHUNK parameters (for the cache): the same numbers,
+    bit for bit, as the whole array at once, for a flat vector longer than several slices,
+    a 2-D weight and a non-contiguous array (which is updated whole)."""
+    size = 3 * OPTIMIZERS[name].CHUNK + 123
+    results = []
+    for chunk in (OPTIMIZERS[name].CHUNK, 10**9):  # slices, then the whole array at once
+        rng = np.random.default_rng(0)
+        params = [rng.standard_normal(size).astype(dtype),
+                  rng.standard_normal((300, 700)).astype(dtype),
+                  np.asfortranarray(rng.standard_normal((40, 30)).astype(dtype))]
+        optimizer = OPTIMIZERS[name](lr=0.01, weight_decay=0.1)
+        optimizer.CHUNK = chunk
+        for step in range(3):
+            grads = [np.random.default_rng(step).standard_normal(p.shape).astype(dtype)
+                     for p in params]
+            optimizer.step(params, grads)
+        results.append(params)
+    for sliced, whole in zip(*results, strict=True):
+        assert sliced.dtype == dtype
+        np.testing.assert_array_equal(sliced, whole)
