@@ -100,3 +100,42 @@ def served_models(tmp_path_factory, mnist_standard):
     save(conv, root / "conv.npz", config={"arch": "conv4k5,pool2", "epochs": 1},
          metrics={"test_accuracy": conv.score(d.X_test[:2000], d.y_test[:2000])})
     return {"mlp": mlp, "conv": root / "conv.npz"}
+
+
+SHAPE_CLASSES = ("cross", "horizontal bar", "vertical bar")
+
+
+def _shape_picture(kind, rng, height=12, width=16):
+    """A shape (one of :data:`SHAPE_CLASSES`) of a random colour on another random colour,
+    ``(height, width, 3)`` uint8 RGB."""
+    bg, fg = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    while np.linalg.norm(bg - fg) < 0.5:
+        fg = rng.uniform(0, 1, 3)
+    img = np.tile(bg, (height, width, 1))
+    row, col = height // 2 - 1 + rng.integers(-2, 3), width // 2 - 1 + rng.integers(-2, 3)
+    if kind in ("horizontal bar", "cross"):
+        img[row:row + 2, 1:-1] = fg
+    if kind in ("vertical bar", "cross"):
+        img[1:-1, col:col + 2] = fg
+    return np.rint(img * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def served_image_model(tmp_path_factory):
+    """A run folder of ``nnscratch train --data DIR`` (two epochs, ~1 s) on a tiny colour
+    folder: 8 pictures of 16 x 12 pixels (width x height) per class of :data:`SHAPE_CLASSES`.
+    The model reads 12 x 16 x 3 inputs. ``{"run": the run folder, "folder": the pictures}``."""
+    from PIL import Image
+
+    from nnscratch.cli import main
+
+    root = tmp_path_factory.mktemp("served-images")
+    rng = np.random.default_rng(0)
+    for kind in SHAPE_CLASSES:
+        (root / "shapes" / kind).mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(_shape_picture(kind, rng)).save(root / "shapes" / kind / f"{i}.png")
+    out = root / "shapes-run"
+    assert main(["train", "--data", str(root / "shapes"), "--epochs", "2", "--batch-size", "8",
+                 "--no-bar", "--out", str(out)]) == 0
+    return {"run": out, "folder": root / "shapes"}

@@ -110,6 +110,36 @@ def test_models_lists_each_model_with_its_run_metrics(client, served_models):
     assert 0.5 < conv["test_accuracy"] < 1  # from the model file (no metrics.json beside it)
 
 
+def test_models_says_what_each_model_reads(client, served_image_model):
+    """GET /api/models tells the page, before any input, which kind of model each is: a
+    digit model reads 28 x 28 grey digits 0-9; a folder model reads pictures of its input
+    size, named by its class folders."""
+    mlp, conv = client.get("/api/models").json()["models"]
+    for digits in (mlp, conv):
+        assert digits["kind"] == "digits"
+        assert digits["class_names"] == [str(k) for k in range(10)]
+        assert digits["input"] == {"height": 28, "width": 28, "channels": 1}
+    images = TestClient(create_app(Models([load_served_model(served_image_model["run"],
+                                                             "shapes")]), workers=1))
+    (shapes,) = images.get("/api/models").json()["models"]
+    assert shapes["kind"] == "images"
+    assert shapes["class_names"] == ["cross", "horizontal bar", "vertical bar"]
+    assert shapes["input"] == {"height": 12, "width": 16, "channels": 3}
+    assert shapes["classes"] == 3 and shapes["architecture"].startswith("3x12x16 -> ")
+    picture = io.BytesIO()
+    Image.open(next((served_image_model["folder"] / "cross").iterdir())).resize((48, 36)).save(
+        picture, "PNG")
+    answer = images.post("/api/predict", content=picture.getvalue(),
+                         headers={"Content-Type": "image/png"}).json()
+    assert answer["classes"] == shapes["class_names"]
+    assert np.shape(answer["prepared"]) == (12, 16, 3)  # what the page draws, in colour
+    refused = images.post("/api/predict", content=b"these are notes, not a picture",
+                          headers={"Content-Type": "image/png"})
+    assert refused.status_code == 422
+    assert refused.json() == {"error": "cannot read the upload as an image: not an image "
+                                       "format Pillow reads"}
+
+
 def test_model_ids_are_names_never_paths(tmp_path):
     """A run folder and its model.npz give the folder's name; equal names get -2, -3."""
     (tmp_path / "a" / "run").mkdir(parents=True)

@@ -70,10 +70,9 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def server(served_models):
-    """The app on a free port of 127.0.0.1, served by uvicorn in a thread: its address."""
-    paths = [served_models["mlp"], served_models["conv"]]
+def _serve(paths):
+    """The app serving the models at ``paths`` on a free port of 127.0.0.1, served by uvicorn
+    in a thread: its address (a generator: the server stops after the yield)."""
     models = Models(load_served_model(p, i) for p, i in zip(paths, model_ids(paths),
                                                              strict=True))
     sock = open_socket("127.0.0.1", 0)
@@ -91,10 +90,22 @@ def server(served_models):
     sock.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh page showing the app; at the end, no script error may have happened (a
-    blocked resource or a Content-Security-Policy violation is one)."""
+@pytest.fixture(scope="module")
+def server(served_models):
+    """The two digit models (``mlp`` the default, ``conv``): the app's address."""
+    yield from _serve([served_models["mlp"], served_models["conv"]])
+
+
+@pytest.fixture(scope="module")
+def images_server(served_image_model, served_models):
+    """A model of a folder of pictures (``shapes-run``, the default) and a digit model
+    (``mlp``): the app's address."""
+    yield from _serve([served_image_model["run"], served_models["mlp"]])
+
+
+def _open(browser, url):
+    """``(page, problems)``: a fresh page showing the app once its models are listed, and the
+    script errors it logs."""
     from playwright.sync_api import expect
 
     # reduced motion: no bar transitions, so a bar is measured at its final width
@@ -102,13 +113,35 @@ def page(browser, server):
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(server)
+    page.goto(url)
     expect(page.locator("#model option")).to_have_count(2)
-    yield page
+    return page, problems
+
+
+def _no_problems(page, problems):
+    """Close ``page``; no script error may have happened (a blocked resource or a
+    Content-Security-Policy violation is one). The page's own error responses (a 422 it
+    shows) are logged by Chromium; nothing else."""
     page.close()
-    # The page's own error responses (a 422 it shows) are logged by Chromium; nothing else.
     problems = [p for p in problems if "status of 422" not in p]
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page showing the digit models; at the end, no script error may have
+    happened."""
+    page, problems = _open(browser, server)
+    yield page
+    _no_problems(page, problems)
+
+
+@pytest.fixture
+def images_page(browser, images_server):
+    """A fresh page showing the folder model (and a digit model); no script error after."""
+    page, problems = _open(browser, images_server)
+    yield page
+    _no_problems(page, problems)
 
 
 def _draw(page, strokes):
@@ -239,3 +272,112 @@ def test_switching_models_reads_the_digit_again_and_shows_feature_maps(page):
     shot = page.screenshot(full_page=True)
     (ARTIFACTS / "serve.png").write_bytes(shot)
     assert Image.open(io.BytesIO(shot)).size[0] == 1100
+
+
+SIZE = "[document.getElementById('prepared').width, document.getElementById('prepared').height]"
+
+
+def _bar_labels(page):
+    """The bars' labels, in order."""
+    return page.evaluate("""() => [...document.querySelectorAll("#bars li .label")]
+        .map((label) => label.textContent)""")
+
+
+def _shows_digit_ui(page):
+    """The page as for a digit model: the pad, bars 0-9, a 28 x 28 input."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("h1")).to_contain_text("Draw a digit")
+    expect(page.locator("#canvas")).to_be_visible()
+    expect(page.locator("#clear")).to_be_visible()
+    expect(page.locator("#upload")).to_be_hidden()
+    assert _bar_labels(page) == [str(k) for k in range(10)]
+    caption = page.locator(".prepared figcaption")
+    expect(caption).to_contain_text("28 × 28 pixels", use_inner_text=True)
+    expect(caption).not_to_contain_text("colour", use_inner_text=True)
+    assert page.evaluate(SIZE) == [28, 28]
+
+
+def test_a_folder_model_asks_for_a_picture_and_names_its_classes(images_page,
+                                                                  served_image_model,
+                                                                  tmp_path):
+    """Served a model of a folder of pictures, the page at once (before any upload) asks for a
+    picture, hides the pad, labels the bars with the class names and gives the model's input
+    size; an upload shows the class predict gives, and the prepared input in colour. Choosing
+    the digit model brings the pad back, and the folder model takes it away again."""
+    from playwright.sync_api import expect
+
+    page = images_page
+    expect(page.locator("h1")).to_contain_text("Upload a picture")
+    expect(page.locator("h1")).not_to_contain_text("digit")
+    expect(page.locator("#canvas")).to_be_hidden()
+    expect(page.locator("#clear")).to_be_hidden()
+    expect(page.locator("#upload")).to_be_visible()
+    expect(page.locator("#open")).to_have_text("Choose a picture…")
+    assert _bar_labels(page) == ["cross", "horizontal bar", "vertical bar"]
+    caption = page.locator(".prepared figcaption")
+    expect(caption).to_contain_text("12 × 16 pixels, colour", use_inner_text=True)
+    expect(caption).not_to_contain_text("28", use_inner_text=True)
+    assert page.evaluate(SIZE) == [16, 12]
+
+    path = tmp_path / "cross.png"  # a training picture, four times larger
+    Image.open(next((served_image_model["folder"] / "cross").iterdir())).resize(
+        (64, 48), Image.Resampling.NEAREST).save(path)
+    network = load(served_image_model["run"] / "model.npz")  # predict's path, in Python
+    pixels = network.pipeline.image(path)
+    p = network.predict_proba(network.pipeline.scale(pixels)[None])[0]
+    expected = network.pipeline.classes[int(np.argmax(p))]
+    # (Chromium does not keep the answer's body for Playwright after a file input's upload:
+    # the page is compared with predict's path instead)
+    with page.expect_response("**/api/predict*"):
+        page.set_input_files("#file", path)
+    expect(page.locator("body")).to_have_class("images answered")
+    expect(page.locator("#digit")).to_have_text(expected)
+    top = page.locator("#bars li.top")
+    expect(top).to_have_count(1)
+    assert top.get_attribute("data-label") == expected
+    shown = page.evaluate("""() => [...document.querySelectorAll("#bars li")]
+        .map((item) => Number(item.dataset.p))""")
+    np.testing.assert_allclose(shown, p, atol=2e-6)
+    rgb = page.evaluate("""() => Array.from(document.getElementById("prepared").getContext("2d")
+        .getImageData(0, 0, 16, 12).data.filter((_, i) => i % 4 != 3))""")
+    np.testing.assert_allclose(rgb, pixels, atol=1)  # in colour, at the model's 12 x 16
+
+    with page.expect_response("**/api/predict?model=mlp"):  # the picture, read again
+        page.select_option("#model", "mlp")
+    _shows_digit_ui(page)
+    with page.expect_response("**/api/predict?model=shapes-run"):
+        page.select_option("#model", "shapes-run")
+    expect(page.locator("h1")).to_contain_text("Upload a picture")
+    expect(page.locator("#canvas")).to_be_hidden()
+    expect(page.locator("#digit")).to_have_text(expected)
+    assert _bar_labels(page) == ["cross", "horizontal bar", "vertical bar"]
+
+
+def test_a_folder_model_shows_the_apis_error_for_a_file_that_is_no_image(images_page,
+                                                                          tmp_path):
+    from playwright.sync_api import expect
+
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"these are notes, not a picture")
+    images_page.set_input_files("#file", notes)
+    expect(images_page.locator("#error")).to_have_text(
+        "cannot read the upload as an image: not an image format Pillow reads")
+    expect(images_page.locator("#digit")).to_have_text("?")
+
+
+def test_a_drawing_is_cleared_when_the_model_reads_pictures(browser, images_server):
+    """A digit drawn for the digit model is not sent to the folder model (it has no pad):
+    the page asks for a picture instead."""
+    from playwright.sync_api import expect
+
+    page, problems = _open(browser, images_server)
+    page.select_option("#model", "mlp")
+    _shows_digit_ui(page)
+    assert _draw(page, ONE)["digit"] == 1
+    page.select_option("#model", "shapes-run")
+    expect(page.locator("#digit")).to_have_text("?")
+    expect(page.locator("#confidence")).to_have_text(
+        "choose a picture to see the network's answer")
+    expect(page.locator("#bars li.top")).to_have_count(0)
+    _no_problems(page, problems)

@@ -1014,13 +1014,14 @@ def build_parser():
     p = sub.add_parser(
         "serve", help="a local web app: draw a digit and watch the network read it",
         description="Start a web app (on this machine only, by default) where you draw a "
-        "digit or drop an image and see the probabilities, the 28x28 input the network "
-        "receives and every hidden layer's activations; the page's JSON API is described in "
+        "digit or drop an image (an MNIST model), or upload a picture (a model trained on a "
+        "folder of images), and see the probabilities, the input the network receives and "
+        "every hidden layer's activations; the page's JSON API is described in "
         "docs/api.md. Without MODEL it serves the runs under runs/, and with none there it "
         "first trains the blog's network (about 15 s) and keeps it there.")
     p.add_argument("models", metavar="MODEL", nargs="*",
-                   help=model_help + " (784-input classifiers); several give a choice on "
-                   "the page")
+                   help=model_help + " (a classifier of 28x28 digits, or one trained on a "
+                   "folder of images); several give a choice on the page")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "0.0.0.0 is every network, with a warning)")

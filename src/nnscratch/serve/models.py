@@ -66,6 +66,7 @@ class ServedModel:
         config = m.get("config") or net.metadata.get("config") or {}
         return {
             "id": self.id,
+            **self.reads(),
             "architecture": format_network(net),
             "hidden_activation": net.hidden_activation,
             "parameters": int(net.n_parameters()),
@@ -80,6 +81,19 @@ class ServedModel:
             "layers": [{"name": name, "kind": kind, "shape": list(shape)}
                        for _, name, kind, shape in self._shown],
         }
+
+    def reads(self):
+        """What the model reads, for the page to set itself up before any input: ``kind``
+        (``"digits"``: drawings and pictures of a digit, prepared as MNIST's; ``"images"``:
+        pictures, resized as its training folder's were), ``class_names`` (one per output, in
+        order) and ``input`` (``height``, ``width``, ``channels`` of the prepared input)."""
+        if self.pipeline is None:
+            return {"kind": "digits",
+                    "class_names": [str(k) for k in range(self.network.output_size)],
+                    "input": {"height": SIDE, "width": SIDE, "channels": 1}}
+        height, width, channels = self.pipeline.shape
+        return {"kind": "images", "class_names": list(self.pipeline.classes),
+                "input": {"height": height, "width": width, "channels": channels}}
 
     def read(self, row):
         """The network's reading of one prepared input.
@@ -132,7 +146,7 @@ class ServedModel:
         """
         import io
 
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
         from ..images import ImageError
 
@@ -140,13 +154,16 @@ class ServedModel:
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
                 if width * height > max_pixels:
-                    raise ImageError(f"the upload is {width}x{height} pixels, more than the "
-                                     f"{max_pixels:,} an image may have")
+                    raise ImageError(f"cannot read the upload as an image: it is {width} x "
+                                     f"{height} pixels, more than the {max_pixels:,} allowed")
                 pixels = self.pipeline.image(im)
         except ImageError:
             raise
-        except Exception as exc:  # Pillow raises many types on a non-image or damaged file
-            raise ImageError(f"cannot read the upload as an image ({exc})") from None
+        except UnidentifiedImageError:  # its message names a BytesIO object: say what it means
+            raise ImageError("cannot read the upload as an image: not an image format Pillow "
+                             "reads") from None
+        except Exception as exc:  # Pillow raises many types on a damaged file
+            raise ImageError(f"cannot read the upload as an image: {exc}") from None
         return self.pipeline.scale(pixels, self.network.dtype)
 
 

@@ -1,6 +1,7 @@
-// The page of `nnscratch serve`: draw or drop a digit, send it to POST /api/predict, show
-// what comes back. All image preparation and every number shown is computed on the server;
-// this script only draws (the pad, the bars, the prepared input, the activations).
+// The page of `nnscratch serve`: draw or drop a digit (a digit model), or choose a picture (a
+// model trained on a folder of images), send it to POST /api/predict, show what comes back.
+// All image preparation and every number shown is computed on the server; this script only
+// draws (the pad, the bars, the prepared input, the activations).
 "use strict";
 
 const PEN_WIDTH = 20;         // stroke width on the 280 x 280 pad, in pad pixels
@@ -8,6 +9,7 @@ const MAP_SIDE = 60;          // a feature map is drawn at least this many scree
 const MAP_SCALE = 3;          // ... and at least this many per map pixel
 const UNIT_SIDE = 18;         // screen pixels per dense unit
 const UNITS_PER_ROW = 40;
+const DIGITS = Array.from({length: 10}, (_, k) => String(k));  // the bars before any model
 
 const $ = (id) => document.getElementById(id);
 const pad = $("canvas");
@@ -15,7 +17,10 @@ const ink = pad.getContext("2d");
 const state = {
   models: [],        // as GET /api/models lists them
   model: null,       // the selected model's id
-  input: null,       // {body, type} of the last input sent, re-sent when the model changes
+  kind: "digits",    // what the selected model reads: "digits" (the pad) or "images"
+  labels: [],        // the bars' labels: the selected model's class names
+  input: null,       // {body, type, drawn} of the last input sent, re-sent when the model
+                     // changes (drawn: from the pad)
   empty: true,       // nothing drawn or dropped since the last Clear
   sent: 0,           // requests sent; only the latest one's answer is shown
 };
@@ -24,10 +29,13 @@ const state = {
 function clearPad() {
   ink.fillStyle = "#fff";
   ink.fillRect(0, 0, pad.width, pad.height);
+  const picture = $("picture");
+  picture.getContext("2d").clearRect(0, 0, picture.width, picture.height);
   state.empty = true;
   state.input = null;
   state.sent += 1;  // an answer still on its way is for a drawing that is gone
   $("pad-hint").hidden = false;
+  $("upload-hint").hidden = false;
   showError(null);
   showEmpty();
 }
@@ -73,7 +81,7 @@ pad.addEventListener("pointermove", (event) => {
 function endStroke(event) {
   if (!stroke || event.pointerId !== stroke.id) return;
   stroke = null;
-  send(padPng(), "image/png");
+  send(padPng(), "image/png", true);
 }
 
 // The pad as PNG bytes. Not canvas.toBlob: Chromium may wait for an idle moment (up to a
@@ -93,37 +101,42 @@ async function useFile(file) {
   clearPad();
   state.empty = false;
   $("pad-hint").hidden = true;
-  try {  // show it on the pad, fitted; the server gets the file itself
+  try {  // show it on the pad and in the upload box, fitted; the server gets the file itself
     const picture = await createImageBitmap(file);
-    const scale = Math.min(pad.width / picture.width, pad.height / picture.height);
-    const w = picture.width * scale, h = picture.height * scale;
-    ink.drawImage(picture, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    for (const canvas of [pad, $("picture")]) {
+      const scale = Math.min(canvas.width / picture.width, canvas.height / picture.height);
+      const w = picture.width * scale, h = picture.height * scale;
+      canvas.getContext("2d").drawImage(picture, (canvas.width - w) / 2,
+                                        (canvas.height - h) / 2, w, h);
+    }
+    $("upload-hint").hidden = true;
   } catch (error) {
     // the browser cannot show it; the server says what is wrong with it
   }
-  send(file, file.type || "application/octet-stream");
+  send(file, file.type || "application/octet-stream", false);
 }
 
 $("file").addEventListener("change", (event) => {
   useFile(event.target.files[0]);
   event.target.value = "";  // the same file again is a new choice
 });
-const padBox = $("pad");
-padBox.addEventListener("dragover", (event) => {
-  event.preventDefault();
-  padBox.classList.add("dropping");
-});
-padBox.addEventListener("dragleave", () => padBox.classList.remove("dropping"));
-padBox.addEventListener("drop", (event) => {
-  event.preventDefault();
-  padBox.classList.remove("dropping");
-  useFile(event.dataTransfer.files[0]);
-});
+for (const box of [$("pad"), $("upload")]) {  // a file dropped on the pad or the upload box
+  box.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    box.classList.add("dropping");
+  });
+  box.addEventListener("dragleave", () => box.classList.remove("dropping"));
+  box.addEventListener("drop", (event) => {
+    event.preventDefault();
+    box.classList.remove("dropping");
+    useFile(event.dataTransfer.files[0]);
+  });
+}
 $("clear").addEventListener("click", clearPad);
 
 // --- talking to the server -----------------------------------------------------------------
-async function send(body, type) {
-  state.input = {body, type};
+async function send(body, type, drawn) {
+  state.input = {body, type, drawn};
   const number = ++state.sent;
   const url = "/api/predict" + (state.model ? "?model=" + encodeURIComponent(state.model) : "");
   let answer;
@@ -165,13 +178,14 @@ async function loadModels() {
 
 $("model").addEventListener("change", (event) => {
   state.model = event.target.value;
-  describeModel();
-  if (state.input) send(state.input.body, state.input.type);
+  describeModel();  // a drawing is cleared when the new model reads pictures
+  if (state.input) send(state.input.body, state.input.type, state.input.drawn);
 });
 
 function describeModel() {
   const m = state.models.find((model) => model.id === state.model);
   if (!m) return;
+  showKind(m);
   const parts = [m.architecture];
   if (m.hidden_activation) parts.push(m.hidden_activation);
   parts.push(`${m.parameters.toLocaleString("en")} parameters`);
@@ -180,6 +194,47 @@ function describeModel() {
     parts.push(`test accuracy ${(100 * m.test_accuracy).toFixed(2)}%${data}`);
   }
   $("model-info").textContent = parts.join(" · ");
+}
+
+// What the page offers for the model's kind: a digit model gets the pad (drawings and
+// pictures of a digit, prepared in 28 x 28); a folder model gets an upload box, its class
+// names on the bars and its own input size under the prepared input.
+function showKind(m) {
+  const images = m.kind === "images", noun = images ? "picture" : "digit";
+  if (images && state.input && state.input.drawn) clearPad();  // no pad to show it on
+  if (m.kind !== state.kind) {  // the other kind's activations are no answer of this model
+    const waiting = document.createElement("p");
+    waiting.className = "muted";
+    waiting.textContent = `The activations appear once the network has read a ${noun}.`;
+    $("layers").replaceChildren(waiting);
+  }
+  state.kind = m.kind;
+  state.labels = m.class_names;
+  document.body.classList.toggle("images", images);
+  document.title = images ? "nnscratch: upload a picture" : "nnscratch: draw a digit";
+  $("task").textContent = images ? "Upload a picture" : "Draw a digit";
+  $("input-panel").setAttribute("aria-label", `your ${noun}`);
+  for (const word of document.querySelectorAll(".noun")) word.textContent = noun;
+  for (const id of ["pad", "clear", "drop-hint"]) $(id).hidden = images;
+  $("upload").hidden = !images;
+  $("open").textContent = images ? "Choose a picture…" : "Open an image…";
+  $("bars").setAttribute("aria-label", `probability of each ${images ? "class" : "digit"}`);
+  const {height, width, channels} = m.input;
+  $("caption-digits").hidden = images;
+  $("caption-images").hidden = !images;
+  $("input-size").textContent =
+    `${height} × ${width} pixels, ${channels === 3 ? "colour" : "grey"}`;
+  const prepared = $("prepared");
+  prepared.width = width;
+  prepared.height = height;
+  prepared.setAttribute("aria-label",
+                        `the ${height} by ${width} input the network receives`);
+  // a digit model's 28 x 28 keeps its size from the style sheet; a picture's longer side
+  // is drawn as long as that
+  const side = Math.max(height, width);
+  prepared.style.width = images ? `${(112 * width / side).toFixed(1)}px` : "";
+  prepared.style.height = images ? `${(112 * height / side).toFixed(1)}px` : "";
+  if (!state.input) showEmpty();
 }
 
 // --- showing an answer ---------------------------------------------------------------------
@@ -191,12 +246,15 @@ function showError(message) {
 
 function showEmpty() {
   $("digit").textContent = "?";
-  $("confidence").textContent = state.empty ? "draw to see the network's answer" : "";
+  const hint = state.kind === "images" ? "choose a picture to see the network's answer"
+    : "draw to see the network's answer";
+  $("confidence").textContent = state.empty ? hint : "";
   $("timing").textContent = "";
   drawBars(null);
-  const prepared = $("prepared").getContext("2d");
-  prepared.fillStyle = "#000";
-  prepared.fillRect(0, 0, 28, 28);
+  const prepared = $("prepared");
+  const context = prepared.getContext("2d");
+  context.fillStyle = "#000";
+  context.fillRect(0, 0, prepared.width, prepared.height);
   document.body.classList.remove("answered");
 }
 
@@ -206,22 +264,34 @@ function showAnswer(answer) {
   $("confidence").textContent = `${(100 * p[answer.digit]).toFixed(1)}% sure`;
   $("timing").textContent = `read by ${answer.model} in ${answer.milliseconds} ms`;
   drawBars(p, answer.digit);
-  if (answer.class === undefined) drawPrepared(answer.prepared);  // 28x28 digits only
+  drawPrepared(answer.prepared);
   drawLayers(answer.layers);
   document.body.classList.add("answered");
 }
 
+// One bar per class, labelled with the model's class names (0-9 for a digit model).
 function drawBars(p, top) {
-  const bars = $("bars");
-  const n = p ? p.length : (bars.children.length || 10);
-  if (bars.children.length !== n) {
-    bars.replaceChildren(...Array.from({length: n}, (_, k) => {
+  const bars = $("bars"), labels = state.labels.length ? state.labels : DIGITS;
+  const shown = [...bars.children].map((item) => item.dataset.label);
+  if (shown.join("\n") !== labels.join("\n")) {
+    bars.replaceChildren(...labels.map((label, k) => {
       const item = document.createElement("li");
       item.dataset.digit = k;
-      item.innerHTML = `<span class="label">${k}</span><span class="track">` +
+      item.dataset.label = label;
+      item.innerHTML = `<span class="label"></span><span class="track">` +
         `<span class="fill"></span></span><span class="value"></span>`;
+      item.querySelector(".label").textContent = label;
+      item.querySelector(".label").title = label;
       return item;
     }));
+  }
+  // a folder model's names take the room of the longest (up to a limit; longer ones end in
+  // "…"); a digit's keeps the style sheet's
+  const longest = Math.max(...labels.map((label) => label.length));
+  if (state.kind === "images") {
+    bars.style.setProperty("--label", `${Math.min(longest, 16) + 1}ch`);
+  } else {
+    bars.style.removeProperty("--label");
   }
   [...bars.children].forEach((item, k) => {
     const value = p ? p[k] : 0;
@@ -229,16 +299,19 @@ function drawBars(p, top) {
     item.classList.toggle("top", p !== null && k === top);
     item.querySelector(".fill").style.width = `${(100 * value).toFixed(2)}%`;
     item.querySelector(".value").textContent = p ? `${(100 * value).toFixed(1)}%` : "";
-    item.setAttribute("aria-label", `${k}: ${(100 * value).toFixed(1)}%`);
+    item.setAttribute("aria-label", `${labels[k]}: ${(100 * value).toFixed(1)}%`);
   });
 }
 
+// The prepared input: rows of grey levels (a digit), or rows of pixels of 1 or 3 channels
+// (a picture), in [0, 1].
 function drawPrepared(rows) {
   const canvas = $("prepared");
-  const image = new ImageData(28, 28);
+  const image = new ImageData(canvas.width, canvas.height);
   rows.flat().forEach((v, i) => {
-    const level = Math.round(255 * v);
-    image.data.set([level, level, level, 255], 4 * i);
+    const [r, g, b] = (Array.isArray(v) ? (v.length === 3 ? v : [v[0], v[0], v[0]])
+      : [v, v, v]).map((c) => Math.round(255 * Math.min(Math.max(c, 0), 1)));
+    image.data.set([r, g, b, 255], 4 * i);
   });
   canvas.getContext("2d").putImageData(image, 0, 0);
 }
