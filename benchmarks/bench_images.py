@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workers import answer, run_worker
+from workers import answer, run_worker, torch_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, DECAY, SEED = 64, 0.002, 0.05, 0
@@ -70,59 +70,13 @@ def worker_nnscratch(folder, arch, epochs):
             "accuracy": model.score(data.X_test, data.y_test)}
 
 
-def _torch_model(ours):
-    """The same layers in PyTorch, with our initial weights."""
-    import torch
-    from torch import nn
-
-    from nnscratch.conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
-    from nnscratch.layers import Dropout, Layer
-    from nnscratch.pooling import SubtractImageMean
-
-    class Center(nn.Module):  # each image minus its mean colour, as SubtractImageMean
-        def forward(self, x):
-            return x - x.mean(dim=(2, 3), keepdim=True)
-
-    modules = []
-    for layer in ours.layers:
-        if isinstance(layer, Conv2D):
-            pad = layer.pads[0]
-            if layer.pads[0] != layer.pads[1]:
-                raise ValueError("an even kernel's 'same' padding has no PyTorch twin here")
-            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
-                             stride=layer.stride, padding=pad)
-            with torch.no_grad():
-                conv.weight.copy_(torch.from_numpy(np.array(layer.weights)))
-                conv.bias.copy_(torch.from_numpy(np.array(layer.bias)))
-            modules += [conv, nn.ReLU()]
-        elif isinstance(layer, MaxPool2D):
-            modules.append(nn.MaxPool2d(layer.pool_size, layer.stride))
-        elif isinstance(layer, SubtractImageMean):
-            modules.append(Center())
-        elif isinstance(layer, Dropout):
-            modules.append(nn.Dropout(layer.rate))
-        elif isinstance(layer, Flatten):
-            modules.append(nn.Flatten())
-        elif isinstance(layer, Layer):
-            linear = nn.Linear(*layer.weights.shape)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(np.array(layer.weights).T))
-                linear.bias.copy_(torch.from_numpy(np.array(layer.bias).ravel()))
-            modules.append(linear)
-            if layer is not ours.layers[-1]:
-                modules.append(nn.ReLU())
-        elif not isinstance(layer, (ChannelsLast, Reshape)):
-            raise ValueError(f"no PyTorch twin for {layer!r}")
-    return nn.Sequential(*modules)
-
-
 def worker_torch(folder, arch, epochs):
     import torch
     from torch import nn
 
     data = _data(folder)
     h, w, c = data.feature_shape
-    model = _torch_model(_network(arch, data.feature_shape))
+    model = torch_twin(_network(arch, data.feature_shape))
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=DECAY)
     loss_fn = nn.CrossEntropyLoss()
 

@@ -1,90 +1,101 @@
-"""Time to accuracy, nnscratch beside PyTorch eager, with the same recipe (issue #16, point 1).
+"""Accuracy per second: a recipe trained by nnscratch beside PyTorch eager, from the same
+initial weights, on the same data in the same order of epochs (issues #16 and #27).
 
-Both train the ``best`` recipe's network and schedule on the 60,000 standard MNIST training
-images: 784-512-256-10, ReLU, dropout 0.35 after each hidden layer, He init (the same initial
-weights), AdamW (lr 0.003, weight decay 0.2), batch 128, 20 epochs, one epoch of linear
-warm-up then cosine decay (the same rate every epoch), every training image shifted by up to
-2 pixels afresh each epoch (the same ``nnscratch.augment.Shift`` distortions on both sides),
-with the same thread count. The recipe's validation split and early stopping are left out,
-so both see the same data for the same number of epochs. After every epoch each evaluates the
-10,000 test images (not timed) and the script reports the training time each needed to reach
-98.0% and 98.7% test accuracy, and the ratio.
+Both train the recipe's network (``--recipe best``, ``fast`` or ``cnn``; its layers, dropout,
+AdamW, batch size, epochs and learning-rate schedule, and its distortion of the training
+images, with the same draws on both sides) on the 60,000 standard MNIST training images,
+with the same thread count, each in its own process. The recipe's validation split and early
+stopping are left out, so both see the same data for the same number of epochs. After every
+epoch each evaluates the 10,000 test images (not timed); the script prints the training
+seconds each needed to reach each target accuracy, and the ratio.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_time_to_accuracy.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_time_to_accuracy.py \\
+        --recipes fast best cnn --seeds 8 --json tta.json --plot docs/accuracy-per-second.png
 
+``--epochs N`` trains every recipe for N epochs instead of its own (its schedule then spans
+N epochs); ``--replot tta.json --plot FILE`` draws the figure again from a saved run.
 PyTorch is needed (``pip install torch==2.13.0``).
 """
 
 import argparse
+import json
+import os
+import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-from workers import answer, run_worker
+from workers import answer, run_worker, torch_twin
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES, DROPOUT, LR, DECAY, BATCH, EPOCHS, WARMUP = [784, 512, 256, 10], 0.35, 0.003, 0.2, 128, \
-    20, 1
-TARGETS = (0.98, 0.987)
+TARGETS = {"best": (0.98, 0.987), "fast": (0.98,), "cnn": (0.99, 0.993)}
 
 
-def _setup(seed):
-    from nnscratch import NeuralNetwork
-    from nnscratch.augment import make_augmenter
+def _setup(recipe, seed, epochs):
+    """The recipe's configuration (no validation split), MNIST, the network (the seed's
+    initial weights), the schedule and a fresh augmenter (None without distortion)."""
+    from nnscratch.build import build_augmenter, build_network, build_schedule
     from nnscratch.data import load_mnist
-    from nnscratch.schedules import WarmupCosine
+    from nnscratch.experiment import image_shape
+    from nnscratch.recipes import make_config
 
+    config = make_config(recipe, seed=seed, val_split=0.0, patience=None,
+                         **({"epochs": epochs} if epochs else {}))
     data = load_mnist("standard", data_dir=ROOT / "data" / "mnist", progress=False)
-    net = NeuralNetwork.from_sizes(SIZES, head_activation="softmax", init="he",
-                                   dropout=DROPOUT, seed=seed)
-    shift = make_augmenter("shift", (28, 28), np.random.default_rng(seed).spawn(1)[0])
-    return data, net, shift, WarmupCosine(EPOCHS, WARMUP)
+    net = build_network(config, data.n_features, data.n_classes, head="softmax",
+                        input_shape=image_shape(data))
+    return config, data, net, build_schedule(config), build_augmenter(config, (28, 28))
 
 
-def worker_nnscratch(seed):
+def worker_nnscratch(recipe, seed, epochs):
     from nnscratch import CrossEntropyLoss, train
-    from nnscratch.optimizers import AdamW
+    from nnscratch.build import build_optimizer
 
-    data, net, shift, schedule = _setup(seed)
+    config, data, net, schedule, augment = _setup(recipe, seed, epochs)
     accuracies = []
-    history = train(net, data.X_train, data.y_train, CrossEntropyLoss, EPOCHS, BATCH,
-                    bar=False, optimizer=AdamW(lr=LR, weight_decay=DECAY), schedule=schedule,
-                    augment=shift,
+    history = train(net, data.X_train, data.y_train, CrossEntropyLoss, config["epochs"],
+                    config["batch_size"], bar=False, optimizer=build_optimizer(config),
+                    schedule=schedule, augment=augment, seed=seed,
                     on_epoch=lambda h: accuracies.append(net.score(data.X_test, data.y_test)))
     return {"seconds": history.epoch_seconds, "accuracy": accuracies}
 
 
-def worker_torch(seed):
+def worker_torch(recipe, seed, epochs):
     import torch
     from torch import nn
 
-    data, net, shift, schedule = _setup(seed)
-    dense = net.dense_layers
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Dropout(DROPOUT),
-                          nn.Linear(512, 256), nn.ReLU(), nn.Dropout(DROPOUT),
-                          nn.Linear(256, 10))
-    with torch.no_grad():  # the same initial weights
-        for module, layer in zip((model[0], model[3], model[6]), dense, strict=True):
-            module.weight.copy_(torch.from_numpy(np.array(layer.weights).T))
-            module.bias.copy_(torch.from_numpy(np.array(layer.bias).ravel()))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=DECAY)
+    config, data, net, schedule, augment = _setup(recipe, seed, epochs)
+    if config["optimizer"] != "adamw":
+        raise ValueError(f"recipe {recipe!r}: only AdamW has a PyTorch twin here")
+    model = torch_twin(net)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"],
+                                  weight_decay=config["weight_decay"])
     loss_fn = nn.CrossEntropyLoss()
+    images = config.get("arch") is not None  # a conv net: (N, 1, 28, 28) tensors
+
+    def tensor(x):
+        x = torch.from_numpy(x)
+        return x.view(-1, 1, 28, 28) if images else x
+
     X, y = data.X_train, torch.from_numpy(data.y_train)
-    X_test = torch.from_numpy(data.X_test)
-    generator = np.random.default_rng(seed)
+    X_test = tensor(data.X_test)
+    order_rng = np.random.default_rng(seed)
+    batch, per_step = config["batch_size"], getattr(schedule, "per_step", False)
+    n_batches = -(-len(X) // batch)
     seconds, accuracies = [], []
-    for epoch in range(EPOCHS):
+    for epoch in range(config["epochs"]):
         start = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = schedule(epoch, LR)
         model.train()
-        order = generator.permutation(len(X))
-        for i in range(0, len(X), BATCH):
-            idx = order[i:i + BATCH]
-            x = torch.from_numpy(shift(X[idx]))
+        order = order_rng.permutation(len(X))
+        for step, i in enumerate(range(0, len(X), batch)):
+            for group in optimizer.param_groups:
+                group["lr"] = schedule(epoch + step / n_batches if per_step else epoch,
+                                       config["lr"])
+            idx = order[i:i + batch]
+            x = X[idx] if augment is None else augment(X[idx])
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(x), y[idx]).backward()
+            loss_fn(model(tensor(x)), y[idx]).backward()
             optimizer.step()
         seconds.append(time.perf_counter() - start)
         model.eval()
@@ -101,35 +112,109 @@ def time_to(result, target):
     return float(elapsed[reached[0]]) if reached else None
 
 
+def report(run):
+    """Print each result's time to its targets, and the ratios."""
+    for row in run["rows"]:
+        recipe, seed, results = row["recipe"], row["seed"], row["results"]
+        for impl, result in results.items():
+            reached = ", ".join(
+                f"{t:.1%} in {s:.1f} s" if (s := time_to(result, t)) is not None
+                else f"{t:.1%} never" for t in TARGETS[recipe])
+            print(f"{recipe} seed {seed} {impl:<10} {np.sum(result['seconds']):6.1f} s for "
+                  f"{len(result['seconds'])} epochs ({np.median(result['seconds']):.2f} s each, "
+                  f"median), final {result['accuracy'][-1]:.2%}; {reached}")
+        for target in TARGETS[recipe]:
+            ours, theirs = (time_to(results[i], target) for i in ("nnscratch", "torch"))
+            if ours is not None and theirs is not None:
+                print(f"{recipe} seed {seed} time to {target:.1%}: nnscratch / PyTorch = "
+                      f"{ours / theirs:.2f}x")
+
+
+def plot(run, path):
+    """Test accuracy against training seconds, one line per recipe and implementation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    colours = dict(zip(TARGETS, plt.rcParams["axes.prop_cycle"].by_key()["color"][:len(TARGETS)],
+                       strict=True))
+    for row in run["rows"]:
+        for impl, result in row["results"].items():
+            seconds = np.cumsum(result["seconds"])
+            ax.plot(seconds, 100 * np.array(result["accuracy"]), marker="o", markersize=3,
+                    color=colours[row["recipe"]], linestyle="-" if impl == "nnscratch" else "--",
+                    label=f"{row['recipe']} ({'nnscratch' if impl == 'nnscratch' else 'PyTorch'}"
+                          f", seed {row['seed']})")
+    ax.set_xscale("log")
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_ylim(96, 100)
+    ax.set_xlabel("training seconds (log scale; test evaluation not counted)")
+    ax.set_ylabel("MNIST test accuracy (%)")
+    ax.set_title(f"Accuracy per second: each epoch's test accuracy, {run['threads']} threads\n"
+                 f"{run['machine']}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"figure: {path}")
+
+
+def _cpu():
+    """The processor's name and the cores this process may use."""
+    name = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, {len(os.sched_getaffinity(0))} cores"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--recipes", nargs="+", choices=list(TARGETS), default=["best"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[8])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train every recipe for this many epochs (default: its own)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", metavar="FILE", help="also write every epoch's numbers")
+    parser.add_argument("--plot", metavar="PNG", help="draw accuracy against seconds")
+    parser.add_argument("--replot", metavar="JSON", help="report and plot a saved run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--recipe", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         answer(args.worker, args.threads,
-               {"torch": worker_torch, "nnscratch": worker_nnscratch}, args.seed)
+               {"torch": worker_torch, "nnscratch": worker_nnscratch}, args.recipe, args.seed,
+               args.epochs)
         return
-    import torch
+    if args.replot:
+        run = json.loads(Path(args.replot).read_text())
+    else:
+        import torch
 
-    print(f"best recipe without its validation split, {EPOCHS} epochs, {args.threads} "
-          f"thread(s), PyTorch {torch.__version__}")
-    for seed in args.seeds:
-        results = {impl: run_worker(__file__, impl, args.threads, "--seed", seed)
-                   for impl in ("nnscratch", "torch")}
-        for impl, result in results.items():
-            reached = ", ".join(
-                f"{t:.1%} in {s:.1f} s" if (s := time_to(result, t)) is not None
-                else f"{t:.1%} never" for t in TARGETS)
-            print(f"seed {seed} {impl:<10} {np.sum(result['seconds']):6.1f} s for {EPOCHS} "
-                  f"epochs, final {result['accuracy'][-1]:.2%}; {reached}")
-        for target in TARGETS:
-            ours, theirs = (time_to(results[i], target) for i in ("nnscratch", "torch"))
-            if ours is not None and theirs is not None:
-                print(f"seed {seed} time to {target:.1%}: nnscratch / PyTorch = "
-                      f"{ours / theirs:.2f}x")
+        run = {"threads": args.threads, "torch": torch.__version__,
+               "machine": f"{_cpu()}, {time.strftime('%Y-%m-%d')}", "rows": []}
+        print(f"recipes {' '.join(args.recipes)} without their validation split, "
+              f"{args.threads} thread(s), PyTorch {torch.__version__}")
+        for recipe in args.recipes:
+            for seed in args.seeds:
+                epochs = [] if args.epochs is None else ["--epochs", args.epochs]
+                results = {impl: run_worker(__file__, impl, args.threads, "--recipe", recipe,
+                                            "--seed", seed, *epochs)
+                           for impl in ("nnscratch", "torch")}
+                run["rows"].append({"recipe": recipe, "seed": seed, "results": results})
+                if args.json:  # after every pair, so a long run keeps what it measured
+                    Path(args.json).write_text(json.dumps(run, indent=1) + "\n")
+    report(run)
+    if args.plot:
+        plot(run, args.plot)
 
 
 if __name__ == "__main__":

@@ -32,3 +32,60 @@ def answer(impl, threads, workers, *args):
 
         torch.set_num_threads(threads)
     print(json.dumps(workers[impl](*args)))
+
+
+def torch_twin(ours):
+    """The same layers in PyTorch (``torch.nn.Sequential``), with ``ours``' current weights.
+
+    Dense and convolutional layers must use ReLU (the last layer's softmax is left to
+    ``nn.CrossEntropyLoss``). Reshape and ChannelsLast layers are left out: the caller feeds
+    PyTorch ``(N, C, H, W)`` images, its own layout.
+    """
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from nnscratch.conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
+    from nnscratch.layers import Dropout, Layer
+    from nnscratch.pooling import SubtractImageMean
+
+    class Center(nn.Module):  # each image minus its mean colour, as SubtractImageMean
+        def forward(self, x):
+            return x - x.mean(dim=(2, 3), keepdim=True)
+
+    def relu_after(layer):
+        if layer is ours.layers[-1]:
+            return []
+        if layer.activation.name != "relu":
+            raise ValueError(f"no PyTorch twin here for the activation of {layer!r}")
+        return [nn.ReLU()]
+
+    modules = []
+    for layer in ours.layers:
+        if isinstance(layer, Conv2D):
+            pad = layer.pads[0]
+            if layer.pads[0] != layer.pads[1]:
+                raise ValueError("an even kernel's 'same' padding has no PyTorch twin here")
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                             stride=layer.stride, padding=pad)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(np.array(layer.weights)))
+                conv.bias.copy_(torch.from_numpy(np.array(layer.bias)))
+            modules += [conv, *relu_after(layer)]
+        elif isinstance(layer, MaxPool2D):
+            modules.append(nn.MaxPool2d(layer.pool_size, layer.stride))
+        elif isinstance(layer, SubtractImageMean):
+            modules.append(Center())
+        elif isinstance(layer, Dropout):
+            modules.append(nn.Dropout(layer.rate))
+        elif isinstance(layer, Flatten):
+            modules.append(nn.Flatten())
+        elif isinstance(layer, Layer):
+            linear = nn.Linear(*layer.weights.shape)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(np.array(layer.weights).T))
+                linear.bias.copy_(torch.from_numpy(np.array(layer.bias).ravel()))
+            modules += [linear, *relu_after(layer)]
+        elif not isinstance(layer, (ChannelsLast, Reshape)):
+            raise ValueError(f"no PyTorch twin for {layer!r}")
+    return nn.Sequential(*modules)
