@@ -374,3 +374,38 @@ def test_jitter_is_brightness_and_contrast_about_the_mean(digits28):
     c, b = 1 + 0.3 * (2 * u[:, :1] - 1), 0.1 * (2 * u[:, 1:] - 1)
     m = x.mean(axis=1, keepdims=True)
     np.testing.assert_allclose(out, np.clip(m + c * (x - m) + b, 0, 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind, blas_threads", [("shift", 2), ("flip", 2), ("affine", 2),
+                                                ("jitter", 2), ("elastic", 1), ("own", 1)])
+def test_only_a_costly_distortion_takes_a_core_from_blas(kind, blas_threads):
+    """train() runs BLAS on one thread fewer only for the elastic distortion (its smoothing
+    is itself products) and for a callable of the user's own (unknown cost)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nnscratch import CrossEntropyLoss, NeuralNetwork, train
+    from nnscratch.callbacks import Callback
+
+    class BlasThreads(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs):
+            self.seen.append(max(i["num_threads"] for i in threadpool_info()
+                                 if i["user_api"] == "blas"))
+
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 36), dtype=np.float32)
+    y = rng.integers(0, 3, 64)
+    def own(x, out):  # a distortion of the user's own: the identity
+        out[...] = x
+        return out
+
+    augment = own if kind == "own" else make_augmenter(kind, (6, 6), np.random.default_rng(1))
+    net = NeuralNetwork.from_sizes([36, 8, 3], head_activation="softmax", seed=0,
+                                   dtype="float32")
+    recorder = BlasThreads()
+    with threadpool_limits(2, user_api="blas"):
+        train(net, X, y, CrossEntropyLoss, 1, 16, 0.1, bar=False, augment=augment,
+              callbacks=[recorder])
+    assert recorder.seen == [blas_threads]

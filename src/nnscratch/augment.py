@@ -89,9 +89,14 @@ def make_augmenter(kind, image_shape, rng, **params):
 
 
 class _Augmenter:
-    """What the three distortions share: argument checks and the batch plumbing."""
+    """What the distortions share: argument checks and the batch plumbing."""
 
     kind = None
+    #: Whether training gives the prefetching thread a core of its own, one fewer for BLAS
+    #: (see :func:`nnscratch.training.train`). Only the elastic distortion, whose smoothing
+    #: is itself matrix products, pays for it; shift, affine, flip and jitter overlap the
+    #: training step without it (benchmarks/RESULTS.md, "A core for the distortions").
+    needs_a_core = False
 
     def __init__(self, image_shape, rng):
         *self.image_shape, self.channels = _check_image_shape(image_shape)
@@ -303,6 +308,8 @@ class Elastic(_Augmenter):
     alpha : float, default 34.0
         Pixels per unit of smoothed field; >= 0 (0 is the identity).
     """
+
+    needs_a_core = True
 
     kind = "elastic"
 
@@ -559,12 +566,15 @@ class Prefetcher:
     until the next one is requested. NumPy and scipy release the GIL in their kernels, so
     the distortion of the next batches overlaps the training step on the current one.
 
-    On a machine with few cores, limit BLAS to one thread while it runs
-    (``threadpoolctl.threadpool_limits(1, user_api="blas")``): the training step then keeps
-    one core and the distortions get the other. On this project's 2-core machine
-    (benchmarks/bench_augment.py, 784-800-10, batch 128) an epoch took 0.72 s plain, and
-    with the elastic distortion 1.30 s inline, 1.38 s prefetched with BLAS on both cores,
-    0.86 s (+20 %) prefetched with one BLAS thread (affine +16 %, shift +9 %).
+    With a costly distortion on a machine with few cores, limit BLAS to one thread fewer
+    while it runs (``threadpoolctl.threadpool_limits(1, user_api="blas")`` on 2 cores): the
+    training step then keeps one core and the distortions get the other. On this project's
+    2-core machine (benchmarks/bench_augment.py, 784-800-10, batch 128) an epoch took 0.72 s
+    plain, and with the elastic distortion 1.30 s inline, 1.38 s prefetched with BLAS on
+    both cores, 0.86 s (+20 %) prefetched with one BLAS thread. A cheap one is better off
+    without the limit: the best recipe's epoch with shifted images took 4.5-4.9 s with BLAS
+    on both cores, 6.2-6.5 s on one (2026-12-06, benchmarks/RESULTS.md). Each augmenter's
+    ``needs_a_core`` says which; :func:`~nnscratch.training.train` follows it.
 
     The thread makes every random draw of ``batches`` and ``augment``; the consuming thread
     must not draw from the same Generators meanwhile.

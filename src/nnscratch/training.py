@@ -547,13 +547,17 @@ def _digest(*arrays):
 
 
 def _cores_for(augment):
-    """With augmentation, one core fewer for BLAS: it is the prefetching thread's.
+    """With a costly augmentation (``needs_a_core``), one core fewer for BLAS: it is the
+    prefetching thread's.
 
     Why: the training step's products would otherwise take both cores of a 2-core machine
-    and the distortions could not overlap them (measured on 784-800-10, batch 128: elastic
-    +82-93% per epoch with BLAS on both cores, +20% with it on one; benchmarks/RESULTS.md).
+    and the elastic distortions, themselves products, could not overlap them (measured on
+    784-800-10, batch 128: elastic +82-93% per epoch with BLAS on both cores, +20% with it on
+    one). A cheap distortion (a shift) overlaps the step on both cores: the best recipe's
+    epoch took 4.5-4.9 s so, 6.2-6.5 s with BLAS on one core (benchmarks/RESULTS.md). A
+    callable of the caller's own is taken as costly.
     """
-    if augment is None:
+    if augment is None or not getattr(augment, "needs_a_core", True):
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_info, threadpool_limits
 
