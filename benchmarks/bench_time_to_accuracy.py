@@ -2,12 +2,12 @@
 initial weights, on the same data in the same order of epochs (issues #16 and #27).
 
 Both train the recipe's network (``--recipe best``, ``fast`` or ``cnn``; its layers, dropout,
-AdamW, batch size, epochs and learning-rate schedule, and its distortion of the training
-images, with the same draws on both sides) on the 60,000 standard MNIST training images,
-with the same thread count, each in its own process. The recipe's validation split and early
-stopping are left out, so both see the same data for the same number of epochs. After every
-epoch each evaluates the 10,000 test images (not timed); the script prints the training
-seconds each needed to reach each target accuracy, and the ratio.
+AdamW, label smoothing, batch size, epochs and learning-rate schedule, and its distortion of
+the training images, with the same draws on both sides) on the 60,000 standard MNIST
+training images, with the same thread count, each in its own process. The recipe's
+validation split and early stopping are left out, so both see the same data for the same
+number of epochs. After every epoch each evaluates the 10,000 test images (not timed); the
+script prints the training seconds each needed to reach each target accuracy, and the ratio.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_time_to_accuracy.py \\
         --recipes fast best cnn --seeds 8 --json tta.json --plot docs/accuracy-per-second.png
@@ -51,10 +51,13 @@ def _setup(recipe, seed, epochs):
 def worker_nnscratch(recipe, seed, epochs):
     from nnscratch import CrossEntropyLoss, train
     from nnscratch.build import build_optimizer
+    from nnscratch.losses import SmoothedCrossEntropyLoss
 
     config, data, net, schedule, augment = _setup(recipe, seed, epochs)
+    loss = (SmoothedCrossEntropyLoss(config["label_smoothing"]) if config["label_smoothing"]
+            else CrossEntropyLoss)
     accuracies = []
-    history = train(net, data.X_train, data.y_train, CrossEntropyLoss, config["epochs"],
+    history = train(net, data.X_train, data.y_train, loss, config["epochs"],
                     config["batch_size"], bar=False, optimizer=build_optimizer(config),
                     schedule=schedule, augment=augment, seed=seed,
                     on_epoch=lambda h: accuracies.append(net.score(data.X_test, data.y_test)))
@@ -71,7 +74,7 @@ def worker_torch(recipe, seed, epochs):
     model = torch_twin(net)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"],
                                   weight_decay=config["weight_decay"])
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
     images = config.get("arch") is not None  # a conv net: (N, 1, 28, 28) tensors
 
     def tensor(x):
@@ -145,8 +148,9 @@ def plot(run, path):
             seconds = np.cumsum(result["seconds"])
             ax.plot(seconds, 100 * np.array(result["accuracy"]), marker="o", markersize=3,
                     color=colours[row["recipe"]], linestyle="-" if impl == "nnscratch" else "--",
-                    label=f"{row['recipe']} ({'nnscratch' if impl == 'nnscratch' else 'PyTorch'}"
-                          f", seed {row['seed']})")
+                    label=f"{row['recipe']}, {len(seconds)} epochs "
+                          f"({'nnscratch' if impl == 'nnscratch' else 'PyTorch'}, seed "
+                          f"{row['seed']})")
     ax.set_xscale("log")
     ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
              if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
