@@ -673,7 +673,7 @@ def _train_blog_run(args):
 
     out_dir = new_run_dir(RUNS_ROOT, label="mnist")
     print(f"nnscratch serve: no runs under {RUNS_ROOT}/ to serve: training the blog's network "
-          f"once (about 15 s) into {out_dir}/", file=sys.stderr, flush=True)
+          f"once (15-20 s) into {out_dir}/", file=sys.stderr, flush=True)
     result = run_training(make_config("blog", label=flag), data_dir=args.data_dir,
                           out_dir=out_dir, bar=_bar(args), log=lambda *_: None,
                           on_epoch=None if _bar(args) else _epoch_line)
@@ -1018,7 +1018,7 @@ def build_parser():
         "folder of images), and see the probabilities, the input the network receives and "
         "every hidden layer's activations; the page's JSON API is described in "
         "docs/api.md. Without MODEL it serves the runs under runs/, and with none there it "
-        "first trains the blog's network (about 15 s) and keeps it there.")
+        "first trains the blog's network (15-20 s) and keeps it there.")
     p.add_argument("models", metavar="MODEL", nargs="*",
                    help=model_help + " (a classifier of 28x28 digits, or one trained on a "
                    "folder of images); several give a choice on the page")
