@@ -129,13 +129,14 @@ RECIPE_SUMMARIES = {
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, 5 epochs "
             "(98.63% median of seeds 8-10; 16 s on 2 cores of an AMD EPYC, 2026-12-06)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
-               "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes)",
+               "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes on the 2026-12-01 "
+               "machine, ~3x the AMD EPYC's speed at products)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
            "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; one epoch 42-47 "
-           "s on 2 cores of an AMD EPYC, ~13 minutes for 18)",
+           "s on 2 cores of an AMD EPYC, 2026-12-06: ~13 minutes for 18)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
-                   "for the three at once on 2 cores)",
+                   "for the three at once on the 2 cores of the 2026-12-01 machine)",
     "images": "the default for --data DIR (a folder of images): each image minus its mean "
               "colour, 3x3 convolutions and poolings down to ~4x4 (32, 64, 128 channels), "
               "dense128, shifted images, AdamW, warm-up + cosine, 25 epochs with early "
