@@ -132,8 +132,8 @@ RECIPE_SUMMARIES = {
                "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes on the 2026-12-01 "
                "machine, ~3x the AMD EPYC's speed at products)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
-           "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; one epoch 42-47 "
-           "s on 2 cores of an AMD EPYC, 2026-12-06: ~13 minutes for 18)",
+           "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; 18 epochs in 12 "
+           "minutes on 2 cores of an AMD EPYC, 2026-12-06)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
                    "for the three at once on the 2 cores of the 2026-12-01 machine)",
