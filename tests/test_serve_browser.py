@@ -234,7 +234,8 @@ def test_an_opened_png_and_a_dropped_one_are_read(page, served_models, mnist_sta
         assert shown == top == expected == k
 
 
-def test_a_file_that_is_no_image_shows_the_error_and_the_page_goes_on(page, tmp_path):
+def _upload_a_file_that_is_no_image(page, tmp_path):
+    """Upload text named .png: the page shows the API's one-line error and no answer."""
     from playwright.sync_api import expect
 
     notes = tmp_path / "notes.png"
@@ -243,6 +244,12 @@ def test_a_file_that_is_no_image_shows_the_error_and_the_page_goes_on(page, tmp_
     expect(page.locator("#error")).to_have_text(
         "cannot read the upload as an image: not an image format Pillow reads")
     expect(page.locator("#digit")).to_have_text("?")
+
+
+def test_a_file_that_is_no_image_shows_the_error_and_the_page_goes_on(page, tmp_path):
+    from playwright.sync_api import expect
+
+    _upload_a_file_that_is_no_image(page, tmp_path)
     page.click("#clear")
     expect(page.locator("#error")).to_be_hidden()
     assert _draw(page, ONE)["digit"] == 1
@@ -356,14 +363,7 @@ def test_a_folder_model_asks_for_a_picture_and_names_its_classes(images_page,
 
 def test_a_folder_model_shows_the_apis_error_for_a_file_that_is_no_image(images_page,
                                                                           tmp_path):
-    from playwright.sync_api import expect
-
-    notes = tmp_path / "notes.png"
-    notes.write_bytes(b"these are notes, not a picture")
-    images_page.set_input_files("#file", notes)
-    expect(images_page.locator("#error")).to_have_text(
-        "cannot read the upload as an image: not an image format Pillow reads")
-    expect(images_page.locator("#digit")).to_have_text("?")
+    _upload_a_file_that_is_no_image(images_page, tmp_path)
 
 
 def test_a_drawing_is_cleared_when_the_model_reads_pictures(browser, images_server):

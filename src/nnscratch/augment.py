@@ -95,7 +95,7 @@ class _Augmenter:
     #: Whether training gives the prefetching thread a core of its own, one fewer for BLAS
     #: (see :func:`nnscratch.training.train`). Only the elastic distortion, whose smoothing
     #: is itself matrix products, pays for it; shift, affine, flip and jitter overlap the
-    #: training step without it (benchmarks/RESULTS.md, "A core for the distortions").
+    #: training step without it (benchmarks/RESULTS.md, "Accuracy per second, measured again").
     needs_a_core = False
 
     def __init__(self, image_shape, rng):
@@ -572,7 +572,7 @@ class Prefetcher:
     2-core machine (benchmarks/bench_augment.py, 784-800-10, batch 128) an epoch took 0.72 s
     plain, and with the elastic distortion 1.30 s inline, 1.38 s prefetched with BLAS on
     both cores, 0.86 s (+20 %) prefetched with one BLAS thread. A cheap one is better off
-    without the limit: the best recipe's epoch with shifted images took 4.5-4.9 s with BLAS
+    without the limit: the best recipe's epoch with shifted images took 4.5-5.2 s with BLAS
     on both cores, 6.2-6.5 s on one (2026-12-06, benchmarks/RESULTS.md). Each augmenter's
     ``needs_a_core`` says which; :func:`~nnscratch.training.train` follows it.
 

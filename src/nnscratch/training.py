@@ -554,7 +554,7 @@ def _cores_for(augment):
     and the elastic distortions, themselves products, could not overlap them (measured on
     784-800-10, batch 128: elastic +82-93% per epoch with BLAS on both cores, +20% with it on
     one). A cheap distortion (a shift) overlaps the step on both cores: the best recipe's
-    epoch took 4.5-4.9 s so, 6.2-6.5 s with BLAS on one core (benchmarks/RESULTS.md). A
+    epoch took 4.5-5.2 s so, 6.2-6.5 s with BLAS on one core (benchmarks/RESULTS.md). A
     callable of the caller's own is taken as costly.
     """
     if augment is None or not getattr(augment, "needs_a_core", True):
