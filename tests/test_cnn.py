@@ -33,6 +33,31 @@ def test_whole_network_gradients_match_finite_differences(arch, shape, rng):
     assert max(errors.values()) < 1e-6, errors
 
 
+@pytest.mark.parametrize("arch, shape", [("conv4k3same,pool2,conv6k3,pool2,dense5", (2, 10, 9)),
+                                         ("conv3k3,pool3,dense4", (1, 8, 8))])
+def test_a_relu_convolution_pools_before_its_relu_with_the_same_numbers(arch, shape, rng):
+    """The network runs conv, pool, ReLU (the ReLU on the small map); the output and every
+    gradient are those of conv, ReLU, pool layer by layer, bit for bit (max(relu(z)) ==
+    relu(max(z)), and the ReLU's gradient reaches the same maximum)."""
+    net = _net(arch, shape, n_out=3, seed=4)
+    X = rng.normal(size=(6, int(np.prod(shape))))
+    y = rng.integers(0, 3, 6)
+    out = net._forward(X, training=True)
+    assert net._relu_after_pool == ({1, 3} if "conv6" in arch else {1})  # after the reshape
+    _, d_x = net.backprop(CrossEntropyLoss, out, y, input_grad=True)
+    fused = [g.copy() for g in net.gradients()], d_x
+    x = X
+    for layer in net.layers:  # layer by layer: each convolution applies its own ReLU
+        x = layer.forward(x, True)
+    np.testing.assert_array_equal(x, out)
+    net._relu_after_pool = frozenset()  # and back-propagates through it
+    _, d_x = net.backprop(CrossEntropyLoss, x, y, input_grad=True)
+    for ours, theirs in zip(fused[0], net.gradients(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(fused[1], d_x)
+    assert np.abs(fused[1]).max() > 0
+
+
 def test_architecture_text_round_trips():
     """parse_arch and format_arch are inverses; the network prints its architecture."""
     text = "conv32k3,pool2,conv64k3s2p1,conv8k5same,drop0.25,dense128,drop0.5"

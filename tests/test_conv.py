@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from nnscratch.conv import Conv2D, Flatten, MaxPool2D, Reshape
+from nnscratch import conv as conv_module
+from nnscratch.conv import Conv2D, Flatten, MaxPool2D, Reshape, _axis_order
 from nnscratch.gradcheck import numeric_gradient
 from nnscratch.layers import Layer
 
@@ -60,11 +61,42 @@ def test_conv2d_gradients(c_in, c_out, k, stride, padding, activation, hw, rng):
     _check_layer_gradients(conv, rng.normal(size=(2, c_in, *hw)), rng)
 
 
+def _channels_last(x):
+    """``x`` (N, C, H, W) as a view of channels-last memory, as a convolution returns it."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 @pytest.mark.parametrize("pool, stride, hw", [(2, None, (7, 9)), (3, None, (8, 7)),
-                                              (3, 2, (7, 9)), (2, 1, (5, 4))])
-def test_maxpool_gradients(pool, stride, hw, rng):
-    """Max pooling, also with sizes the pool does not divide and overlapping windows."""
-    _check_layer_gradients(MaxPool2D(pool, stride=stride), rng.normal(size=(2, 3, *hw)), rng)
+                                              (3, 2, (7, 9)), (2, 1, (5, 4)), (2, 2, (6, 8))])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_maxpool_gradients(pool, stride, hw, layout, rng):
+    """Max pooling, also with sizes the pool does not divide and overlapping windows; on
+    channels-last memory, 2x2 pooling takes its own path (two halvings)."""
+    x = rng.normal(size=(2, 3, *hw))
+    _check_layer_gradients(MaxPool2D(pool, stride=stride),
+                           _channels_last(x) if layout == "channels_last" else x, rng)
+
+
+@pytest.mark.parametrize("hw", [(8, 8), (7, 9), (2, 3), (3, 2)])
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 100, 300])
+def test_maxpool_2x2_on_channels_last_maps_equals_the_general_path(hw, chunk_bytes,
+                                                                   monkeypatch, rng):
+    """A convolution's channels-last output takes the two-halvings path: the same maxima,
+    the same winner on ties, the same gradients, bit for bit, and the input's memory order;
+    also when the images go a few at a time (chunks of 1, of 2 with a remainder)."""
+    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
+    x = rng.integers(0, 3, size=(5, 4, *hw)).astype(np.float32)  # many ties
+    fast, general = MaxPool2D(2), MaxPool2D(2)
+    out = fast.forward(_channels_last(x))
+    expected = general.forward(x)
+    assert fast._argmax is None and general._argmax is not None  # each took its path
+    np.testing.assert_array_equal(out, expected)
+    assert _axis_order(out) == _axis_order(_channels_last(expected))
+    g = rng.normal(size=out.shape).astype(np.float32)
+    d_x = fast.backward(_channels_last(g))
+    np.testing.assert_array_equal(d_x, general.backward(g))
+    assert _axis_order(d_x) == (0, 2, 3, 1)
+    np.testing.assert_array_equal(fast.backward(g), d_x)  # a C-ordered gradient as well
 
 
 @pytest.mark.parametrize("layer, shape", [(Flatten(), (3, 2, 4, 5)),
@@ -159,11 +191,13 @@ def test_conv2d_matches_pytorch(c_in, c_out, k, stride, padding, hw, dtype, tol,
                                               (3, 2, (9, 8)), (2, 1, (5, 6)), (3, 3, (10, 11)),
                                               (17, 2, (20, 19))])  # 289 offsets: uint16
 @pytest.mark.parametrize("ties", [False, True])
-def test_maxpool_matches_pytorch(pool, stride, hw, ties, rng):
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_maxpool_matches_pytorch(pool, stride, hw, ties, layout, rng):
     """Forward and input gradient equal ``max_pool2d``'s, ties routed to the same input."""
     torch = pytest.importorskip("torch")
     x = rng.integers(0, 3, size=(2, 3, *hw)) if ties else rng.normal(size=(2, 3, *hw))
     x = x.astype(np.float64)
+    x = _channels_last(x) if layout == "channels_last" else x
     xt = torch.tensor(x, requires_grad=True)
     out = torch.nn.functional.max_pool2d(xt, pool, stride)
     g = rng.normal(size=out.shape)

@@ -12,16 +12,25 @@ LAYERS = [(AvgPool2D(2), (2, 3, 7, 6)), (AvgPool2D(3), (1, 2, 9, 10)),
           (GlobalAvgPool(), (3, 2, 5, 4)), (SubtractImageMean(), (3, 2, 5, 4))]
 
 
+def _in_layout(x, layout):
+    """``x`` itself, or a view of channels-last memory (how an image folder's rows and a
+    convolution's output reach these layers)."""
+    if layout == "nchw":
+        return x
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 def _relative_error(a, b):
     scale = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
 @pytest.mark.parametrize(("layer", "shape"), LAYERS)
-def test_average_pooling_gradients(layer, shape, rng):
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_average_pooling_gradients(layer, shape, layout, rng):
     """The input gradient agrees with central differences (float64), odd sizes included
     (the rows a window does not fill get 0)."""
-    x = rng.normal(size=shape)
+    x = _in_layout(rng.normal(size=shape), layout)
     g = rng.normal(size=layer.forward(x).shape)
     d_x = layer.backward(g)
     err = _relative_error(d_x, numeric_gradient(lambda: float(np.sum(g * layer.forward(x))), x))
@@ -29,10 +38,11 @@ def test_average_pooling_gradients(layer, shape, rng):
 
 
 @pytest.mark.parametrize(("layer", "shape"), LAYERS)
-def test_average_pooling_matches_pytorch(layer, shape, rng):
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_average_pooling_matches_pytorch(layer, shape, layout, rng):
     """Forward and input gradient equal avg_pool2d's / adaptive_avg_pool2d's."""
     torch = pytest.importorskip("torch")
-    x = rng.normal(size=shape)
+    x = _in_layout(rng.normal(size=shape), layout)
     xt = torch.tensor(x, requires_grad=True)
     if isinstance(layer, AvgPool2D):
         out_t = torch.nn.functional.avg_pool2d(xt, layer.pool_size)

@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 
 from .activations import Relu, Sigmoid, Softmax
+from .conv import Conv2D, MaxPool2D
 from .layers import Dropout, Layer
 from .losses import get_loss
 from .validation import check_array, check_features, check_targets
@@ -377,8 +378,31 @@ class NeuralNetwork:
 
     def _forward(self, x, training=False):
         """Forward pass without validation (the training loop's inner call)."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        return self._run(x, len(self.layers), training)
+
+    def _run(self, x, n_layers, training=False):
+        """The output of the first ``n_layers`` layers for ``x``.
+
+        A ReLU convolution followed by a max pooling is run as convolution, pooling, ReLU:
+        the same numbers, since ``max(relu(z)) == relu(max(z))``, but the ReLU and its
+        gradient then pass over a quarter of the map (a 2x2 pooling's output) instead of
+        the whole of it: the largest maps of an image network (benchmarks/RESULTS.md, "Your
+        own images"). The backward pass follows the same plan (``_relu_after_pool``).
+        """
+        layers = self.layers
+        pooled = self._relu_after_pool = frozenset(
+            i for i in range(n_layers - 1)
+            if isinstance(layers[i], Conv2D) and type(layers[i].activation) is Relu
+            and isinstance(layers[i + 1], MaxPool2D))
+        i = 0
+        while i < n_layers:
+            if i in pooled:
+                conv, pool = layers[i], layers[i + 1]
+                x = conv.activation.forward(pool.forward(conv.forward_z(x), training))
+                i += 2
+            else:
+                x = layers[i].forward(x, training)
+                i += 1
         return x
 
     def backward(self, loss_grad, learning_rate=None, *, input_grad=False):
@@ -394,10 +418,16 @@ class NeuralNetwork:
     def _backward_from(self, last, grad, learning_rate, input_grad, through_head):
         """Back-propagate from layer ``last`` down to the first layer."""
         first = self._first_learned  # below it no layer learns: no dL/dx is needed
+        pooled = getattr(self, "_relu_after_pool", frozenset())  # see _run
         for i in range(last, -1, -1):
             layer = self.layers[i]
             need = input_grad or i > first
-            if i == last and not through_head:
+            if i - 1 in pooled:  # a pooling whose ReLU came after it: that ReLU's gradient
+                grad = layer.backward(self.layers[i - 1].activation.backward(grad),
+                                      input_grad=True)
+            elif i in pooled:  # its convolution: the pooling gave the gradient at z
+                grad = layer.backward_z(grad, learning_rate, input_grad=need)
+            elif i == last and not through_head:
                 grad = layer.backward_z(grad, learning_rate, input_grad=need)
             else:
                 grad = layer.backward(grad, learning_rate, input_grad=need)
@@ -523,9 +553,7 @@ class NeuralNetwork:
     def _forward_in_chunks(self, X, n_layers):
         """The output of the first ``n_layers`` layers, a chunk of rows at a time."""
         def run(x):
-            for layer in self.layers[:n_layers]:
-                x = layer.forward(x)
-            return x
+            return self._run(x, n_layers)
 
         chunk = self._chunk
         if len(X) <= chunk:
@@ -553,6 +581,7 @@ class NeuralNetwork:
         """
         x = check_features(X, self)
         outputs = []
+        self._relu_after_pool = frozenset()  # a backward pass after this one: layer by layer
         for layer in self.layers:
             x = layer.forward(x)
             outputs.append((layer, x.copy()))
