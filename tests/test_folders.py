@@ -313,6 +313,10 @@ def test_evaluate_on_a_folder_and_info(shapes_run, tmp_path, capsys):
     info = capsys.readouterr().out
     assert "input size  12x12x3 (height x width x channels)" in info
     assert "classes     bar, column, cross" in info
+    config = re.search(r"\n  config +(.*)\n", info).group(1)
+    assert "--data " in config and "--epochs " in config
+    for unused in ("--dataset", "--split", "--hidden", "--dropout"):  # not this model's
+        assert unused not in config, config
 
 
 def test_evaluate_refuses_a_folder_for_a_table_model(tmp_path, capsys):

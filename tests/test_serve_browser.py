@@ -246,10 +246,18 @@ def _upload_a_file_that_is_no_image(page, tmp_path):
     expect(page.locator("#digit")).to_have_text("?")
 
 
+WAITING = "The activations appear once the network has read a {}."
+
+
 def test_a_file_that_is_no_image_shows_the_error_and_the_page_goes_on(page, tmp_path):
+    """The error replaces the last answer: no digit, and none of its activations left."""
     from playwright.sync_api import expect
 
+    assert _draw(page, ONE)["digit"] == 1
+    expect(page.locator(".layer[data-kind=dense]")).to_have_count(2)
     _upload_a_file_that_is_no_image(page, tmp_path)
+    expect(page.locator(".layer")).to_have_count(0)
+    expect(page.locator("#layers")).to_have_text(WAITING.format("digit"))
     page.click("#clear")
     expect(page.locator("#error")).to_be_hidden()
     assert _draw(page, ONE)["digit"] == 1
@@ -326,6 +334,10 @@ def test_a_folder_model_asks_for_a_picture_and_names_its_classes(images_page,
     expect(caption).to_contain_text("12 × 16 pixels, colour", use_inner_text=True)
     expect(caption).not_to_contain_text("28", use_inner_text=True)
     assert page.evaluate(SIZE) == [16, 12]
+    blank = page.evaluate("""() => Array.from(document.getElementById("prepared")
+        .getContext("2d").getImageData(0, 0, 16, 12).data.filter((_, i) => i % 4 != 3))""")
+    assert set(blank) == {0xE4}  # before any picture: light grey, not a black square
+    expect(page.locator("#layers")).to_have_text(WAITING.format("picture"))
 
     path = tmp_path / "cross.png"  # a training picture, four times larger
     Image.open(next((served_image_model["folder"] / "cross").iterdir())).resize(

@@ -570,6 +570,11 @@ def cmd_info(args):
         config = {k: v for k, v in config.items() if k in TEXT_ROWS or k == "recipe"}
         config.pop("dataset", None)
         config.pop("split", None)
+    else:  # leave out what did not shape this model
+        unused = {"dataset", "split"} if config.get("data") else set()  # MNIST's choices
+        if model.architecture is not None:  # its layers: no hidden sizes nor dropout rate
+            unused |= {"hidden", "dropout"}
+        config = {k: v for k, v in config.items() if k not in unused}
     if config:
         print("  config          " + " ".join(
             f"{flag(k) if k in BY_NAME else '--' + k} {_shown(v)}"

@@ -202,12 +202,7 @@ function describeModel() {
 function showKind(m) {
   const images = m.kind === "images", noun = images ? "picture" : "digit";
   if (images && state.input && state.input.drawn) clearPad();  // no pad to show it on
-  if (m.kind !== state.kind) {  // the other kind's activations are no answer of this model
-    const waiting = document.createElement("p");
-    waiting.className = "muted";
-    waiting.textContent = `The activations appear once the network has read a ${noun}.`;
-    $("layers").replaceChildren(waiting);
-  }
+  if (m.kind !== state.kind) showWaiting(noun);  // the other kind's activations: no answer
   state.kind = m.kind;
   state.labels = m.class_names;
   document.body.classList.toggle("images", images);
@@ -244,7 +239,19 @@ function showError(message) {
   line.textContent = message || "";
 }
 
+// The hidden-layers panel without activations, until the network has read a digit or picture.
+function showWaiting(noun) {
+  const waiting = document.createElement("p");
+  waiting.className = "muted";
+  waiting.textContent = `The activations appear once the network has read a ${noun}.`;
+  $("layers").replaceChildren(waiting);
+}
+
+// No answer (nothing drawn or chosen yet, Clear, or an error): no digit, empty bars, no
+// prepared input (black, the background of a digit; a light grey where a picture will be),
+// and no activations of an earlier input.
 function showEmpty() {
+  const images = state.kind === "images";
   $("digit").textContent = "?";
   const hint = state.kind === "images" ? "choose a picture to see the network's answer"
     : "draw to see the network's answer";
@@ -253,8 +260,9 @@ function showEmpty() {
   drawBars(null);
   const prepared = $("prepared");
   const context = prepared.getContext("2d");
-  context.fillStyle = "#000";
+  context.fillStyle = images ? "#e4e4e4" : "#000";
   context.fillRect(0, 0, prepared.width, prepared.height);
+  showWaiting(images ? "picture" : "digit");
   document.body.classList.remove("answered");
 }
 
