@@ -253,7 +253,7 @@ function showWaiting(noun) {
 function showEmpty() {
   const images = state.kind === "images";
   $("digit").textContent = "?";
-  const hint = state.kind === "images" ? "choose a picture to see the network's answer"
+  const hint = images ? "choose a picture to see the network's answer"
     : "draw to see the network's answer";
   $("confidence").textContent = state.empty ? hint : "";
   $("timing").textContent = "";
