@@ -400,18 +400,76 @@ def test_adam_steps_slice_by_slice_to_the_whole_array_s_numbers(name, dtype):
     a 2-D weight and a non-contiguous array (which is updated whole)."""
     size = 3 * OPTIMIZERS[name].CHUNK + 123
     results = []
-    for chunk in (OPTIMIZERS[name].CHUNK, 10**9):  # slices, then the whole array at once
+    # slices on 1, 2 and 3 threads (runs of 2, 1 and 1 slices), then the whole array at once
+    for chunk, threads in ((OPTIMIZERS[name].CHUNK, 1), (OPTIMIZERS[name].CHUNK, 2),
+                           (OPTIMIZERS[name].CHUNK, 3), (10**9, 1)):
         rng = np.random.default_rng(0)
         params = [rng.standard_normal(size).astype(dtype),
                   rng.standard_normal((300, 700)).astype(dtype),
                   np.asfortranarray(rng.standard_normal((40, 30)).astype(dtype))]
         optimizer = OPTIMIZERS[name](lr=0.01, weight_decay=0.1)
-        optimizer.CHUNK = chunk
+        optimizer.CHUNK, optimizer.threads = chunk, threads
         for step in range(3):
             grads = [np.random.default_rng(step).standard_normal(p.shape).astype(dtype)
                      for p in params]
             optimizer.step(params, grads)
         results.append(params)
-    for sliced, whole in zip(*results, strict=True):
-        assert sliced.dtype == dtype
-        np.testing.assert_array_equal(sliced, whole)
+    for run in results[:-1]:
+        for sliced, whole in zip(run, results[-1], strict=True):
+            assert sliced.dtype == dtype
+            np.testing.assert_array_equal(sliced, whole)
+
+
+def _subnormal(a):
+    return int(np.count_nonzero((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)))
+
+
+@pytest.mark.parametrize("dtype, betas, steps", [(np.float32, (0.9, 0.999), 1500),
+                                                 (np.float32, (0.5, 0.9), 1500),
+                                                 (np.float64, (0.5, 0.6), 2000)])
+def test_adam_zeroes_moments_before_they_turn_subnormal(monkeypatch, dtype, betas, steps):
+    """A parameter whose gradient stops (a weight of a pixel that no later image lights) has
+    moment estimates that shrink by beta a step: without the flush they become subnormal
+    numbers (slow arithmetic), with it they are zeroed first, and the parameters come out
+    bit for bit the same."""
+    from nnscratch import optimizers
+
+    def run(flush):
+        if not flush:
+            monkeypatch.setattr(optimizers, "_flush_every", lambda beta: 0)
+        p = np.linspace(-1, 1, 64).astype(dtype)
+        optimizer = AdamW(lr=0.01, betas=betas)
+        optimizer.step([p], [np.linspace(-3, 3, 64).astype(dtype)])
+        worst = 0
+        for _ in range(steps):
+            optimizer.step([p], [np.zeros_like(p)])
+            worst = max(worst, *(_subnormal(moment) for moment in optimizer.state[0]))
+        monkeypatch.undo()
+        return p, worst
+
+    (flushed, worst_flushed), (plain, worst_plain) = run(True), run(False)
+    assert worst_plain > 0  # the moments do turn subnormal without the flush
+    assert worst_flushed == 0
+    np.testing.assert_array_equal(flushed, plain)
+
+
+def test_the_training_loop_runs_adam_on_as_many_threads_as_blas(monkeypatch):
+    """The step's threads follow BLAS's (so --threads 1 keeps it on one core), for the
+    loop's steps only: afterwards the optimizer is as it was."""
+    from threadpoolctl import threadpool_limits
+
+    from nnscratch import training
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+    for blas in (1, 3):
+        monkeypatch.setattr(training, "_blas_threads", lambda blas=blas: blas)
+        net = NeuralNetwork.from_sizes([4, 8, 3], head_activation=Softmax, seed=0)
+        optimizer, seen = AdamW(lr=0.01), []
+        train(net, X, y, CrossEntropyLoss, 2, 16, optimizer=optimizer, bar=False, seed=0,
+              on_epoch=lambda h, o=optimizer: seen.append(o.threads))
+        assert seen == [blas, blas]
+        assert "threads" not in vars(optimizer) and optimizer.threads == 1
+    monkeypatch.undo()
+    with threadpool_limits(1, user_api="blas"):
+        assert training._blas_threads() == 1

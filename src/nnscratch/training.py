@@ -358,8 +358,8 @@ class TrainingLoop:
                 if isinstance(callback, Checkpoint):
                     callback.resume()
             self._call("on_train_begin", {})
-            with self._stepper, np.errstate(over="ignore", invalid="ignore"), \
-                    _cores_for(self.augment):
+            with _cores_for(self.augment), self._stepper, \
+                    np.errstate(over="ignore", invalid="ignore"):
                 # (overflow and NaN are reported once, as a DivergenceError, not as warnings)
                 for epoch in range(self.first_epoch, self.epochs):
                     self._run_epoch(epoch)
@@ -528,7 +528,7 @@ def _fingerprint(model, loss_fn, optimizer, schedule, augment, data, random_stat
     """What a training is, as JSON data: a checkpoint of any other is refused. ``data`` are
     the arrays it reads; ``random_state`` is the shuffling Generator's before any draw."""
     hyper = {k: v if isinstance(v, (bool, int, float, str, tuple, type(None))) else repr(v)
-             for k, v in vars(optimizer).items() if k not in ("state", "t")}
+             for k, v in vars(optimizer).items() if k not in ("state", "t", "threads")}
     return {"network": repr(model), "loss": _stable_repr(loss_fn),
             "optimizer": {"name": type(optimizer).__name__, **hyper},
             "schedule": _stable_repr(schedule),
@@ -559,11 +559,9 @@ def _cores_for(augment):
     """
     if augment is None or not getattr(augment, "needs_a_core", True):
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-    cores = max((info["num_threads"] for info in threadpool_info()
-                 if info["user_api"] == "blas"), default=1)
-    return threadpool_limits(max(1, cores - 1), user_api="blas")
+    return threadpool_limits(max(1, _blas_threads() - 1), user_api="blas")
 
 
 def _record_epoch(history, model, loss_fn, losses, grad_sizes, lr, test, val):
@@ -609,12 +607,27 @@ class _Stepper:
             self.optimizer.step(self.params, self.grads)
 
     def __enter__(self):
+        # the step's element-wise passes take as many threads as the products (BLAS) have
+        self.threads = self.optimizer.__dict__.get("threads")
+        self.optimizer.threads = _blas_threads()
         return self
 
     def __exit__(self, *exc):
         if self.grad_scale != 1:  # leave the true gradients of the last batch
             self.grads[0] /= self.grad_scale
         self.optimizer.lr = self.base_lr
+        if self.threads is None:
+            del self.optimizer.threads  # back to the class's default
+        else:
+            self.optimizer.threads = self.threads
+
+
+def _blas_threads():
+    """The threads BLAS runs its products on now (1 when it cannot be told)."""
+    from threadpoolctl import threadpool_info
+
+    return max((info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"), default=1)
 
 
 def _hold_out(X, y, val_split, rng):
