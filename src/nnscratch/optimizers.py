@@ -212,11 +212,11 @@ class Adam(Optimizer):
                 _spread(update, parts, self.threads)
             else:
                 self._update(p, g, m, v, *corrections)
-        for moments, beta in zip(zip(*self.state), self.betas):
+        for k, beta in enumerate(self.betas):  # the first moments (k = 0), then the second
             every = _flush_every(beta)
             if every and self.t % every == 0:
-                for moment in moments:
-                    _flush_small(moment)
+                for moments in self.state:
+                    _flush_small(moments[k])
 
     def _update(self, p, g, m, v, correction1, correction2):
         """One Adam step of the parameters ``p`` in place (and of their moments ``m``, ``v``),
