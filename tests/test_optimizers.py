@@ -467,7 +467,7 @@ def test_the_training_loop_runs_adam_on_as_many_threads_as_blas(monkeypatch):
         net = NeuralNetwork.from_sizes([4, 8, 3], head_activation=Softmax, seed=0)
         optimizer, seen = AdamW(lr=0.01), []
         train(net, X, y, CrossEntropyLoss, 2, 16, optimizer=optimizer, bar=False, seed=0,
-              on_epoch=lambda h, o=optimizer: seen.append(o.threads))
+              on_epoch=lambda h, o=optimizer, seen=seen: seen.append(o.threads))
         assert seen == [blas, blas]
         assert "threads" not in vars(optimizer) and optimizer.threads == 1
     monkeypatch.undo()
