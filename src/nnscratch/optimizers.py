@@ -366,8 +366,7 @@ def _spread(work, items, threads):
     """``work(item)`` for every item, the items cut into ``threads`` runs in order, one run a
     thread (the caller's thread takes the first). NumPy lets go of the GIL inside its loops,
     so the runs overlap: the best recipe's AdamW step (535,040 parameters) took 1.3 ms on two
-    threads against 1.6-1.8 ms on one (benchmarks/RESULTS.md, "the Intel Xeon of
-    2026-12-06")."""
+    threads against 1.6-1.8 ms on one (benchmarks/RESULTS.md, "Subnormal moments")."""
     threads = max(1, min(int(threads), len(items)))
     if threads == 1:
         for item in items:

@@ -124,16 +124,16 @@ def image_arch(height, width):
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
     "best": "a strong MLP: 784-512-256-10, shifted images, AdamW, dropout, warm-up + cosine, "
-            "early stopping (98.85% median of seeds 8-10; 95 s on 2 cores of an AMD EPYC, "
+            "early stopping (98.88% median of seeds 8-10; 43 s on 2 cores of an Intel Xeon, "
             "2026-12-06)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, 5 epochs "
-            "(98.63% median of seeds 8-10; 16 s on 2 cores of an AMD EPYC, 2026-12-06)",
+            "(98.61% median of seeds 8-10; 7 s on 2 cores of an Intel Xeon, 2026-12-06)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
                "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes on the 2026-12-01 "
                "machine, ~3x the AMD EPYC's speed at products)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
-           "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; 18 epochs in 12 "
-           "minutes on 2 cores of an AMD EPYC, 2026-12-06)",
+           "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; 18 epochs in 6 "
+           "minutes on 2 cores of an Intel Xeon, 2026-12-06)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
                    "for the three at once on the 2 cores of the 2026-12-01 machine)",
