@@ -303,10 +303,13 @@ grid:
     assert reseeded.seed == 5 and from_toml.seed == 1
 
 
-def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_ends_a_sweep_in_one_line(tmp_path, jobs):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a sweep in
-    two joblib processes: exit 130, one line, no traceback and no leaked-resource warning;
-    only the journal is left (to resume from)."""
+    this process or in two joblib processes: exit 130, one line, no traceback, no worker's
+    "Training interrupted" warning and no leaked-resource warning; only the journal is left
+    (to resume from). (In this process the estimator's fit catches the interrupt, as
+    scikit-learn's MLP does: the sweep must stop all the same, not go on to the next fit.)"""
     import os
     import signal
     import subprocess
@@ -315,7 +318,7 @@ def test_ctrl_c_ends_a_parallel_sweep_in_one_line(tmp_path):
     config = _write(tmp_path, CONFIG.replace("epochs = 6", "epochs = 3000")
                     .replace("train_samples = 600", "train_samples = 1400"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "nnscratch.cli", "sweep", str(config), "--jobs", "2", "--out",
+        [sys.executable, "-m", "nnscratch.cli", "sweep", str(config), "--jobs", jobs, "--out",
          str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True, env={**os.environ, "MPLBACKEND": "Agg"})
     deadline = time.monotonic() + 60
@@ -403,7 +406,7 @@ def test_killed_sweep_resumes_with_only_the_missing_candidates(n, cut, local_swe
     fits = []
     fit_and_score = sweep.backend._fit_and_score
     monkeypatch.setattr(sweep.backend, "_fit_and_score",
-                        lambda *args: fits.append(args[-2:]) or fit_and_score(*args))
+                        lambda *args: fits.append(args[4:6]) or fit_and_score(*args))
     status, stdout = _cli(["sweep", str(config), "--resume", str(out)])
     assert status == 0
     n_candidates = len(GRID["hidden"]) * len(GRID["lr"])

@@ -51,6 +51,9 @@ from .schedules import get_schedule
 from .training import clip_grad_norm
 
 _STOCHASTIC = tuple(OPTIMIZERS)  # every solver but lbfgs
+#: The warning of a fit stopped by Ctrl-C (scikit-learn's MLP words it so); a sweep in its own
+#: process turns it back into the interrupt (nnscratch.sweep.backend).
+INTERRUPTED = "Training interrupted by user."
 _CHUNK = 8192  # rows per forward pass in predict (bounds the memory; sparse rows densified)
 
 
@@ -439,7 +442,7 @@ class _NNEstimator(BaseEstimator):
                                   f"({settings['max_iter']}) reached and the optimization "
                                   "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         except KeyboardInterrupt:  # as scikit-learn: keep what was learned
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn(INTERRUPTED, stacklevel=3)
         if early_stopping:  # the best weights
             params[...] = self._best_params
 

@@ -10,6 +10,9 @@ and a sweep must record each candidate the moment it completes (:mod:`.journal`)
 
 import contextlib
 import math
+import os
+import signal
+import threading
 import time
 import traceback
 import warnings
@@ -29,7 +32,7 @@ from sklearn.model_selection import (
 
 from ..errors import DivergenceWarning
 from ..jsonable import to_json
-from ..sklearn import NNClassifier, NNRegressor
+from ..sklearn import INTERRUPTED, NNClassifier, NNRegressor
 from .spec import search_space, sweep_defaults
 
 _CONNECT_TIMEOUT = "10s"  # how long to try to reach a Dask scheduler
@@ -137,7 +140,7 @@ def run_fits(search, todo, backend, on_candidate):
     pending = {i: {} for i in todo}
     with backend.sharing((search.X, search.y, search.splits)) as shared:
         tasks = (delayed(_fit_and_score)(shared, search.estimator, search.candidates[i],
-                                         search.metric, i, s)
+                                         search.metric, i, s, os.getpid())
                  for i in todo for s in range(n_splits))
         results = Parallel(n_jobs=backend.n_jobs, return_as="generator_unordered")(tasks)
         for i, s, outcome in results:
@@ -153,20 +156,24 @@ def run_fits(search, todo, backend, on_candidate):
                     "error": next((o["error"] for o in splits if o["error"]), "")})
 
 
-def _fit_and_score(shared, estimator, params, metric, index, split):
+def _fit_and_score(shared, estimator, params, metric, index, split, parent_pid):
     """One fit of a candidate on split ``split`` of ``shared = (X, y, splits)``, and its
     score, as scikit-learn's searches do it (a failure scores None, with the exception's last
-    line)."""
+    line). ``parent_pid``: the process that runs the sweep."""
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
 
+    _leave_ctrl_c_to(parent_pid)
     X, y, splits = shared
     train, test = splits[split]
     estimator = clone(estimator).set_params(**clone(params, safe=False))
     start = time.perf_counter()
     outcome = {"score": None, "score_seconds": 0.0, "error": ""}
     try:
-        estimator.fit(X[train], y[train])
+        if os.getpid() == parent_pid:
+            _fit_or_stop(estimator, X[train], y[train])
+        else:
+            estimator.fit(X[train], y[train])
     except Exception:
         outcome.update(fit_seconds=time.perf_counter() - start,
                        error=_last_line(traceback.format_exc()))
@@ -180,6 +187,36 @@ def _fit_and_score(shared, estimator, params, metric, index, split):
         outcome["error"] = _last_line(traceback.format_exc())
     outcome["score_seconds"] = time.perf_counter() - start
     return index, split, outcome
+
+
+def _leave_ctrl_c_to(parent_pid):
+    """In a worker process of the sweep's (joblib's), ignore SIGINT from now on.
+
+    A terminal's Ctrl-C reaches every process of the group. The sweep's own process stops
+    the sweep with one line and ends its workers; a worker that took the KeyboardInterrupt
+    itself would stop its fit half-way and print a warning of its own after that line
+    (the estimator keeps what it learned, as scikit-learn's MLP does). In the sweep's process
+    (``--jobs 1``) and in a Dask worker's thread nothing changes.
+    """
+    if os.getpid() != parent_pid and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _fit_or_stop(estimator, X, y):
+    """``estimator.fit(X, y)`` in the sweep's own process, where Ctrl-C stops the sweep.
+
+    The estimators keep what they learned when Ctrl-C stops a fit and return with a warning,
+    as scikit-learn's MLP does; a search in this process would then go on to the next fit,
+    one Ctrl-C a fit. The warning is turned back into the KeyboardInterrupt.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(X, y)
+    for w in caught:
+        if str(w.message) == INTERRUPTED:
+            raise KeyboardInterrupt
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _last_line(traceback_text):
