@@ -393,3 +393,30 @@ def test_a_drawing_is_cleared_when_the_model_reads_pictures(browser, images_serv
         "choose a picture to see the network's answer")
     expect(page.locator("#bars li.top")).to_have_count(0)
     _no_problems(page, problems)
+
+
+def _tab_to_the_file_input(page):
+    """Tab from Clear (or, where Clear is hidden, from the model menu) until the file input
+    has the focus, as a keyboard user does; the outline each of Open and the hint then show."""
+    page.focus("#clear" if page.locator("#clear").is_visible() else "#model")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "file":
+            break
+    assert page.evaluate("document.activeElement.id") == "file"
+    return page.evaluate("""() => ["open", "drop-hint"].map((id) => {
+        const style = getComputedStyle(document.getElementById(id));
+        return style.outlineStyle + " " + style.outlineWidth; })""")
+
+
+def test_the_keyboard_focus_on_the_file_input_shows_on_open_an_image(page):
+    """The file input itself is invisible: its focus shows as an outline on the "Open an
+    image" label next to it, not on the hint after it."""
+    open_outline, hint_outline = _tab_to_the_file_input(page)
+    assert open_outline == "solid 2px"
+    assert hint_outline.startswith("none")
+
+
+def test_the_keyboard_focus_shows_on_open_an_image_for_a_folder_model(images_page):
+    open_outline, _ = _tab_to_the_file_input(images_page)
+    assert open_outline == "solid 2px"
