@@ -7,6 +7,7 @@ squares) in lists in that same order. Hyper-parameter names and defaults follow 
 ``torch.optim``, so runs can be compared one to one.
 """
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -81,7 +82,9 @@ class Optimizer:
             self.t = t
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        # (threads: how the training loop runs the step, not what the step computes)
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                         if k not in ("state", "threads"))
         return f"{type(self).__name__}({args})"
 
 
@@ -337,6 +340,7 @@ class Adagrad(Optimizer):
 _FLUSH_BELOW = 2.0**20
 
 
+@functools.cache
 def _flush_every(beta):
     """Steps between two flushes of a moment that decays by ``beta`` a step: those a value
     of ``_FLUSH_BELOW * tiny`` takes to decay to ``tiny`` (131 for 0.9, 13,856 for 0.999;
@@ -369,8 +373,7 @@ def _spread(work, items, threads):
     threads against 1.6-1.8 ms on one (benchmarks/RESULTS.md, "Subnormal moments")."""
     threads = max(1, min(int(threads), len(items)))
     if threads == 1:
-        for item in items:
-            work(item)
+        _each(work, items)
         return
     bounds = [len(items) * k // threads for k in range(threads + 1)]
     runs = [items[bounds[k]:bounds[k + 1]] for k in range(threads)]

@@ -607,19 +607,21 @@ class _Stepper:
             self.optimizer.step(self.params, self.grads)
 
     def __enter__(self):
-        # the step's element-wise passes take as many threads as the products (BLAS) have
+        # an optimizer whose step can spread over threads (Adam's slices) takes as many as
+        # the products (BLAS) have
         self.threads = self.optimizer.__dict__.get("threads")
-        self.optimizer.threads = _blas_threads()
+        if hasattr(self.optimizer, "threads"):
+            self.optimizer.threads = _blas_threads()
         return self
 
     def __exit__(self, *exc):
         if self.grad_scale != 1:  # leave the true gradients of the last batch
             self.grads[0] /= self.grad_scale
         self.optimizer.lr = self.base_lr
-        if self.threads is None:
-            del self.optimizer.threads  # back to the class's default
-        else:
+        if self.threads is not None:
             self.optimizer.threads = self.threads
+        elif "threads" in vars(self.optimizer):
+            del self.optimizer.threads  # back to the class's default
 
 
 def _blas_threads():
