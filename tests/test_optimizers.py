@@ -453,6 +453,49 @@ def test_adam_zeroes_moments_before_they_turn_subnormal(monkeypatch, dtype, beta
     np.testing.assert_array_equal(flushed, plain)
 
 
+
+@pytest.mark.parametrize("dtype, momentum, nesterov, steps", [(np.float32, 0.9, False, 1200),
+                                                              (np.float32, 0.5, True, 300),
+                                                              (np.float64, 0.5, False, 1500)])
+def test_sgd_zeroes_velocities_before_they_turn_subnormal(monkeypatch, dtype, momentum,
+                                                           nesterov, steps):
+    """SGD's velocity decays by the momentum a step once the gradient stops, as Adam's
+    moments do: zeroed before it turns subnormal, with the parameters bit for bit the same."""
+    from nnscratch import optimizers
+
+    def run(flush):
+        if not flush:
+            monkeypatch.setattr(optimizers, "_flush_every", lambda beta: 0)
+        p = np.linspace(-1, 1, 64).astype(dtype)
+        optimizer = SGD(lr=0.01, momentum=momentum, nesterov=nesterov)
+        optimizer.step([p], [np.linspace(-3, 3, 64).astype(dtype)])
+        worst = 0
+        for _ in range(steps):
+            optimizer.step([p], [np.zeros_like(p)])
+            worst = max(worst, _subnormal(optimizer.state[0]))
+        monkeypatch.undo()
+        return p, worst, optimizer.t
+
+    (flushed, worst_flushed, t), (plain, worst_plain, _) = run(True), run(False)
+    assert worst_plain > 0
+    assert worst_flushed == 0
+    assert t == steps + 1
+    np.testing.assert_array_equal(flushed, plain)
+
+
+def test_sgd_resumes_from_a_state_without_a_step_count():
+    """Checkpoints written before SGD counted its steps (``t`` None) still load; the count
+    starts from 0."""
+    p = np.ones(4, np.float32)
+    before = SGD(lr=0.1, momentum=0.9)
+    before.step([p], [np.full(4, 0.5, np.float32)])
+    state = {**before.state_dict(), "t": None}
+    after = SGD(lr=0.1, momentum=0.9)
+    after.load_state_dict(state, [p])
+    assert after.t == 0
+    np.testing.assert_array_equal(after.state[0], before.state[0])
+
+
 def test_the_training_loop_runs_adam_on_as_many_threads_as_blas(monkeypatch):
     """The step's threads follow BLAS's (so --threads 1 keeps it on one core), for the
     loop's steps only: afterwards the optimizer is as it was."""

@@ -35,7 +35,7 @@ class Optimizer:
         -------
         dict
             ``{"t": steps taken or None, "layout": list or None, "arrays": {name: ndarray}}``:
-            the step count of the optimizers that keep one (Adam, AdamW, Adagrad), and the
+            the step count of the optimizers that keep one (SGD, Adam, AdamW, Adagrad), and the
             per-parameter state (momentum buffers, moment estimates, sums of squares), one
             entry of ``layout`` per parameter (``None``, ``"array"``, or a list of those for
             a tuple), its arrays named ``"i"`` or ``"i.j"``. The arrays are the live state,
@@ -120,6 +120,8 @@ class SGD(Optimizer):
     With the defaults it is the blog's update ``p -= lr * g``. With momentum ``mu`` it keeps
     a velocity ``v = mu v + g`` (``v = g`` at the first step) and steps along ``v``, or along
     ``g + mu v`` with ``nesterov=True``. ``weight_decay`` adds ``weight_decay * p`` to ``g``.
+    Like Adam's moments, a velocity entry that has decayed to almost nothing is zeroed before
+    it turns subnormal (:func:`_flush_every`); ``t`` counts the steps for that schedule.
     """
 
     name = "sgd"
@@ -131,6 +133,7 @@ class SGD(Optimizer):
         self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
+        self.t = 0
 
     @property
     def plain(self):
@@ -147,6 +150,9 @@ class SGD(Optimizer):
             return
         if self.state is None:
             self.state = [None] * len(params)
+        self.t += 1
+        every = _flush_every(self.momentum)
+        flush = every and self.t % every == 0
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             if self.weight_decay:
                 g = g + self.weight_decay * p
@@ -157,8 +163,17 @@ class SGD(Optimizer):
                 else:
                     v *= self.momentum
                     v += g
+                    if flush:
+                        _flush_small(v)
                 g = g + self.momentum * v if self.nesterov else v
             p -= self.lr * g
+
+    def load_state_dict(self, state, params):
+        # A checkpoint written before SGD counted its steps has none: count from 0 (it only
+        # times the flush of tiny velocities).
+        if state["t"] is None:
+            state = {**state, "t": 0}
+        super().load_state_dict(state, params)
 
 
 class Adam(Optimizer):
