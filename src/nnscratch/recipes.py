@@ -124,24 +124,25 @@ def image_arch(height, width):
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
     "best": "a strong MLP: 784-512-256-10, shifted images, AdamW, dropout, warm-up + cosine, "
-            "early stopping (98.88% median of seeds 8-10; 43 s on 2 cores of an Intel Xeon, "
-            "2026-12-06)",
+            "early stopping (98.88% median of seeds 8-10; 43 s on 2 cores of an AMD EPYC with "
+            "AVX-512, as on an Intel Xeon, 2026-12-06)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, 5 epochs "
-            "(98.61% median of seeds 8-10; 7 s on 2 cores of an Intel Xeon, 2026-12-06)",
+            "(98.61% median of seeds 8-10; 8 s on 2 cores of an AMD EPYC with AVX-512, 7 s on "
+            "an Intel Xeon, 2026-12-06)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
                "seeds: 0.60% error against Simard's 0.7%; 10-15 minutes on the 2026-12-01 "
                "machine, ~3x the AMD EPYC's speed at products)",
     "cnn": "a convolutional network: conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5, "
            "AdamW, warm-up + cosine, early stopping (99.43% median of 3 seeds; 99.38% at seed 8 "
-           "in 6 minutes of 18 epochs on 2 cores of an Intel Xeon, 2026-12-06)",
+           "in 5 minutes of 18 epochs on 2 cores of an AMD EPYC with AVX-512, 2026-12-06)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; ~50 minutes "
                    "for the three at once on the 2 cores of the 2026-12-01 machine)",
     "images": "the default for --data DIR (a folder of images): each image minus its mean "
               "colour, 3x3 convolutions and poolings down to ~4x4 (32, 64, 128 channels), "
               "dense128, shifted images, AdamW, warm-up + cosine, 25 epochs with early "
-              "stopping (95.90% on the tinted digits, 18.5 minutes of training on 2 cores of an "
-              "AMD EPYC, 2026-12-06)",
+              "stopping (95.36% on the tinted digits in 6.5 minutes of training on 2 cores of an "
+              "AMD EPYC with AVX-512, 2026-12-06; 95.90% on a slower EPYC that morning)",
     "text": "the default for a --data text file: a character-level transformer (--arch), "
             "AdamW, dropout 0.1, warm-up + cosine from 1e-3, 30 epochs with a 10% validation "
             "split (names.txt: test loss 1.915 nats per character)",
