@@ -403,3 +403,48 @@ def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_ba
     whole, cut = (load(tmp_path / name / "model.npz") for name in ("whole", "cut"))
     for a, b in zip(whole.parameters(), cut.parameters(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("n_train", "given", "expected"), [
+    (18_000, {}, (25, 4)),            # the tinted digits: the recipe as chosen
+    (96, {}, (250, None)),            # 86 after the validation split: 2 steps an epoch
+    (1_000, {}, (34, None)),          # 15 steps an epoch: 375 steps in 25 epochs
+    (96, {"epochs": 30}, (30, 4)),    # the user's epochs are kept
+    (96, {"patience": 2}, (25, 2)),   # and so is the user's patience
+])
+def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, expected):
+    """25 epochs of a small folder are a few dozen steps, and early stopping on its handful
+    of validation images ended them at chance (a 2-class photo folder: 50%, and 91.7% with
+    500 steps): such a folder gets MIN_IMAGE_STEPS steps, without early stopping, and says
+    so in one line."""
+    from nnscratch.experiment import _settle_image_config
+    from nnscratch.recipes import MIN_IMAGE_STEPS, make_config
+
+    config = {**make_config("images", **given), "data": "photos"}
+    pipeline = ImagePipeline(height=12, width=12, color="rgb", classes=("a", "b"))
+    lines = []
+    _settle_image_config(config, pipeline, n_train, lines.append)
+    assert (config["epochs"], config["patience"]) == expected
+    if expected[1] is None:
+        val = round(0.1 * n_train)
+        steps = -(-(n_train - val) // 64)
+        assert config["epochs"] * steps >= MIN_IMAGE_STEPS > (config["epochs"] - 1) * steps
+        assert lines == [f"The images recipe on {n_train:,} training images ({steps} step"
+                         f"{'s' if steps > 1 else ''} an epoch): {config['epochs']} epochs, "
+                         f"for at least {MIN_IMAGE_STEPS} steps, without early stopping "
+                         f"({val} validation images are too few to choose an epoch); --epochs "
+                         "and --patience to choose"]
+    else:
+        assert lines == []
+
+
+def test_a_small_folder_trains_with_no_flag(tmp_path):
+    """Three shapes, 16 images each, ``nnscratch train --data DIR`` and nothing else: the
+    recipe's 25 epochs would be 25 steps; it takes 500 and learns the shapes."""
+    root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(root), "--no-bar", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["epochs"] == 500 and metrics["config"]["patience"] is None
+    assert metrics["epochs"] == 500
+    assert metrics["train_accuracy"] >= 0.9, metrics["train_accuracy"]

@@ -9,6 +9,7 @@ through :func:`run_training`, so a run is described by one plain ``config`` dict
 """
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from .data.text import is_text_file
 from .errors import NNScratchError
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss, SmoothedCrossEntropyLoss
 from .network import NeuralNetwork
-from .recipes import REGRESSION_RECIPES, image_arch, make_config
+from .recipes import MIN_IMAGE_STEPS, RECIPES, REGRESSION_RECIPES, image_arch, make_config
 from .runs import (
     CONFIG_FILE,
     checkpoint_path,
@@ -133,7 +134,7 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar, log=log)
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
-        _settle_image_config(config, data.pipeline)
+        _settle_image_config(config, data.pipeline, len(data.y_train), log)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
@@ -192,14 +193,30 @@ def _history_to_keep(exc, started, work_dir):
     return loop.history
 
 
-def _settle_image_config(config, pipeline):
+def _settle_image_config(config, pipeline, n_train, log=print):
     """Write what an image folder decided into the run's configuration (stored with it, so
     ``--resume`` and ``evaluate`` read the folder the same way): the size and colour, and the
-    images recipe's layers for that size."""
+    images recipe's layers for that size and epochs for that many images."""
     config["image_size"] = f"{pipeline.height}x{pipeline.width}"
     config["color"] = pipeline.color
-    if config.get("recipe") == "images" and config["arch"] is None:
+    if config.get("recipe") != "images":
+        return
+    if config["arch"] is None:
         config["arch"] = image_arch(pipeline.height, pipeline.width)
+    recipe = RECIPES["images"]
+    if (config["epochs"], config["patience"]) == (recipe["epochs"], recipe["patience"]):
+        # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000
+        # steps. A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS
+        # steps, and no early stopping: its validation images are too few to choose an epoch.
+        n_val = max(1, round(config["val_split"] * n_train)) if config["val_split"] else 0
+        steps = math.ceil((n_train - n_val) / config["batch_size"])
+        epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
+        if epochs > config["epochs"]:
+            config["epochs"], config["patience"] = epochs, None
+            log(f"The images recipe on {n_train:,} training images ({steps} step"
+                f"{'s' if steps != 1 else ''} an epoch): {epochs} epochs, for at least "
+                f"{MIN_IMAGE_STEPS} steps, without early stopping ({n_val} validation images "
+                "are too few to choose an epoch); --epochs and --patience to choose")
 
 
 def image_shape(data):
