@@ -32,7 +32,7 @@ from .runs import (
     write_run,
 )
 from .textrun import run_text_training
-from .training import History, train
+from .training import History, held_out_count, train
 
 
 def fit_regression(name, recipe="blog", seed=0):
@@ -208,7 +208,7 @@ def _settle_image_config(config, pipeline, n_train, log=print):
         # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000
         # steps. A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS
         # steps, and no early stopping: its validation images are too few to choose an epoch.
-        n_val = max(1, round(config["val_split"] * n_train)) if config["val_split"] else 0
+        n_val = held_out_count(n_train, config["val_split"])
         steps = math.ceil((n_train - n_val) / config["batch_size"])
         epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
         if epochs > config["epochs"]:

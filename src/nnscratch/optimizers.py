@@ -151,8 +151,7 @@ class SGD(Optimizer):
         if self.state is None:
             self.state = [None] * len(params)
         self.t += 1
-        every = _flush_every(self.momentum)
-        flush = every and self.t % every == 0
+        flush = _flush_due(self.momentum, self.t)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             if self.weight_decay:
                 g = g + self.weight_decay * p
@@ -231,8 +230,7 @@ class Adam(Optimizer):
             else:
                 self._update(p, g, m, v, *corrections)
         for k, beta in enumerate(self.betas):  # the first moments (k = 0), then the second
-            every = _flush_every(beta)
-            if every and self.t % every == 0:
+            if _flush_due(beta, self.t):
                 for moments in self.state:
                     _flush_small(moments[k])
 
@@ -372,6 +370,12 @@ def _flush_every(beta):
     if not 0 < beta < 1:
         return 0
     return max(1, int(math.log(_FLUSH_BELOW) / -math.log(beta)))
+
+
+def _flush_due(beta, t):
+    """Whether step ``t`` flushes the tiny entries of a state that decays by ``beta``."""
+    every = _flush_every(beta)
+    return every > 0 and t % every == 0
 
 
 def _flush_small(moment):

@@ -632,12 +632,17 @@ def _blas_threads():
                 if info["user_api"] == "blas"), default=1)
 
 
+def held_out_count(n, val_split):
+    """How many of ``n`` rows a ``val_split`` holds out for validation (at least one)."""
+    return max(1, round(val_split * n)) if val_split else 0
+
+
 def _hold_out(X, y, val_split, rng):
     """Split a seeded random ``val_split`` of the rows off: ``(X, y, (X_val, y_val) or None)``."""
     if not val_split:
         return X, y, None
     order = rng.permutation(len(X))
-    n_val = max(1, round(val_split * len(X)))
+    n_val = held_out_count(len(X), val_split)
     if n_val >= len(X):
         raise ValueError(f"val_split={val_split} leaves no training data from {len(X)} "
                          "samples")
