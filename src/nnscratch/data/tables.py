@@ -471,8 +471,8 @@ def _check_path(path):
 #: The cells of a CSV read as missing: pandas' list less "None", which is a category in real
 #: tables (MASS's survey: how often one exercises, "Freq", "Some" or "None"), plus "?", the
 #: UCI repository's mark (the Wisconsin breast cancer table's 16 unknown 'Bare Nuclei').
-MISSING_TEXT = ("", "?", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
+MISSING_TEXT = ("", "?", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
 
 
 def _read_csv(path):
