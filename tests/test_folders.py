@@ -411,6 +411,8 @@ def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_ba
     (1_000, {}, (34, None)),          # 15 steps an epoch: 375 steps in 25 epochs
     (96, {"epochs": 30}, (30, 4)),    # the user's epochs are kept
     (96, {"patience": 2}, (25, 2)),   # and so is the user's patience
+    (96, {"epochs": 25}, (25, 4)),    # even when they are the recipe's own
+    (96, {"patience": 4}, (25, 4)),
 ])
 def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, expected):
     """25 epochs of a small folder are a few dozen steps, and early stopping on its handful
@@ -423,7 +425,7 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
     config = {**make_config("images", **given), "data": "photos"}
     pipeline = ImagePipeline(height=12, width=12, color="rgb", classes=("a", "b"))
     lines = []
-    _settle_image_config(config, pipeline, n_train, lines.append)
+    _settle_image_config(config, pipeline, n_train, lines.append, chosen=set(given))
     assert (config["epochs"], config["patience"]) == expected
     if expected[1] is None:
         val = round(0.1 * n_train)
@@ -436,6 +438,18 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
                          "and --patience to choose"]
     else:
         assert lines == []
+
+
+def test_the_recipe_epochs_typed_on_the_command_line_are_kept(tmp_path, capsys):
+    """``--epochs 25``, the images recipe's own number, typed by the user: 25 epochs, with
+    the recipe's early stopping, and no line saying the epochs were raised."""
+    root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(root), "--epochs", "25", "--no-bar", "--out",
+                 str(out)]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["epochs"], config["patience"]) == (25, 4)
+    assert "for at least" not in capsys.readouterr().out
 
 
 def test_a_small_folder_trains_with_no_flag(tmp_path):

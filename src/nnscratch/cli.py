@@ -148,7 +148,7 @@ def cmd_train(args):
     with _threads(args):
         result = run_training(config, data_dir=args.data_dir, out_dir=out_dir, bar=bar,
                               replace=args.force, checkpoint_every=every, threads=args.threads,
-                              on_start=started,
+                              on_start=started, chosen=overrides,  # the flags given
                               on_epoch=None if bar or args.no_bar else _epoch_line)
     return _print_run(result.metrics, out_dir)
 

@@ -65,7 +65,7 @@ class RunResult:
 
 def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, log=print,
                  replace=False, on_epoch=None, checkpoint_every=0, resume=None, threads=None,
-                 on_start=None, callbacks=()):
+                 on_start=None, callbacks=(), chosen=()):
     """Train the network ``config`` describes and write its run folder.
 
     Parameters
@@ -103,6 +103,10 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         Passed to :func:`~nnscratch.training.train`. When one of them raises (any exception
         but nnscratch's own errors and ``OSError``), the run so far is saved, marked
         interrupted, before the exception reaches the caller.
+    chosen : collection of str
+        The rows of ``config`` the user set (the command line's flags): a recipe that
+        adapts its values to the data (``images``: the epochs of a small folder) leaves
+        these as they are. Without it, a value equal to the recipe's counts as not set.
 
     Returns
     -------
@@ -114,11 +118,12 @@ def run_training(config, *, data_dir=None, out_dir=None, bar=True, data=None, lo
         return _run_training(config, held, data_dir=data_dir, out_dir=out_dir, bar=bar,
                              data=data, log=log, replace=replace, on_epoch=on_epoch,
                              checkpoint_every=checkpoint_every, resume=resume,
-                             threads=threads, on_start=on_start, callbacks=callbacks)
+                             threads=threads, on_start=on_start, callbacks=callbacks,
+                             chosen=frozenset(chosen))
 
 
 def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, on_epoch,
-                  checkpoint_every, resume, threads, on_start, callbacks):
+                  checkpoint_every, resume, threads, on_start, callbacks, chosen):
     """:func:`run_training`, with ``held`` the ExitStack that holds the run's lock."""
     if data is None and config.get("data") and is_text_file(config["data"]):
         model, history, metrics = run_text_training(
@@ -134,7 +139,7 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar, log=log)
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
-        _settle_image_config(config, data.pipeline, len(data.y_train), log)
+        _settle_image_config(config, data.pipeline, len(data.y_train), log, chosen)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
@@ -193,7 +198,7 @@ def _history_to_keep(exc, started, work_dir):
     return loop.history
 
 
-def _settle_image_config(config, pipeline, n_train, log=print):
+def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset()):
     """Write what an image folder decided into the run's configuration (stored with it, so
     ``--resume`` and ``evaluate`` read the folder the same way): the size and colour, and the
     images recipe's layers for that size and epochs for that many images."""
@@ -204,7 +209,8 @@ def _settle_image_config(config, pipeline, n_train, log=print):
     if config["arch"] is None:
         config["arch"] = image_arch(pipeline.height, pipeline.width)
     recipe = RECIPES["images"]
-    if (config["epochs"], config["patience"]) == (recipe["epochs"], recipe["patience"]):
+    if (not chosen & {"epochs", "patience"}
+            and (config["epochs"], config["patience"]) == (recipe["epochs"], recipe["patience"])):
         # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000
         # steps. A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS
         # steps, and no early stopping: its validation images are too few to choose an epoch.
