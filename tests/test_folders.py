@@ -452,6 +452,20 @@ def test_the_recipe_epochs_typed_on_the_command_line_are_kept(tmp_path, capsys):
     assert "for at least" not in capsys.readouterr().out
 
 
+def test_the_typed_epochs_hold_through_a_resume(ctrl_c_at_batch, tmp_path):
+    """A run of ``--epochs 25`` on a small folder, stopped and resumed, still trains 25
+    epochs with early stopping: the resumed run's configuration is its own, final."""
+    root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
+    out = tmp_path / "run"
+    ctrl_c_at_batch(3)  # 1 batch an epoch (43 training images): in the third epoch
+    assert main(["train", "--data", str(root), "--epochs", "25", "--no-bar", "--out",
+                 str(out)]) == 130
+    ctrl_c_at_batch(10 ** 9)
+    assert main(["train", "--resume", str(out), "--no-bar"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["epochs"], config["patience"]) == (25, 4)
+
+
 def test_a_small_folder_trains_with_no_flag(tmp_path):
     """Three shapes, 16 images each, ``nnscratch train --data DIR`` and nothing else: the
     recipe's 25 epochs would be 25 steps; it takes 500 and learns the shapes."""

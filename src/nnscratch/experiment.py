@@ -139,7 +139,9 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar, log=log)
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
-        _settle_image_config(config, data.pipeline, len(data.y_train), log, chosen)
+        # a resumed run's configuration is its own, settled when it started
+        _settle_image_config(config, data.pipeline, len(data.y_train), log,
+                             chosen if resume is None else frozenset(config))
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
