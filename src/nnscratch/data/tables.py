@@ -641,7 +641,9 @@ def _drop_columns(path, frame, drop):
 
 def _check_row_numbers(path, frame):
     """Refuse a numeric column named like a row number or an identifier (``_ROW_NUMBER_NAME``)
-    that holds a different whole number in every row."""
+    that holds a different whole number in every row. Apart from :func:`_check_columns`
+    because it reads every row: the rows without a target, dropped before that check, would
+    leave gaps in a row number."""
     for name in frame.columns:
         column = frame[name]
         if not (isinstance(name, str) and _ROW_NUMBER_NAME.fullmatch(name.strip())
