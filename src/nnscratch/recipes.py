@@ -137,8 +137,8 @@ RECIPE_SUMMARIES = {
             "early stopping (98.88% median of seeds 8-10; 43 s on 2 cores of an AMD EPYC with "
             "AVX-512, as on an Intel Xeon, 2026-12-06)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, batches "
-            "of 256, 3 epochs (98.26% median of seeds 8-10; 3.2 s on 2 cores of an AMD EPYC "
-            "with AVX-512, 2026-12-06)",
+            "of 256, 3 epochs (98.26% median of seeds 8-10; 3.2-3.5 s on 2 cores of an AMD "
+            "EPYC with AVX-512, 2026-12-06)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
                "seeds: 0.60% error against Simard's 0.7%; 14 minutes at seed 0 on 2 cores of an "
                "AMD EPYC with AVX-512, 2026-12-06)",
