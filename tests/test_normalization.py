@@ -13,6 +13,19 @@ def _relative_error(a, b):
 
 
 SHAPES = [(6, 4), (3, 2, 5, 4)]  # dense (N, C) and images (N, C, H, W)
+#: How an input is laid out in memory, which picks BatchNorm's path: "rows" (a C-ordered
+#: dense batch, or images stored channels-last as a convolution gives them: per-channel
+#: sums as products of the (N*H*W, C) rows) or "general" (any other layout).
+LAYOUTS = ["rows", "general"]
+
+
+def _arranged(a, layout):
+    """``a`` (same values) in the memory layout that sends it down BatchNorm's ``layout``."""
+    if layout == "general":
+        return np.asfortranarray(a) if a.ndim == 2 else np.ascontiguousarray(a)
+    if a.ndim == 2:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def _layer(shape, activation, rng):
@@ -26,13 +39,14 @@ def _layer(shape, activation, rng):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("activation", [None, "tanh"])
-def test_batchnorm_gradients(shape, training, activation, rng):
+@pytest.mark.parametrize("activation", [None, "tanh", "relu"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_batchnorm_gradients(shape, training, activation, layout, rng):
     """gamma, beta and input gradients agree with central differences (float64), in
-    training (batch statistics) and evaluation (running statistics) mode."""
+    training (batch statistics) and evaluation (running statistics) mode, on both paths."""
     bn = _layer(shape, activation, rng)
-    x = rng.normal(2, 3, size=shape)
-    g = rng.normal(size=shape)
+    x = _arranged(rng.normal(2, 3, size=shape), layout)
+    g = _arranged(rng.normal(size=shape), layout)
     saved = bn.running_mean.copy(), bn.running_var.copy()
 
     def loss():
@@ -70,13 +84,14 @@ def test_batchnorm_standardises_each_channel_and_tracks_running_statistics(rng):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_matches_pytorch(shape, training, rng):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_batchnorm_matches_pytorch(shape, training, layout, rng):
     """Forward, running statistics and every gradient equal torch.nn.functional.batch_norm's
-    to 1e-6 (float64)."""
+    to 1e-6 (float64), on both paths."""
     torch = pytest.importorskip("torch")
     bn = _layer(shape, None, rng)
-    x = rng.normal(1, 2, size=shape)
-    g = rng.normal(size=shape)
+    x = _arranged(rng.normal(1, 2, size=shape), layout)
+    g = _arranged(rng.normal(size=shape), layout)
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(bn.weights.copy(), requires_grad=True)
     bt = torch.tensor(bn.bias.copy(), requires_grad=True)
@@ -92,6 +107,38 @@ def test_batchnorm_matches_pytorch(shape, training, rng):
     np.testing.assert_allclose(d_x, xt.grad.numpy(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(bn.grad_weights, wt.grad.numpy(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(bn.grad_bias, bt.grad.numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_both_paths_agree_in_float32_on_a_convolutions_map(training, rng):
+    """The same map (a 16x8x9x9 float32 batch, mean 3, with a ReLU) through the rows path
+    (stored channels-last) and the general path (NCHW): outputs, running statistics and
+    gradients agree to float32 rounding, batch after batch (the rows path reuses its work
+    arrays), and what the rows path returned for one batch is not changed by the next."""
+    shape = (16, 8, 9, 9)
+    reference = _layer(shape, "relu", rng)
+    layers = {layout: BatchNorm(shape[1], "relu", dtype=np.float32) for layout in LAYOUTS}
+    for layer in layers.values():
+        for name in ("weights", "bias", "running_mean", "running_var"):
+            getattr(layer, name)[...] = getattr(reference, name)
+    returned = []
+    for _ in range(2):
+        x = rng.normal(3, 2, size=shape).astype(np.float32)
+        g = rng.normal(size=shape).astype(np.float32)
+        results = {}
+        for layout, bn in layers.items():
+            out = bn.forward(_arranged(x, layout), training)
+            d_x = bn.backward(_arranged(g, layout))
+            results[layout] = (out, d_x, bn.grad_weights.copy(), bn.grad_bias.copy(),
+                               bn.running_mean.copy(), bn.running_var.copy())
+        for a, b in zip(results["rows"], results["general"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+        out, d_x = results["rows"][:2]
+        assert out.transpose(0, 2, 3, 1).flags.c_contiguous  # a conv's layout, kept
+        returned.append((out, out.copy(), d_x, d_x.copy()))
+    for out, out_then, d_x, d_x_then in returned:
+        np.testing.assert_array_equal(out, out_then)
+        np.testing.assert_array_equal(d_x, d_x_then)
 
 
 def test_batchnorm_refuses_bad_arguments_and_shapes():
@@ -161,6 +208,24 @@ def test_a_network_with_batchnorm_passes_the_gradient_check(rng):
     net64.backprop(get_loss("cross_entropy"), net64._forward(X, True), y)
     for i in (1, 5):
         assert np.abs(net64.layers[i].grad_bias).max() < 1e-12
+
+
+def test_a_relu_batchnorm_network_passes_the_gradient_check(rng):
+    """The network the bn token builds (ReLU after each batchnorm, the rows path: the
+    convolution's map is stored channels-last, the dense batch C-ordered), in training mode,
+    against central differences."""
+    from nnscratch.architecture import parse_arch
+    from nnscratch.gradcheck import check_gradients
+    from nnscratch.network import NeuralNetwork
+
+    net = NeuralNetwork.from_architecture(parse_arch("conv3k3,bn,pool2,dense6,bn"), (1, 8, 8),
+                                          4, head_activation="softmax", seed=2,
+                                          dtype=np.float64)
+    X = rng.normal(size=(6, 64))
+    y = rng.integers(0, 4, size=6)
+    errors = check_gradients(net, "cross_entropy", X, y, training=True)
+    before_norm = {"layers[1].bias", "layers[5].bias"}  # no effect in training, as above
+    assert max(e for name, e in errors.items() if name not in before_norm) < 1e-6, errors
 
 
 def test_running_statistics_round_trip_through_the_model_file(tmp_path):

@@ -21,6 +21,29 @@ from .activations import get_activation
 from .layerbase import ParamLayer, check_input, row_sums, setup
 from .validation import check_float_dtype, check_int
 
+#: The activations the channels-last path of :class:`BatchNorm` applies itself.
+_FUSED = ("identity", "relu")
+
+
+def _channels_last_rows(a):
+    """The ``(N*H*W, C)`` rows of an ``(N, C, H, W)`` array stored channels-last, or an
+    ``(N, C)`` array's own rows, as a view; None for any other layout."""
+    if a.ndim == 2:
+        return a if a.flags.c_contiguous else None
+    if a.ndim != 4:
+        return None
+    t = a.transpose(0, 2, 3, 1)
+    return t.reshape(-1, a.shape[1]) if t.flags.c_contiguous else None
+
+
+def _column_sums(rows, weights=None):
+    """``sum_i rows[i]`` (or ``sum_i rows[i] * weights[i]``) per column: a matrix-vector
+    product and a row-wise dot product, 4-9x faster than ``np.add.reduce(rows, axis=0)``
+    on a convolution's (N*H*W, 32) rows."""
+    if weights is None:
+        return np.ones(len(rows), rows.dtype) @ rows
+    return np.einsum("ij,ij->j", rows, weights)
+
 
 class BatchNorm:
     """``a = activation(gamma * (x - mean) / sqrt(var + eps) + beta)``, per channel.
@@ -86,6 +109,10 @@ class BatchNorm:
 
     def forward(self, x, training=False):
         """``(N, C)`` or ``(N, C, H, W)`` in, the same shape out."""
+        rows = _channels_last_rows(x) if self.activation.name in _FUSED else None
+        self._rows = rows is not None
+        if self._rows:
+            return self._forward_rows(x, rows, training)
         axes, shape = self._axes(x)
         if training:
             mean = x.mean(axis=axes)
@@ -106,8 +133,88 @@ class BatchNorm:
 
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
         """Back-propagate ``dL/da``; return ``dL/dx`` (None with ``input_grad=False``)."""
+        if self.__dict__.get("_rows"):
+            d_input = self._backward_rows(d_output, input_grad)
+            if learning_rate is not None:
+                self.weights -= learning_rate * self.grad_weights
+                self.bias -= learning_rate * self.grad_bias
+            return d_input
         return self.backward_z(self.activation.backward(d_output), learning_rate,
                                input_grad=input_grad)
+
+    # --- rows: dense inputs, and images stored channels-last (a convolution's output) -----
+    # The general path above reduces over axes (0, 2, 3) and makes about 12 passes over the
+    # map forward and 9 backward, each allocating a new array: 25.9 and 22.2 ms on a
+    # 256x32x26x26 float32 map stored channels-last, 12.5 and 16.2 ms this way
+    # (benchmarks/bench_batchnorm.py). Here the map is read as its (N*H*W, C) rows: the
+    # per-channel sums are a matrix-vector product and row-wise dot products, the output is
+    # ``x_c * scale + shift`` with ``x_c = x - mean`` kept for the backward pass, and
+    # ``x_hat = x_c * inv_std`` is never stored. Only a ReLU (or no activation) is fused.
+
+    def _scratch(self, name, shape, dtype):
+        """A work array kept from one batch to the next (a fresh array of a convolution's
+        map size costs its page faults and zeroing every time); never returned."""
+        work = self.__dict__.setdefault("_work", {})
+        buf = work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = work[name] = np.empty(shape, dtype)
+        return buf
+
+    def _forward_rows(self, x, rows, training):
+        m, c = rows.shape
+        dtype = rows.dtype
+        if training:
+            mean = _column_sums(rows) / dtype.type(m)
+            centred = np.subtract(rows, mean, out=self._scratch("centred", rows.shape, dtype))
+            var = _column_sums(centred, centred) / dtype.type(m)
+            self.running_mean *= 1 - self.momentum
+            self.running_mean += self.momentum * mean
+            self.running_var *= 1 - self.momentum
+            self.running_var += self.momentum * var * (m / max(m - 1, 1))
+            self.inv_std = (1 / np.sqrt(var + self.eps)).astype(dtype)   # (C,)
+            out = centred * (self.weights * self.inv_std)
+            out += self.bias
+        else:  # x * scale + shift; x - mean is made only if a backward pass asks for it
+            centred = None
+            self.inv_std = (1 / np.sqrt(self.running_var + self.eps)).astype(dtype)
+            scale = self.weights * self.inv_std
+            out = rows * scale
+            out += self.bias - self.running_mean * scale
+        if self.activation.name == "relu":
+            np.maximum(out, 0, out=out)
+        self._rows_in, self._centred, self._out_rows = rows, centred, out
+        self.training = training
+        return out if x.ndim == 2 else out.reshape(x.shape[0], *x.shape[2:], c).transpose(
+            0, 3, 1, 2)
+
+    def _backward_rows(self, d_output, input_grad):
+        centred = self._centred
+        if centred is None:  # after an evaluation-mode forward pass
+            centred = self._rows_in - self.running_mean.astype(self._rows_in.dtype)
+        m, c = centred.shape
+        g = _channels_last_rows(d_output)
+        if g is None:
+            g = np.ascontiguousarray(d_output if d_output.ndim == 2
+                                     else d_output.transpose(0, 2, 3, 1)).reshape(m, c)
+        d_z = g
+        if self.activation.name == "relu":
+            mask = np.greater(self._out_rows, 0, out=self._scratch("mask", (m, c), bool))
+            d_z = np.multiply(g, mask, out=self._scratch("d_z", (m, c), g.dtype))
+        self.grad_bias[...] = _column_sums(d_z)
+        self.grad_weights[...] = _column_sums(d_z, centred) * self.inv_std   # sum dz x_hat
+        if not input_grad:
+            return None
+        scale = self.weights * self.inv_std
+        d_input = d_z * scale
+        if self.training:  # scale * (dz - mean(dz) - x_hat * mean(dz x_hat)), as above
+            work = self._scratch("d_z", (m, c), d_input.dtype)  # d_z is not needed any more
+            d_input -= np.multiply(centred, scale * self.inv_std * self.grad_weights / m,
+                                   out=work)
+            d_input -= scale * self.grad_bias / m
+        if d_output.ndim == 2:
+            return d_input
+        n, _, h, w = d_output.shape
+        return d_input.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def backward_z(self, d_z, learning_rate=None, *, input_grad=True):
         """Like :meth:`backward`, given ``dL/dz`` (after the normalisation and the shift)."""
@@ -140,7 +247,9 @@ class BatchNorm:
 
     def __getstate__(self):
         """Pickle and copy without the forward pass's cached arrays."""
-        return {k: v for k, v in vars(self).items() if k not in ("x_hat", "inv_std")}
+        return {k: v for k, v in vars(self).items()
+                if k not in ("x_hat", "inv_std", "_centred", "_out_rows", "_rows_in",
+                             "_work")}
 
     def parameters(self):
         """``[gamma, beta]``; optimizers update them in place."""
