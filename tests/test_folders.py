@@ -440,6 +440,68 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
         assert lines == []
 
 
+def _two_colour_folder(root, rng, per_class=20, size=10):
+    """Noise pictures, orange ones in ``warm/`` and blue ones in ``cold/``: the classes
+    differ by their colour only."""
+    for name, colour in (("warm", (200, 90, 40)), ("cold", (40, 90, 200))):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.asarray(colour) + rng.normal(0, 40, size=(size, size, 3))
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
+                root / name / f"{i}.png")
+    return root
+
+
+def test_the_mean_colour_score_and_its_rule():
+    """The mean colour alone predicts classes that differ by colour (the rule: leave
+    ``center`` out), not classes whose colours are drawn at random (keep it), and says
+    nothing when a class has a single image; the same seed gives the same numbers."""
+    from nnscratch.recipes import mean_colour_score, mean_colour_tells_classes
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 60)
+    base = rng.uniform(0, 1, size=(len(y), 1, 3))
+    noise = rng.normal(0, 0.05, size=(len(y), 16, 3))
+    by_class = (base * 0.2 + np.eye(3)[y][:, None, :] * 0.5 + noise).reshape(len(y), -1)
+    at_random = (base + noise).reshape(len(y), -1)
+    score = mean_colour_score(by_class, y, 3)
+    assert score[0] == 1.0 and score[1] == pytest.approx(1 / 3) and score[2] < 1e-20
+    assert mean_colour_tells_classes(*score)
+    score = mean_colour_score(at_random, y, 3)
+    assert score[0] < 1 / 3 + 0.1 and not mean_colour_tells_classes(*score)
+    assert mean_colour_score(at_random, y, 3) == score
+    lonely = np.array([0] * 10 + [1])
+    assert mean_colour_score(at_random[:11], lonely, 3) == (10 / 11, 10 / 11, 1.0)
+    assert not mean_colour_tells_classes(10 / 11, 10 / 11, 1.0)
+
+
+def test_the_images_recipe_keeps_the_mean_colour_of_classes_that_differ_by_it(tmp_path,
+                                                                                capsys):
+    """``center`` would take away the only signal of a two-colour folder: the recipe leaves
+    it out, says so in one line, and the network tells the colours apart; a folder of
+    shapes in random colours keeps it, without a line."""
+    from nnscratch.recipes import image_arch
+
+    root = _two_colour_folder(tmp_path / "colours", np.random.default_rng(0))
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(root), "--epochs", "15", "--no-bar", "--out",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert ("The images recipe keeps each image's mean colour (no 'center' layer): alone, "
+            "it tells the classes apart (100.0% of the training images, cross-validated, "
+            "against 50.0% for the most frequent class); --arch to choose") in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["arch"] == image_arch(10, 10, center=False)
+    assert metrics["test_accuracy"] == 1.0
+    shapes = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
+    assert main(["train", "--data", str(shapes), "--epochs", "2", "--no-bar", "--out",
+                 str(tmp_path / "shapes-run")]) == 0
+    assert "mean colour" not in capsys.readouterr().out
+    config = json.loads((tmp_path / "shapes-run" / "metrics.json").read_text())["config"]
+    assert config["arch"] == image_arch(12, 12)
+    assert config["arch"].startswith("center,")
+
+
 def test_the_recipe_epochs_typed_on_the_command_line_are_kept(tmp_path, capsys):
     """``--epochs 25``, the images recipe's own number, typed by the user: 25 epochs, with
     the recipe's early stopping, and no line saying the epochs were raised."""

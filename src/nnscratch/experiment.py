@@ -21,7 +21,15 @@ from .data.text import is_text_file
 from .errors import NNScratchError
 from .losses import CrossEntropyLoss, MeanSquaredErrorLoss, SmoothedCrossEntropyLoss
 from .network import NeuralNetwork
-from .recipes import MIN_IMAGE_STEPS, RECIPES, REGRESSION_RECIPES, image_arch, make_config
+from .recipes import (
+    MIN_IMAGE_STEPS,
+    RECIPES,
+    REGRESSION_RECIPES,
+    image_arch,
+    make_config,
+    mean_colour_score,
+    mean_colour_tells_classes,
+)
 from .runs import (
     CONFIG_FILE,
     checkpoint_path,
@@ -141,7 +149,8 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
         # a resumed run's configuration is its own, settled when it started
         _settle_image_config(config, data.pipeline, len(data.y_train), log,
-                             chosen if resume is None else frozenset(config))
+                             chosen if resume is None else frozenset(config),
+                             training=(data.X_train, data.y_train))
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
@@ -200,16 +209,29 @@ def _history_to_keep(exc, started, work_dir):
     return loop.history
 
 
-def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset()):
+def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(), *,
+                         training=None):
     """Write what an image folder decided into the run's configuration (stored with it, so
     ``--resume`` and ``evaluate`` read the folder the same way): the size and colour, and the
-    images recipe's layers for that size and epochs for that many images."""
+    images recipe's layers for that size (and for its colours: ``training`` is the
+    ``(X, y)`` of the training images) and epochs for that many images."""
     config["image_size"] = f"{pipeline.height}x{pipeline.width}"
     config["color"] = pipeline.color
     if config.get("recipe") != "images":
         return
     if config["arch"] is None:
-        config["arch"] = image_arch(pipeline.height, pipeline.width)
+        center = True
+        if training is not None:
+            channels = 3 if pipeline.color == "rgb" else 1
+            accuracy, majority, p_value = mean_colour_score(*training, channels,
+                                                            seed=config["seed"])
+            if mean_colour_tells_classes(accuracy, majority, p_value):
+                center = False
+                log(f"The images recipe keeps each image's mean colour (no 'center' layer): "
+                    f"alone, it tells the classes apart ({accuracy:.1%} of the training "
+                    f"images, cross-validated, against {majority:.1%} for the most frequent "
+                    "class); --arch to choose")
+        config["arch"] = image_arch(pipeline.height, pipeline.width, center=center)
     recipe = RECIPES["images"]
     if (not chosen & {"epochs", "patience"}
             and (config["epochs"], config["patience"]) == (recipe["epochs"], recipe["patience"])):
