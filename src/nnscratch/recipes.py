@@ -180,7 +180,7 @@ def mean_colour_score(X, y, channels, seed=0):
         X, y = X[keep], y[keep]
     means = X.reshape(len(X), -1, channels).mean(axis=1, dtype=np.float64)
     counts = np.bincount(y)
-    majority = counts.max() / len(y)
+    majority = float(counts.max() / len(y))
     folds = min(5, counts[counts > 0].min())
     if folds < 2:
         return majority, majority, 1.0
