@@ -141,6 +141,26 @@ def test_both_paths_agree_in_float32_on_a_convolutions_map(training, rng):
         np.testing.assert_array_equal(d_x, d_x_then)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+def test_backward_z_takes_the_gradient_at_z_on_both_paths(shape, training, rng):
+    """``backward_z(d_z)`` skips the ReLU's gradient on either path: the same input
+    gradient and parameter gradients as the general path's (float64), and ``backward(g)``
+    equals ``backward_z(g * (z > 0))``."""
+    results = {}
+    x, d_z = rng.normal(1, 2, size=shape), rng.normal(size=shape)
+    for layout in LAYOUTS:
+        bn = _layer(shape, "relu", np.random.default_rng(3))
+        out = bn.forward(_arranged(x, layout), training)
+        d_x = bn.backward_z(_arranged(d_z, layout))
+        results[layout] = (d_x, bn.grad_weights.copy(), bn.grad_bias.copy())
+        np.testing.assert_allclose(bn.backward(_arranged(d_z, layout)),
+                                   bn.backward_z(_arranged(d_z * (out > 0), layout)),
+                                   rtol=1e-12, atol=1e-12)
+    for a, b in zip(results["rows"], results["general"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_batchnorm_refuses_bad_arguments_and_shapes():
     """Each mistake is one ValueError naming the argument or both shapes."""
     with pytest.raises(ValueError, match=r"momentum must be in \(0, 1\], got 0"):

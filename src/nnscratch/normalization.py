@@ -134,11 +134,7 @@ class BatchNorm:
     def backward(self, d_output, learning_rate=None, *, input_grad=True):
         """Back-propagate ``dL/da``; return ``dL/dx`` (None with ``input_grad=False``)."""
         if self.__dict__.get("_rows"):
-            d_input = self._backward_rows(d_output, input_grad)
-            if learning_rate is not None:
-                self.weights -= learning_rate * self.grad_weights
-                self.bias -= learning_rate * self.grad_bias
-            return d_input
+            return self._backward_rows(d_output, learning_rate, input_grad, at_z=False)
         return self.backward_z(self.activation.backward(d_output), learning_rate,
                                input_grad=input_grad)
 
@@ -187,7 +183,15 @@ class BatchNorm:
         return out if x.ndim == 2 else out.reshape(x.shape[0], *x.shape[2:], c).transpose(
             0, 3, 1, 2)
 
-    def _backward_rows(self, d_output, input_grad):
+    def _backward_rows(self, d_output, learning_rate, input_grad, *, at_z):
+        """:meth:`backward` (or, ``at_z``, :meth:`backward_z`) after :meth:`_forward_rows`."""
+        d_input = self._input_grad_rows(d_output, input_grad, at_z)
+        if learning_rate is not None:
+            self.weights -= learning_rate * self.grad_weights
+            self.bias -= learning_rate * self.grad_bias
+        return d_input
+
+    def _input_grad_rows(self, d_output, input_grad, at_z):
         centred = self._centred
         if centred is None:  # after an evaluation-mode forward pass
             centred = self._rows_in - self.running_mean.astype(self._rows_in.dtype)
@@ -197,7 +201,7 @@ class BatchNorm:
             g = np.ascontiguousarray(d_output if d_output.ndim == 2
                                      else d_output.transpose(0, 2, 3, 1)).reshape(m, c)
         d_z = g
-        if self.activation.name == "relu":
+        if self.activation.name == "relu" and not at_z:
             mask = np.greater(self._out_rows, 0, out=self._scratch("mask", (m, c), bool))
             d_z = np.multiply(g, mask, out=self._scratch("d_z", (m, c), g.dtype))
         self.grad_bias[...] = _column_sums(d_z)
@@ -218,6 +222,8 @@ class BatchNorm:
 
     def backward_z(self, d_z, learning_rate=None, *, input_grad=True):
         """Like :meth:`backward`, given ``dL/dz`` (after the normalisation and the shift)."""
+        if self.__dict__.get("_rows"):
+            return self._backward_rows(d_z, learning_rate, input_grad, at_z=True)
         axes, shape = self._axes(d_z)
         np.add.reduce(d_z * self.x_hat, axis=axes, out=self.grad_weights)
         np.add.reduce(d_z, axis=axes, out=self.grad_bias)
