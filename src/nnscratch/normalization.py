@@ -17,12 +17,13 @@ at evaluation, and its backward is the same formula with the means over that axi
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import Identity, Relu, get_activation
 from .layerbase import ParamLayer, check_input, row_sums, setup
 from .validation import check_float_dtype, check_int
 
-#: The activations the channels-last path of :class:`BatchNorm` applies itself.
-_FUSED = ("identity", "relu")
+#: The activations the rows path of :class:`BatchNorm` applies itself (exactly these
+#: classes: a subclass may compute something else).
+_FUSED = (Identity, Relu)
 
 
 def _channels_last_rows(a):
@@ -109,7 +110,7 @@ class BatchNorm:
 
     def forward(self, x, training=False):
         """``(N, C)`` or ``(N, C, H, W)`` in, the same shape out."""
-        rows = _channels_last_rows(x) if self.activation.name in _FUSED else None
+        rows = _channels_last_rows(x) if type(self.activation) in _FUSED else None
         self._rows = rows is not None
         if self._rows:
             return self._forward_rows(x, rows, training)
@@ -176,7 +177,7 @@ class BatchNorm:
             scale = self.weights * self.inv_std
             out = rows * scale
             out += self.bias - self.running_mean * scale
-        if self.activation.name == "relu":
+        if type(self.activation) is Relu:
             np.maximum(out, 0, out=out)
         self._rows_in, self._centred, self._out_rows = rows, centred, out
         self.training = training
@@ -201,7 +202,7 @@ class BatchNorm:
             g = np.ascontiguousarray(d_output if d_output.ndim == 2
                                      else d_output.transpose(0, 2, 3, 1)).reshape(m, c)
         d_z = g
-        if self.activation.name == "relu" and not at_z:
+        if type(self.activation) is Relu and not at_z:
             mask = np.greater(self._out_rows, 0, out=self._scratch("mask", (m, c), bool))
             d_z = np.multiply(g, mask, out=self._scratch("d_z", (m, c), g.dtype))
         self.grad_bias[...] = _column_sums(d_z)
