@@ -209,9 +209,9 @@ def test_predict_save_prepared(mnist_model, tmp_path, capsys):
     (["train", "--patience", "3", "--dataset", "digits", "--no-bar"],
      "--patience 3 needs a validation set: set --val-split > 0, or turn early stopping off "
      "with --patience none"),
-    (["train", "--recipe", "best", "--epochs", "1", "--dataset", "digits"],
-     "--warmup 1 (from --recipe best) needs more --epochs: with --epochs 1 no epoch is left "
-     "for the cosine decay; set --warmup 0 or --epochs 2 or more"),
+    (["train", "--recipe", "elastic", "--epochs", "1", "--dataset", "digits"],
+     "--warmup 1 (from --recipe elastic) needs more --epochs: with --epochs 1 no epoch is "
+     "left for the cosine decay; set --warmup 0 or --epochs 2 or more"),
     (["train", "--recipe", "best", "--val-split", "0", "--dataset", "digits"],
      "--patience 4 (from --recipe best) needs a validation set: set --val-split > 0"),
     (["evaluate", "missing.npz"], "MODEL missing.npz does not exist; give a run folder or "
