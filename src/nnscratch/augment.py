@@ -40,6 +40,7 @@ import threading
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from .layerbase import Workspace
 from .validation import check_choice, check_int, check_number
 
 #: The ``kind`` names :func:`make_augmenter` accepts ("none" means no augmentation).
@@ -105,7 +106,7 @@ class _Augmenter:
             raise ValueError("rng must be a numpy.random.Generator (e.g. "
                              f"numpy.random.default_rng(seed)), got {type(rng).__name__}")
         self.rng = rng
-        self._work = _Workspace()
+        self._work = Workspace()
 
     def __call__(self, x, out=None):
         """Distort every image of ``x``.
@@ -440,26 +441,6 @@ _KINDS = {"shift": Shift, "affine": Affine, "elastic": Elastic, "flip": Flip, "j
 
 
 # --- resampling -----------------------------------------------------------------------------
-class _Workspace:
-    """Named scratch arrays, allocated once for the largest batch and reused (no per-batch
-    allocation of the megabyte-sized temporaries, whose page faults cost as much as the
-    arithmetic)."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def get(self, name, shape, dtype, *, zeros=False):
-        """A C-contiguous array of ``shape`` and ``dtype`` (its content is left over, or zeros
-        when first allocated with ``zeros``); the first axis is the batch."""
-        dtype = np.dtype(dtype)
-        have = self._arrays.get(name)
-        if have is None or have.dtype != dtype or have.shape[1:] != tuple(shape[1:]) \
-                or len(have) < shape[0]:
-            have = (np.zeros if zeros else np.empty)(shape, dtype)
-            self._arrays[name] = have
-        return have[:shape[0]]
-
-
 def _padded(x, image_shape, work):
     """The batch as images ``(B, H + 2, W + 2)`` with a one-pixel border of zeros."""
     H, W = image_shape

@@ -222,8 +222,7 @@ def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(
     if config["arch"] is None:
         center = True
         if training is not None:
-            channels = 3 if pipeline.color == "rgb" else 1
-            accuracy, majority, p_value = mean_colour_score(*training, channels,
+            accuracy, majority, p_value = mean_colour_score(*training, pipeline.channels,
                                                             seed=config["seed"])
             if mean_colour_tells_classes(accuracy, majority, p_value):
                 center = False

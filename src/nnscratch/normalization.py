@@ -18,7 +18,7 @@ at evaluation, and its backward is the same formula with the means over that axi
 import numpy as np
 
 from .activations import Identity, Relu, get_activation
-from .layerbase import ParamLayer, check_input, row_sums, setup
+from .layerbase import ParamLayer, Workspace, check_input, column_sums, row_sums, setup
 from .validation import check_float_dtype, check_int
 
 #: The activations the rows path of :class:`BatchNorm` applies itself (exactly these
@@ -35,15 +35,6 @@ def _channels_last_rows(a):
         return None
     t = a.transpose(0, 2, 3, 1)
     return t.reshape(-1, a.shape[1]) if t.flags.c_contiguous else None
-
-
-def _column_sums(rows, weights=None):
-    """``sum_i rows[i]`` (or ``sum_i rows[i] * weights[i]``) per column: a matrix-vector
-    product and a row-wise dot product, 4-9x faster than ``np.add.reduce(rows, axis=0)``
-    on a convolution's (N*H*W, 32) rows."""
-    if weights is None:
-        return np.ones(len(rows), rows.dtype) @ rows
-    return np.einsum("ij,ij->j", rows, weights)
 
 
 class BatchNorm:
@@ -151,19 +142,18 @@ class BatchNorm:
     def _scratch(self, name, shape, dtype):
         """A work array kept from one batch to the next (a fresh array of a convolution's
         map size costs its page faults and zeroing every time); never returned."""
-        work = self.__dict__.setdefault("_work", {})
-        buf = work.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = work[name] = np.empty(shape, dtype)
-        return buf
+        work = self.__dict__.get("_work")
+        if work is None:  # made on first use: a copied or unpickled layer has none
+            work = self._work = Workspace()
+        return work.get(name, shape, dtype)
 
     def _forward_rows(self, x, rows, training):
         m, c = rows.shape
         dtype = rows.dtype
         if training:
-            mean = _column_sums(rows) / dtype.type(m)
+            mean = column_sums(rows) / dtype.type(m)
             centred = np.subtract(rows, mean, out=self._scratch("centred", rows.shape, dtype))
-            var = _column_sums(centred, centred) / dtype.type(m)
+            var = np.einsum("ij,ij->j", centred, centred) / dtype.type(m)
             self.running_mean *= 1 - self.momentum
             self.running_mean += self.momentum * mean
             self.running_var *= 1 - self.momentum
@@ -205,8 +195,8 @@ class BatchNorm:
         if type(self.activation) is Relu and not at_z:
             mask = np.greater(self._out_rows, 0, out=self._scratch("mask", (m, c), bool))
             d_z = np.multiply(g, mask, out=self._scratch("d_z", (m, c), g.dtype))
-        self.grad_bias[...] = _column_sums(d_z)
-        self.grad_weights[...] = _column_sums(d_z, centred) * self.inv_std   # sum dz x_hat
+        self.grad_bias[...] = column_sums(d_z)
+        self.grad_weights[...] = np.einsum("ij,ij->j", d_z, centred) * self.inv_std  # dz x_hat
         if not input_grad:
             return None
         scale = self.weights * self.inv_std
