@@ -208,7 +208,7 @@ RECIPE_SUMMARIES = {
             "on 2 cores of an AMD EPYC with AVX-512, 2026-12-07; the 20-epoch recipe before it: "
             "98.88% in 43 s)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, batches "
-            "of 256, 3 epochs (98.26% median of seeds 8-10; 3.2-3.5 s on 2 cores of an AMD "
+            "of 256, 3 epochs (98.26% median of seeds 8-10; 2.8-3.5 s on 2 cores of an AMD "
             "EPYC with AVX-512, 2026-12-06)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
                "seeds: 0.60% error against Simard's 0.7%; 14 minutes at seed 0 on 2 cores of an "
