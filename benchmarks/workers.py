@@ -37,9 +37,10 @@ def answer(impl, threads, workers, *args):
 def torch_twin(ours):
     """The same layers in PyTorch (``torch.nn.Sequential``), with ``ours``' current weights.
 
-    Dense and convolutional layers must use ReLU (the last layer's softmax is left to
-    ``nn.CrossEntropyLoss``). Reshape and ChannelsLast layers are left out: the caller feeds
-    PyTorch ``(N, C, H, W)`` images, its own layout.
+    Dense, convolutional and BatchNorm layers must use ReLU or no activation (the last
+    layer's softmax is left to ``nn.CrossEntropyLoss``); BatchNorm's running statistics are
+    copied too. Reshape and ChannelsLast layers are left out: the caller feeds PyTorch
+    ``(N, C, H, W)`` images, its own layout.
     """
     import numpy as np
     import torch
@@ -47,6 +48,7 @@ def torch_twin(ours):
 
     from nnscratch.conv import ChannelsLast, Conv2D, Flatten, MaxPool2D, Reshape
     from nnscratch.layers import Dropout, Layer
+    from nnscratch.normalization import BatchNorm
     from nnscratch.pooling import SubtractImageMean
 
     class Center(nn.Module):  # each image minus its mean colour, as SubtractImageMean
@@ -54,15 +56,24 @@ def torch_twin(ours):
             return x - x.mean(dim=(2, 3), keepdim=True)
 
     def relu_after(layer):
-        if layer is ours.layers[-1]:
+        if layer is ours.layers[-1] or layer.activation.name == "identity":
             return []
         if layer.activation.name != "relu":
             raise ValueError(f"no PyTorch twin here for the activation of {layer!r}")
         return [nn.ReLU()]
 
-    modules = []
+    modules, images = [], False  # images: PyTorch sees (N, C, H, W) maps here, not rows
     for layer in ours.layers:
-        if isinstance(layer, Conv2D):
+        if isinstance(layer, BatchNorm):
+            norm = (nn.BatchNorm2d if images else nn.BatchNorm1d)(
+                layer.channels, eps=layer.eps, momentum=layer.momentum)
+            with torch.no_grad():
+                for name in ("weight", "bias", "running_mean", "running_var"):
+                    mine = getattr(layer, "weights" if name == "weight" else name)
+                    getattr(norm, name).copy_(torch.from_numpy(np.array(mine)))
+            modules += [norm, *relu_after(layer)]
+        elif isinstance(layer, Conv2D):
+            images = True
             pad = layer.pads[0]
             if layer.pads[0] != layer.pads[1]:
                 raise ValueError("an even kernel's 'same' padding has no PyTorch twin here")
@@ -79,6 +90,7 @@ def torch_twin(ours):
         elif isinstance(layer, Dropout):
             modules.append(nn.Dropout(layer.rate))
         elif isinstance(layer, Flatten):
+            images = False
             modules.append(nn.Flatten())
         elif isinstance(layer, Layer):
             linear = nn.Linear(*layer.weights.shape)

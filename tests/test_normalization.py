@@ -295,3 +295,44 @@ def test_a_batchnorm_training_resumes_bit_for_bit(tmp_path):
     for a, b in zip(straight.parameters() + straight.buffers(),
                     resumed.parameters() + resumed.buffers(), strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("arch", ["conv4k3,pool2,bn,conv6k3,pool2,bn,dense8",
+                                  "conv4k3,bn,pool2,dense8,bn"])
+def test_the_benchmarks_pytorch_twin_of_a_batchnorm_network_computes_the_same(arch, rng):
+    """benchmarks/workers.torch_twin (which bench_time_to_accuracy and bench_images train
+    beside ours) rebuilds BatchNorm after a pooling (no activation) and before one (with the
+    ReLU), in 2-D and 1-D: float64 outputs agree to 1e-10 in training mode (batch
+    statistics), and after that batch, in evaluation mode (running statistics)."""
+    torch = pytest.importorskip("torch")
+    import importlib.util
+    from pathlib import Path
+
+    from nnscratch.architecture import parse_arch
+    from nnscratch.network import NeuralNetwork
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "workers.py"
+    spec = importlib.util.spec_from_file_location("workers", path)
+    workers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(workers)
+    net = NeuralNetwork.from_architecture(parse_arch(arch), (1, 12, 12), 5,
+                                          head_activation="softmax", seed=2, dtype=np.float64)
+    for layer in net.layers:  # not the initial gamma = 1, beta = 0, mean 0, variance 1
+        if isinstance(layer, BatchNorm):
+            for name, low in (("weights", 0.5), ("bias", -1), ("running_mean", -1),
+                              ("running_var", 0.5)):
+                getattr(layer, name)[...] = rng.uniform(low, 2, size=layer.channels)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # the twin's layers then take float64 weights
+    try:
+        twin = workers.torch_twin(net)
+    finally:
+        torch.set_default_dtype(default)
+    x = rng.normal(size=(16, 144))
+    xt = torch.from_numpy(x).view(-1, 1, 12, 12)
+    for training in (True, False):
+        twin.train(training)
+        with torch.no_grad():
+            expected = torch.softmax(twin(xt), dim=1).numpy()
+        np.testing.assert_allclose(net.forward(x, training=training), expected, rtol=0,
+                                   atol=1e-10)
