@@ -51,14 +51,20 @@ RECIPES = {
         "weight_decay": 0.05, "batch_size": 128, "epochs": 300, "schedule": "cosine",
         "warmup": 1, "augment": "elastic",
     },
-    # A convolutional network in the style of Keras's mnist_cnn, pooled after each
-    # convolution, with the best recipe's optimizer and schedule. 18 epochs against 12 were
-    # chosen by the validation loss of seed 0 (0.0201 against 0.0216, benchmarks/RESULTS.md).
+    # A convolutional network in the style of Keras's mnist_cnn (two 3x3 convolutions, each
+    # pooled, then dense128), with BatchNorm after each pooling instead of dropout, shifted
+    # images, label smoothing 0.1, and a one-cycle schedule up to 0.01 over 12 epochs of
+    # batches of 256. For issue #27's 99.5% in <= 5 minutes, chosen on seed 0's validation
+    # accuracy (10% split) among candidates that trained in <= 250 s: 99.70% in 234 s,
+    # against 99.63% in 187 s for 10 epochs without label smoothing (benchmarks/RESULTS.md).
+    # The recipe before it (dropout 0.25 and 0.5, batches of 128, warm-up + cosine over 18
+    # epochs) had a validation loss of 0.0201 after ~300 s; this network's, without label
+    # smoothing, is 0.0157 after 10 epochs.
     "cnn": {
-        "split": "standard", "arch": "conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5",
-        "init": "he", "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.05,
-        "batch_size": 128, "epochs": 18, "schedule": "cosine", "warmup": 1, "val_split": 0.1,
-        "patience": 4,
+        "split": "standard", "arch": "conv32k3,pool2,bn,conv64k3,pool2,bn,dense128",
+        "init": "he", "optimizer": "adamw", "lr": 0.01, "weight_decay": 0.05,
+        "batch_size": 256, "epochs": 12, "schedule": "onecycle", "label_smoothing": 0.1,
+        "augment": "shift", "val_split": 0.1, "patience": 4,
     },
     # A conv net on elastic distortions. Chosen on the validation split (10%) by seed 0's
     # validation loss after the last epoch, each candidate against the one before: the cnn
