@@ -1,4 +1,6 @@
-"""The cnn recipe's network, one epoch, nnscratch beside PyTorch eager (issue #15, point 6).
+"""The first cnn recipe's network, one epoch, nnscratch beside PyTorch eager (issue #15, point
+6). (The cnn recipe has since become a BatchNorm network; bench_time_to_accuracy.py trains it
+beside PyTorch.)
 
 Both train ``conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5`` -> 10 (softmax and
 cross-entropy) from the same initial weights on the 60,000 standard MNIST training images,

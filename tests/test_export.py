@@ -429,10 +429,10 @@ def test_metadata_describes_the_model(served_models):
 
 
 def test_cnn_recipe_run_exports_and_predicts_the_same(mnist_standard, tmp_path):
-    """The cnn recipe's network (conv32k3,pool2,conv64k3,pool2,drop0.25,dense128,drop0.5),
-    trained briefly (one epoch of 1,200 images) through nnscratch train's code path, exported
-    from its run folder by the CLI: onnxruntime on raw pixels gives predict_proba to 1e-5 on
-    1,000 test images."""
+    """The cnn recipe's network (conv32k3,pool2,bn,conv64k3,pool2,bn,dense128; BatchNorm
+    exports with its running statistics), trained briefly (one epoch of 1,200 images) through
+    nnscratch train's code path, exported from its run folder by the CLI: onnxruntime on raw
+    pixels gives predict_proba to 1e-5 on 1,000 test images."""
     from nnscratch.data import Dataset
     from nnscratch.experiment import run_training
     from nnscratch.recipes import make_config
@@ -445,7 +445,8 @@ def test_cnn_recipe_run_exports_and_predicts_the_same(mnist_standard, tmp_path):
     assert main(["export", str(tmp_path / "cnn"), "--onnx", str(tmp_path / "cnn.onnx")]) == 0
     proto = onnx.load(tmp_path / "cnn.onnx")
     _check(proto)
-    assert [n.op_type for n in proto.graph.node].count("Conv") == 2
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Conv") == 2 and ops.count("BatchNormalization") == 2
     model = load(tmp_path / "cnn" / "model.npz")
     out = _run(proto, pixels=np.round(small.X_test * 255).astype(np.float32))
     _assert_same(model, small.X_test, out)
