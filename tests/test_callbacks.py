@@ -106,11 +106,12 @@ def test_a_callback_that_raises_stops_cleanly(digits):
     """The exception reaches the caller unchanged, after every on_train_end: Ctrl-C's handler
     is put back and the history holds the epochs done."""
     recorder, boom = Recorder(), Boom(at=2)
+    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN when the tests run in the background
     with pytest.raises(ValueError, match=r"^boom$") as info:
         _fit(digits, learning_rate=0.1, callbacks=[boom, recorder])
     assert recorder.calls[-1] == ("train_end", info.value)
     assert boom.loop.history.epochs == 2 and not boom.loop.history.interrupted
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_run_is_saved_when_a_callers_callback_raises(tmp_path):

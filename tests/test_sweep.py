@@ -320,7 +320,9 @@ def test_ctrl_c_ends_a_sweep_in_one_line(tmp_path, jobs):
     process = subprocess.Popen(
         [sys.executable, "-m", "nnscratch.cli", "sweep", str(config), "--jobs", jobs, "--out",
          str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True, env={**os.environ, "MPLBACKEND": "Agg"})
+        start_new_session=True, env={**os.environ, "MPLBACKEND": "Agg"},
+        # a terminal's Ctrl-C, even when the tests run in the background (SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     lines = []
     while time.monotonic() < deadline:  # wait until the fits have started
