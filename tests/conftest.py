@@ -36,6 +36,24 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def benchmark_module():
+    """``load(name)``: ``benchmarks/<name>.py`` imported as a module (the benchmarks are not a
+    package)."""
+    import importlib.util
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def digits():
     """scikit-learn's bundled 8x8 digits as (X in [0, 1] float64, integer labels)."""
     from sklearn.datasets import load_digits

@@ -299,22 +299,17 @@ def test_a_batchnorm_training_resumes_bit_for_bit(tmp_path):
 
 @pytest.mark.parametrize("arch", ["conv4k3,pool2,bn,conv6k3,pool2,bn,dense8",
                                   "conv4k3,bn,pool2,dense8,bn"])
-def test_the_benchmarks_pytorch_twin_of_a_batchnorm_network_computes_the_same(arch, rng):
+def test_the_benchmarks_pytorch_twin_of_a_batchnorm_network_computes_the_same(arch, rng,
+                                                                            benchmark_module):
     """benchmarks/workers.torch_twin (which bench_time_to_accuracy and bench_images train
     beside ours) rebuilds BatchNorm after a pooling (no activation) and before one (with the
     ReLU), in 2-D and 1-D: float64 outputs agree to 1e-10 in training mode (batch
     statistics), and after that batch, in evaluation mode (running statistics)."""
     torch = pytest.importorskip("torch")
-    import importlib.util
-    from pathlib import Path
-
     from nnscratch.architecture import parse_arch
     from nnscratch.network import NeuralNetwork
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "workers.py"
-    spec = importlib.util.spec_from_file_location("workers", path)
-    workers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(workers)
+    workers = benchmark_module("workers")
     net = NeuralNetwork.from_architecture(parse_arch(arch), (1, 12, 12), 5,
                                           head_activation="softmax", seed=2, dtype=np.float64)
     for layer in net.layers:  # not the initial gamma = 1, beta = 0, mean 0, variance 1

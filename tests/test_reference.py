@@ -1,30 +1,17 @@
 """Same algorithm, same results: nnscratch (float64) follows the plain NumPy version of the
 blog's algorithm (``benchmarks/plain_numpy.py``) epoch by epoch."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from nnscratch import CrossEntropyLoss, NeuralNetwork, Softmax, train
 from nnscratch.data import load_mnist, one_hot
 
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _benchmark_module(name):
-    """Import ``benchmarks/<name>.py`` (the benchmarks are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, _BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("sizes", [[784, 32, 32, 10], [784, 64, 10]])
-def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
+def test_nnscratch_follows_the_plain_blog_algorithm(sizes, benchmark_module):
     """Same initial weights and batch order: per-epoch losses agree to a relative 1e-9."""
-    plain = _benchmark_module("plain_numpy")
+    plain = benchmark_module("plain_numpy")
     data = load_mnist(split="standard", dtype=np.float64, progress=False)
     X, y = data.X_train[:6000], data.y_train[:6000]
     X_test, y_test = data.X_test[:2000], data.y_test[:2000]
@@ -49,15 +36,15 @@ def test_nnscratch_follows_the_plain_blog_algorithm(sizes):
         np.testing.assert_allclose(layer.weights, ref_layer.weights, rtol=1e-9, atol=1e-12)
 
 
-def test_the_tight_benchmark_loop_is_the_same_algorithm():
+def test_the_tight_benchmark_loop_is_the_same_algorithm(benchmark_module):
     """``benchmarks/tight_numpy.py`` (the speed bound in the benchmark) trains exactly as
     nnscratch does: same per-epoch losses and final weights in float64."""
-    tight = _benchmark_module("tight_numpy")
+    tight = benchmark_module("tight_numpy")
     sizes, seed, epochs = [784, 32, 32, 10], 5, 2
     data = load_mnist(split="standard", dtype=np.float64, progress=False)
     X, y = data.X_train[:6400], data.y_train[:6400]  # 100 full batches of 64
 
-    initial = _benchmark_module("plain_numpy").initial_weights(sizes, seed, np.float64)
+    initial = benchmark_module("plain_numpy").initial_weights(sizes, seed, np.float64)
     layers, losses, seconds = tight.train(initial, X, y, epochs, 64, 0.05,
                                           np.random.default_rng(2))
     model = NeuralNetwork.from_sizes(sizes, head_activation=Softmax, dtype=np.float64,
