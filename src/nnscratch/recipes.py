@@ -210,7 +210,7 @@ def mean_colour_tells_classes(accuracy, majority, p_value):
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
     "best": "a strong MLP: 784-512-256-10, shifted images, AdamW, dropout 0.1, one-cycle over "
-            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 16 s "
+            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 16-17 s "
             "on 2 cores of an AMD EPYC with AVX-512, 2026-12-07; the 20-epoch recipe before it: "
             "98.88% in 43 s)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, batches "
@@ -231,7 +231,7 @@ RECIPE_SUMMARIES = {
               "and poolings down to ~4x4 (32, 64, 128 channels), "
               "dense128, shifted images, AdamW, warm-up + cosine, 25 epochs with early "
               "stopping; a small folder gets 500 steps without (95.36% on the tinted digits in "
-              "6.5 minutes of training on 2 cores of an AMD EPYC with AVX-512, 2026-12-06; "
+              "6.3-6.5 minutes of training on 2 cores of an AMD EPYC with AVX-512, 2026-12-06/07; "
               "95.90% on a slower EPYC that morning)",
     "text": "the default for a --data text file: a character-level transformer (--arch), "
             "AdamW, dropout 0.1, warm-up + cosine from 1e-3, 30 epochs with a 10% validation "
