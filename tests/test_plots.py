@@ -409,6 +409,29 @@ def test_draw_run_figures(tmp_path, data, trained):
             assert np.asarray(image.convert("L"), dtype=np.float64).std() > STD_FLOOR
 
 
+@pytest.mark.parametrize(("n_test", "tsne_points"), [(24, 3000), (360, 10)])
+def test_draw_run_figures_maps_a_few_test_points(tmp_path, data, trained, n_test, tsne_points):
+    """A small test split (a folder of 120 photos has 24) or a small --tsne-points still
+    gets both t-SNE maps: fewer points than t-SNE's perplexity of 30 are embedded with a
+    third of their number instead (before, "perplexity must be less than the number of
+    points" stopped every figure after the first two). One test point: the maps are skipped
+    with a reason, and the other figures are drawn (the confusion matrix of all 10 classes,
+    where scikit-learn warned of a single label before)."""
+    import dataclasses
+
+    model, history = trained
+    small = dataclasses.replace(data, X_test=data.X_test[:n_test], y_test=data.y_test[:n_test])
+    paths = draw_run_figures(model, history, small, tmp_path / "run", tsne_points=tsne_points)
+    assert {"tsne_output", "tsne_hidden", "confusion_matrix"} <= set(paths)
+    skipped = []
+    one = dataclasses.replace(data, X_test=data.X_test[:1], y_test=data.y_test[:1])
+    paths = draw_run_figures(model, history, one, tmp_path / "one",
+                             on_skip=lambda name, reason: skipped.append((name, reason)))
+    reason = "a t-SNE map needs at least 2 test points, the run has 1"
+    assert skipped == [("tsne_output", reason), ("tsne_hidden", reason)]
+    assert "confusion_matrix" in paths and "tsne_output" not in paths
+
+
 def test_draw_run_figures_rejects_bad_input_before_writing(tmp_path, trained):
     """Non-image or mismatched data, a bad tsne_points or history: refused, nothing written."""
     model, history = trained

@@ -51,6 +51,8 @@ _NORMALIZE = (None, "true", "pred", "all")
 
 #: t-SNE iterations of :func:`plot_tsne` (scikit-learn's default is 1000; see there).
 TSNE_MAX_ITER = 500
+#: t-SNE perplexity of :func:`plot_tsne` (scikit-learn's default).
+TSNE_PERPLEXITY = 30
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -126,10 +128,11 @@ def _name(label, class_names):
     return str(label) if class_names is None else str(class_names[label])
 
 
-def _named(names):
-    """The confusion matrix's options for class names: every class, named."""
-    return {} if names is None else {"labels": list(range(len(names))),
-                                     "display_labels": names}
+def _named(names, n_classes):
+    """The confusion matrix's options: every class (also one the test split lacks), named
+    when ``names`` are given."""
+    return {"labels": list(range(n_classes)),
+            **({} if names is None else {"display_labels": names})}
 
 
 def _hide_unused(axes, used):
@@ -370,7 +373,7 @@ def _layer_description(model, layer):
     return f"hidden layer {k + 1}"
 
 
-def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=30,
+def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=TSNE_PERPLEXITY,
               max_iter=TSNE_MAX_ITER):
     """t-SNE map of the network's representation of ``X``, coloured by class.
 
@@ -850,7 +853,9 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     out_dir : str or os.PathLike
         Folder to write to (created if missing).
     tsne_points : int
-        Test points in each t-SNE map.
+        Test points in each t-SNE map. Fewer than 91 (a small test split, or this number)
+        are embedded with a perplexity of a third of them instead of 30, which t-SNE
+        needs to be smaller than the number of points.
     seed : int
         Seed of the sample choice and of t-SNE.
     on_skip : callable, optional
@@ -886,19 +891,27 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     _loss_columns(history)  # refuse a bad history before any file is written
     X_test, y_test = dataset.X_test, dataset.y_test
     out_dir = Path(out_dir)
+    embedded = min(tsne_points, len(X_test))
+    perplexity = min(TSNE_PERPLEXITY, max(1, (embedded - 1) / 3))
+
+    def tsne(layer):
+        if embedded < 2:
+            raise DegenerateDataError(f"a t-SNE map needs at least 2 test points, the run "
+                                      f"has {len(X_test)}")
+        return plot_tsne(model, X_test, y_test, layer=layer, n_points=tsne_points,
+                         seed=seed, perplexity=perplexity)
+
     draw = {
         "samples": lambda: plot_samples(dataset.X_train, dataset.y_train,
                                         image_shape=shape, seed=seed, class_names=names),
         "losses": lambda: plot_losses(history),
-        "tsne_output": lambda: plot_tsne(model, X_test, y_test, layer=-1,
-                                         n_points=tsne_points, seed=seed),
-        "tsne_hidden": lambda: plot_tsne(model, X_test, y_test, layer=-2,
-                                         n_points=tsne_points, seed=seed),
+        "tsne_output": lambda: tsne(-1),
+        "tsne_hidden": lambda: tsne(-2),
         "misclassified": lambda: plot_misclassified(model, X_test, y_test,
                                                     image_shape=shape, class_names=names),
         "confusion_matrix": lambda: plot_confusion_matrix(y_test,
                                                           _checked_predict(model, X_test),
-                                                          **_named(names)),
+                                                          **_named(names, dataset.n_classes)),
         "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
         "conv_filters": lambda: plot_conv_filters(model),
         "feature_maps": lambda: plot_feature_maps(model, X_test[0], image_shape=shape,
