@@ -25,6 +25,7 @@ from nnscratch.plots import (
     draw_run_figures,
     plot_activations,
     plot_confusion_matrix,
+    plot_feature_maps,
     plot_first_layer_weights,
     plot_losses,
     plot_misclassified,
@@ -214,6 +215,32 @@ def test_plot_tsne(tmp_path, data, trained, layer, description, width):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [str(c) for c in range(10)]
     assert f"{description} (layer {layer}, {width}-d), 300 points" in ax.get_title()
     assert_renders(fig, tmp_path / f"tsne{layer}.png")
+
+
+def test_figures_name_the_classes(tmp_path, data, trained):
+    """With class names (a folder model's class folders), the t-SNE legend and the feature
+    maps' titles show the names, not the label numbers."""
+    from nnscratch.architecture import parse_arch
+
+    names = [f"kind{c}" for c in range(10)]
+    model, _ = trained
+    X, y = data.X_test[:100], data.y_test[:100]
+    fig = plot_tsne(model, X, y, n_points=100, seed=0, perplexity=10, class_names=names)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [names[c] for c in np.unique(y)]
+    conv = NeuralNetwork.from_architecture(parse_arch("conv4k3,pool2"), (1, 8, 8), 10,
+                                           head_activation="softmax", seed=0)
+    x, label = data.X_test[0], int(data.y_test[0])
+    fig = plot_feature_maps(conv, x, image_shape=(8, 8), label=label, class_names=names)
+    predicted = int(np.argmax(conv.predict_proba(x[None])[0]))
+    assert fig.axes[0].get_title() == f"input (class {names[label]})"
+    assert fig._suptitle.get_text() == \
+        f"Feature maps of one test image; the network reads {names[predicted]}"
+    fig = plot_feature_maps(conv, x, image_shape=(8, 8), label=label)
+    assert fig.axes[0].get_title() == f"input (digit {label})"
+    assert fig._suptitle.get_text() == \
+        f"Feature maps of one test digit; the network reads {predicted}"
+    assert_renders(fig, tmp_path / "maps.png")
 
 
 def test_plot_tsne_is_seeded(data, trained):

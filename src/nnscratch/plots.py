@@ -374,7 +374,7 @@ def _layer_description(model, layer):
 
 
 def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=TSNE_PERPLEXITY,
-              max_iter=TSNE_MAX_ITER):
+              max_iter=TSNE_MAX_ITER, class_names=None):
     """t-SNE map of the network's representation of ``X``, coloured by class.
 
     Parameters
@@ -397,6 +397,8 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=TSNE_P
     max_iter : int
         t-SNE iterations (at least 250, the early-exaggeration phase). The default, 500,
         halves scikit-learn's 1000 and its time; the clusters have formed by then.
+    class_names : sequence of str, optional
+        The name of each label, for the legend (a folder model's class folders).
 
     Returns
     -------
@@ -457,7 +459,7 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=TSNE_P
     for c in np.unique(y[idx]):
         mask = y[idx] == c
         ax.scatter(embedding[mask, 0], embedding[mask, 1], s=6, color=cmap(int(c) % 10),
-                   label=str(c), alpha=0.8, linewidths=0)
+                   label=_name(c, class_names), alpha=0.8, linewidths=0)
     ax.legend(title="Class", loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3,
               frameon=False)
     ax.set_title(f"t-SNE of the {_layer_description(model, layer)} (layer {layer}, "
@@ -692,9 +694,9 @@ def plot_conv_filters(model, *, n=32):
     return fig
 
 
-def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
-    """One digit and what each convolution makes of it: the first ``n`` channels of every
-    Conv2D layer's output (after its activation).
+def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None, class_names=None):
+    """One digit (or image) and what each convolution makes of it: the first ``n`` channels
+    of every Conv2D layer's output (after its activation).
 
     Parameters
     ----------
@@ -708,6 +710,8 @@ def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
         Channels shown per layer.
     label : int, optional
         The digit's true class, for the title.
+    class_names : sequence of str, optional
+        The name of each label, for the title (the true and the predicted class).
 
     Returns
     -------
@@ -730,7 +734,8 @@ def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
     fig = _figure(1.5 * cols + 0.5, 1.6 * rows + 0.6)
     axes = np.atleast_2d(fig.subplots(rows, cols))
     predicted = int(np.argmax(model.predict_proba(x)[0])) if model.is_classifier() else None
-    title = "input" + (f" (digit {label})" if label is not None else "")
+    kind = "digit" if class_names is None else "class"
+    title = "input" + (f" ({kind} {_name(label, class_names)})" if label is not None else "")
     _show_image(axes[0, 0], x[0].reshape(shape), title, cmap="gray")  # colour: as it is
     _hide_unused(axes[0], 1)
     for r, maps in enumerate(outputs, start=1):
@@ -740,8 +745,10 @@ def plot_feature_maps(model, x, *, image_shape=(28, 28), n=8, label=None):
             axes[r, c].set_title(f"conv {r}, ch {c}", fontsize=8)
             axes[r, c].set_axis_off()
         _hide_unused(axes[r], shown)
-    guess = f"; the network reads {predicted}" if predicted is not None else ""
-    fig.suptitle(f"Feature maps of one test digit{guess}")
+    guess = (f"; the network reads {_name(predicted, class_names)}"
+             if predicted is not None else "")
+    fig.suptitle(f"Feature maps of one test {'digit' if class_names is None else 'image'}"
+                 f"{guess}")
     return fig
 
 
@@ -899,7 +906,7 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
             raise DegenerateDataError(f"a t-SNE map needs at least 2 test points, the run "
                                       f"has {len(X_test)}")
         return plot_tsne(model, X_test, y_test, layer=layer, n_points=tsne_points,
-                         seed=seed, perplexity=perplexity)
+                         seed=seed, perplexity=perplexity, class_names=names)
 
     draw = {
         "samples": lambda: plot_samples(dataset.X_train, dataset.y_train,
@@ -915,7 +922,7 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
         "first_layer_weights": lambda: plot_first_layer_weights(model, image_shape=shape),
         "conv_filters": lambda: plot_conv_filters(model),
         "feature_maps": lambda: plot_feature_maps(model, X_test[0], image_shape=shape,
-                                                  label=int(y_test[0])),
+                                                  label=int(y_test[0]), class_names=names),
     }
     if len(model.dense_layers) < 2:
         del draw["tsne_hidden"]
