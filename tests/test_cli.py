@@ -78,6 +78,28 @@ def test_evaluate_text(digits_run, capsys):
     assert re.search(r"^accuracy: \d+\.\d\d%$", out, re.MULTILINE)
 
 
+def test_evaluate_text_lines_up_named_classes():
+    """A folder model's confusion matrix: the class numbers (the columns' headers) in one
+    column, the names after them, each row's counts under their headers."""
+    from nnscratch.evaluation import format_report
+
+    scores = {"precision": 1.0, "recall": 1.0, "f1-score": 1.0, "support": 2}
+    names = ["flower", "stripes", "temple"] + [f"c{k}" for k in range(8)]  # 11: two digits
+    matrix = np.diag([2] * 11).tolist()
+    report = {"dataset": {"name": "photos", "split": "80/20", "n_test": 22}, "accuracy": 1.0,
+              "per_class": {name: scores for name in names}, "macro_avg": scores,
+              "weighted_avg": scores, "confusion_matrix": matrix}
+    lines = format_report(report).splitlines()
+    top = lines.index("confusion matrix (rows: true, columns: predicted)")
+    header, rows = lines[top + 1], lines[top + 2:]
+    assert [r[:11] for r in rows[:3]] == [" 0 flower  ", " 1 stripes ", " 2 temple  "]
+    assert rows[10].startswith("10 c7 ")
+    ends = [m.end() for m in re.finditer(r"\d+", header)]  # each column's right edge
+    assert len(ends) == 11
+    for k, row in enumerate(rows):  # the counts stand under their class numbers
+        assert [row[end - 1] for end in ends] == ["2" if j == k else "0" for j in range(11)]
+
+
 def test_plot_draws_the_run_figures(digits_run, capsys):
     """``nnscratch plot RUN_DIR`` writes the figures into RUN_DIR/figures."""
     assert main(["plot", str(digits_run), "--tsne-points", "200"]) == 0

@@ -406,19 +406,22 @@ def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_ba
 
 
 @pytest.mark.parametrize(("n_train", "given", "expected"), [
-    (18_000, {}, (25, 4)),            # the tinted digits: the recipe as chosen
-    (96, {}, (250, None)),            # 86 after the validation split: 2 steps an epoch
-    (1_000, {}, (34, None)),          # 15 steps an epoch: 375 steps in 25 epochs
-    (96, {"epochs": 30}, (30, 4)),    # the user's epochs are kept
-    (96, {"patience": 2}, (25, 2)),   # and so is the user's patience
-    (96, {"epochs": 25}, (25, 4)),    # even when they are the recipe's own
-    (96, {"patience": 4}, (25, 4)),
+    (18_000, {}, (25, 4, 0.1)),            # the tinted digits: the recipe as chosen
+    (96, {}, (250, None, 0.0)),            # 2 steps an epoch, every training image
+    (1_000, {}, (32, None, 0.0)),          # 16 steps an epoch: 400 steps in 25 epochs
+    (96, {"val_split": 0.2}, (250, None, 0.2)),  # the user's split is kept (77 images)
+    (96, {"val_split": 0.1}, (250, None, 0.1)),  # even when it is the recipe's own
+    (96, {"epochs": 30}, (30, 4, 0.1)),    # the user's epochs are kept
+    (96, {"patience": 2}, (25, 2, 0.1)),   # and so is the user's patience
+    (96, {"epochs": 25}, (25, 4, 0.1)),    # even when they are the recipe's own
+    (96, {"patience": 4}, (25, 4, 0.1)),
 ])
 def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, expected):
     """25 epochs of a small folder are a few dozen steps, and early stopping on its handful
     of validation images ended them at chance (a 2-class photo folder: 50%, and 91.7% with
     500 steps): such a folder gets MIN_IMAGE_STEPS steps, without early stopping, and says
-    so in one line."""
+    so in one line. Its validation images would then choose nothing, so they are trained on
+    too, unless the user gave --val-split."""
     from nnscratch.experiment import _settle_image_config
     from nnscratch.recipes import MIN_IMAGE_STEPS, make_config
 
@@ -426,16 +429,21 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
     pipeline = ImagePipeline(height=12, width=12, color="rgb", classes=("a", "b"))
     lines = []
     _settle_image_config(config, pipeline, n_train, lines.append, chosen=set(given))
-    assert (config["epochs"], config["patience"]) == expected
+    assert (config["epochs"], config["patience"], config["val_split"]) == expected
     if expected[1] is None:
-        val = round(0.1 * n_train)
-        steps = -(-(n_train - val) // 64)
+        val = round(given.get("val_split", 0.1) * n_train)
+        steps = -(-(n_train - (val if given else 0)) // 64)
         assert config["epochs"] * steps >= MIN_IMAGE_STEPS > (config["epochs"] - 1) * steps
-        assert lines == [f"The images recipe on {n_train:,} training images ({steps} step"
-                         f"{'s' if steps > 1 else ''} an epoch): {config['epochs']} epochs, "
-                         f"for at least {MIN_IMAGE_STEPS} steps, without early stopping "
-                         f"({val} validation images are too few to choose an epoch); --epochs "
-                         "and --patience to choose"]
+        head = (f"The images recipe on {n_train:,} training images ({steps} step"
+                f"{'s' if steps > 1 else ''} an epoch): {config['epochs']} epochs, for at "
+                f"least {MIN_IMAGE_STEPS} steps, ")
+        if given:
+            assert lines == [head + f"without early stopping ({val} validation images are "
+                             "too few to choose an epoch); --epochs and --patience to choose"]
+        else:
+            assert lines == [head + "on every training image: no validation split nor early "
+                             f"stopping ({val} validation images would be too few to choose "
+                             "an epoch); --epochs, --patience and --val-split to choose"]
     else:
         assert lines == []
 

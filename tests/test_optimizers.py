@@ -392,6 +392,23 @@ def test_early_stopping_restores_the_best_weights(digits):
         history.val_losses[best - 1], rel=1e-5)
 
 
+def test_a_validation_split_without_patience_keeps_the_last_weights(digits):
+    """Without patience the last epoch's weights are kept, so no epoch is named the best
+    one kept (before, ``best_epoch`` named the lowest validation loss, and ``info`` and the
+    losses figure said "Best epoch (35, kept)" of a model holding epoch 125's weights)."""
+    X, y = digits
+    model = NeuralNetwork(64, 10, 64, 2, head_activation=Softmax, seed=0)
+    history = train(model, X[:400], y[:400], CrossEntropyLoss, 12, 16, optimizer="adam",
+                    learning_rate=0.01, val_split=0.25, bar=False, seed=0)
+    assert history.epochs == 12 and not history.stopped_early
+    assert np.argmin(history.val_losses) < 11  # a lower validation loss than the last's
+    assert history.best_epoch is None
+    order = np.random.default_rng(0).permutation(400)
+    X_val, y_val = X[:400][order[:100]], y[:400][order[:100]]
+    assert model.loss(X_val, y_val, CrossEntropyLoss) == pytest.approx(
+        history.val_losses[-1], rel=1e-5)
+
+
 @pytest.mark.parametrize("name", ["adam", "adamw"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adam_steps_slice_by_slice_to_the_whole_array_s_numbers(name, dtype):

@@ -90,8 +90,9 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Track the best validation loss (``history.best_epoch``); with ``patience``, stop after
-    that many epochs without a better one and put the best weights back at the end.
+    """With ``patience``, stop after that many epochs without a better validation loss and
+    put the best epoch's weights back at the end (``history.best_epoch``: the epoch kept).
+    Without, nothing: the last epoch's weights are kept, and ``best_epoch`` stays None.
 
     Parameters
     ----------
@@ -118,8 +119,8 @@ class EarlyStopping(Callback):
             return
         if history.val_losses[-1] < self.best_loss:
             self.best_loss, self.bad_epochs = history.val_losses[-1], 0
-            history.best_epoch = history.epochs
-            if self.patience is not None:
+            if self.patience is not None:  # the weights kept; without patience, the last
+                history.best_epoch = history.epochs
                 self.best_params = self.loop.params[0].copy()
                 self.best_buffers = [b.copy() for b in self.loop.model.buffers()]
         else:

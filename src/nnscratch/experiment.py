@@ -237,15 +237,24 @@ def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(
         # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000
         # steps. A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS
         # steps, and no early stopping: its validation images are too few to choose an epoch.
+        # Then they would choose nothing, so they are trained on too (unless --val-split).
         n_val = held_out_count(n_train, config["val_split"])
-        steps = math.ceil((n_train - n_val) / config["batch_size"])
+        keep_split = "val_split" in chosen
+        steps = math.ceil((n_train - (n_val if keep_split else 0)) / config["batch_size"])
         epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
         if epochs > config["epochs"]:
             config["epochs"], config["patience"] = epochs, None
+            if keep_split:
+                how = (f"without early stopping ({n_val} validation images are too few to "
+                       "choose an epoch); --epochs and --patience to choose")
+            else:
+                config["val_split"] = 0.0
+                how = (f"on every training image: no validation split nor early stopping "
+                       f"({n_val} validation images would be too few to choose an epoch); "
+                       "--epochs, --patience and --val-split to choose")
             log(f"The images recipe on {n_train:,} training images ({steps} step"
                 f"{'s' if steps != 1 else ''} an epoch): {epochs} epochs, for at least "
-                f"{MIN_IMAGE_STEPS} steps, without early stopping ({n_val} validation images "
-                "are too few to choose an epoch); --epochs and --patience to choose")
+                f"{MIN_IMAGE_STEPS} steps, {how}")
 
 
 def image_shape(data):
