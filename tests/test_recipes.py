@@ -49,6 +49,17 @@ def test_cnn_recipe_reduced_reaches_a_floor():
     assert result.history.epochs == 4
 
 
+def test_cnn_fast_recipe_reaches_99_percent():
+    """The whole cnn-fast recipe (2 epochs of a small BatchNorm conv net, one-cycle) on the
+    standard split: the 99% it is for (seeds 8-10 measured 99.05-99.21%, ~20 s)."""
+    data = load_mnist(split="standard", progress=False)
+    config = make_config("cnn-fast")
+    result = run_training(config, data=data, bar=False, log=lambda *a, **k: None)
+    assert config["epochs"] == 2 and config["arch"].startswith("conv16k3")
+    assert result.metrics["test_accuracy"] >= 0.988  # measured 0.9918 (seed 0)
+    assert result.history.epochs == 2 and result.history.best_epoch is None
+
+
 def test_recipes_use_only_known_options():
     """Every recipe is a valid configuration, and 'blog' is the post's."""
     assert RECIPES["blog"] == {}
@@ -77,7 +88,10 @@ def test_recipes_and_help_show_the_settings_that_apply(capsys):
 
     assert main(["recipes", "blog"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "  --lr            0.05" in lines and "  --nesterov      False" in lines
+    assert "  --lr              0.05" in lines and "  --nesterov        False" in lines
+    # the values in one column, also after the longest flag
+    assert "  --label-smoothing 0.0" in lines
+    assert len({line.index(line.split()[1], len(line.split()[0]) + 2) for line in lines[1:]}) == 1
     assert make_config(momentum=0.9)["nesterov"] is True
     train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "the optimizer's own: sgd 0.05, adam 0.001, adamw 0.001, rmsprop 0.01, adagrad 0.01" \

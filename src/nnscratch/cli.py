@@ -239,9 +239,11 @@ def cmd_recipes(args):
         print(f"{name}: {RECIPE_SUMMARIES[name]}")
         if not args.name:
             continue
-        for key, value, differs in recipe_settings(name):
-            print(f"  {flag(key):<15} {_shown(value):<12}{'  set by the recipe' if differs else ''}"
-                  .rstrip())
+        rows = recipe_settings(name)
+        width = max(len(flag(key)) for key, _, _ in rows)  # --label-smoothing: 17
+        for key, value, differs in rows:
+            print(f"  {flag(key):<{width}} {_shown(value):<12}"
+                  f"{'  set by the recipe' if differs else ''}".rstrip())
     if not args.name:
         print("\n'nnscratch recipes NAME' lists a recipe's settings; options given to "
               "'nnscratch train --recipe NAME' override them.")

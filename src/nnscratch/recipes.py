@@ -66,6 +66,17 @@ RECIPES = {
         "batch_size": 256, "epochs": 12, "schedule": "onecycle", "label_smoothing": 0.1,
         "augment": "shift", "val_split": 0.1, "patience": 4,
     },
+    # The fastest 99% here (issue #27 asks for the best CPU time): the cnn network with half
+    # the channels, no shift, one-cycle over 2 epochs. Of the candidates with >= 99.1%
+    # validation accuracy (seed 0, 10% split), the fewest seconds: 99.13% in 18.9 s, against
+    # 99.22% in 43.1 s for the cnn network over 2 epochs (benchmarks/RESULTS.md). Six epochs
+    # of it reach 99.37% in 56 s: not the 99.5% a ">= 99.4% in <= 60 s" recipe needed.
+    "cnn-fast": {
+        "split": "standard", "arch": "conv16k3,pool2,bn,conv32k3,pool2,bn,dense128",
+        "init": "he", "optimizer": "adamw", "lr": 0.01, "weight_decay": 0.05,
+        "batch_size": 256, "epochs": 2, "schedule": "onecycle", "label_smoothing": 0.1,
+        "val_split": 0.1,
+    },
     # A conv net on elastic distortions. Chosen on the validation split (10%) by seed 0's
     # validation loss after the last epoch, each candidate against the one before: the cnn
     # recipe's network (0.0241), less dropout (0.0223), 'same' padding (0.0191), a third
@@ -223,6 +234,9 @@ RECIPE_SUMMARIES = {
            "images, AdamW, label smoothing 0.1, one-cycle over 12 epochs of batches of 256, "
            "early stopping (99.58% median of seeds 8-10; 4 minutes on 2 cores of an AMD EPYC "
            "with AVX-512, 2026-12-07; the dropout network before it: 99.43% in 5 minutes)",
+    "cnn-fast": "99% in 20 s: conv16k3,pool2,bn,conv32k3,pool2,bn,dense128, AdamW, label "
+                "smoothing 0.1, one-cycle over 2 epochs of batches of 256 (99.08% median of "
+                "seeds 8-10; 18-21 s on 2 cores of an AMD EPYC with AVX-512, 2026-12-07)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; seed 0: 99.42% "
                    "in 51 minutes on 2 cores of an AMD EPYC with AVX-512, 2026-12-06)",
