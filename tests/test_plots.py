@@ -321,6 +321,33 @@ def test_plot_misclassified(tmp_path, data, trained):
     assert_renders(fig, tmp_path / "misclassified.png")
 
 
+def test_plot_misclassified_fits_one_image_and_long_class_names(tmp_path, data, trained):
+    """One misclassified photo of a folder with long class names: its title and the
+    figure's fit inside the figure (they were cut off at 1.9 inches wide), true and
+    predicted on two lines, and no "the first 1" when every mistake is shown."""
+    model, _ = trained
+    pred = model.predict(data.X_test)
+    i = np.flatnonzero(pred != data.y_test)[0]
+    keep = np.r_[i, np.flatnonzero(pred == data.y_test)[:20]]
+    names = [f"a_long_class_folder_{c}" for c in range(10)]
+    fig = plot_misclassified(model, data.X_test[keep], data.y_test[keep], image_shape=(8, 8),
+                             class_names=names)
+    (ax,) = [ax for ax in fig.axes if ax.get_images()]
+    assert ax.get_title().split("\n") == [
+        f"true {names[data.y_test[i]]}",
+        f"pred {names[pred[i]]} ({model.predict_proba(data.X_test[i:i + 1])[0, pred[i]]:.0%})"]
+    assert fig.get_suptitle() == "1 of 21 misclassified (4.8%)"
+    assert_renders(fig, tmp_path / "one.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer, box = canvas.get_renderer(), fig.bbox
+    for text in (ax.title, fig._suptitle):
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+
+
 def test_plot_misclassified_when_none_are(tmp_path, data, trained):
     """With every sample right, the figure says so instead of drawing an empty grid."""
     model, _ = trained

@@ -470,7 +470,8 @@ def plot_tsne(model, X, y, *, layer=-1, n_points=3000, seed=0, perplexity=TSNE_P
 
 
 def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25, class_names=None):
-    """A grid of the samples the network gets wrong, titled "true T / pred P (confidence%)".
+    """A grid of the samples the network gets wrong, titled "true T / pred P (confidence%)"
+    (with class names, on two lines).
 
     Parameters
     ----------
@@ -513,17 +514,21 @@ def plot_misclassified(model, X, y, *, image_shape=(28, 28), n=25, class_names=N
         return fig
     shown = wrong[:n]
     rows, cols = _grid(len(shown), 8)
-    fig = _figure(1.9 * cols, 2.0 * rows + 0.4)
+    # class names (a folder's) can be long: true and predicted on two lines; and the figure
+    # at least as wide as its title, also for one or two images
+    sep = " / " if class_names is None else "\n"
+    fig = _figure(max(1.9 * cols, 5.5), (2.0 if class_names is None else 2.3) * rows + 0.4)
     axes = np.atleast_1d(fig.subplots(rows, cols))
     lo, hi = float(X[shown].min()), float(X[shown].max())
     for ax, i in zip(axes.flat, shown, strict=False):
         confidence = proba[i, pred[i]]
-        _show_image(ax, X[i].reshape(shape), f"true {_name(y[i], class_names)} / pred "
+        _show_image(ax, X[i].reshape(shape), f"true {_name(y[i], class_names)}{sep}pred "
                     f"{_name(pred[i], class_names)} ({confidence:.0%})", cmap="gray_r",
                     vmin=lo, vmax=hi)
     _hide_unused(axes, len(shown))
-    fig.suptitle(f"{len(wrong):,} of {len(X):,} misclassified ({len(wrong) / len(X):.1%}); "
-                 f"the first {len(shown)}")
+    first = f"; the first {len(shown)}" if len(shown) < len(wrong) else ""
+    fig.suptitle(f"{len(wrong):,} of {len(X):,} misclassified ({len(wrong) / len(X):.1%})"
+                 f"{first}")
     return fig
 
 
