@@ -321,3 +321,10 @@ def test_label_smoothing_trains_and_is_refused_on_a_regression(tmp_path, capsys)
     assert err.strip() == ("nnscratch train: error: --label-smoothing 0.1 needs a "
                            "classification target; this one is a regression")
     assert not (tmp_path / "reg").exists()
+    # set by a recipe the user named for an MNIST classifier: the message says where from
+    assert run_cli(["train", "--data", str(table), "--target", "y", "--recipe", "fast",
+                    "--out", str(tmp_path / "reg")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "nnscratch train: error: --label-smoothing 0.1 (from --recipe fast) needs a "
+        "classification target; this one is a regression; --label-smoothing 0 turns it off")
+    assert not (tmp_path / "reg").exists()

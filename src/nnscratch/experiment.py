@@ -154,8 +154,12 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
-            raise ValueError(f"--label-smoothing {config['label_smoothing']:g} needs a "
-                             "classification target; this one is a regression")
+            given = "label_smoothing" in chosen or resume is not None or not config.get("recipe")
+            origin, off = (("", "") if given else
+                           (f" (from --recipe {config['recipe']})",
+                            "; --label-smoothing 0 turns it off"))
+            raise ValueError(f"--label-smoothing {config['label_smoothing']:g}{origin} needs a "
+                             f"classification target; this one is a regression{off}")
         loss = SmoothedCrossEntropyLoss(config["label_smoothing"])
     model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
                           head=head, input_shape=image_shape(data))
