@@ -321,10 +321,30 @@ def test_label_smoothing_trains_and_is_refused_on_a_regression(tmp_path, capsys)
     assert err.strip() == ("nnscratch train: error: --label-smoothing 0.1 needs a "
                            "classification target; this one is a regression")
     assert not (tmp_path / "reg").exists()
-    # set by a recipe the user named for an MNIST classifier: the message says where from
-    assert run_cli(["train", "--data", str(table), "--target", "y", "--recipe", "fast",
-                    "--out", str(tmp_path / "reg")]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "nnscratch train: error: --label-smoothing 0.1 (from --recipe fast) needs a "
-        "classification target; this one is a regression; --label-smoothing 0 turns it off")
-    assert not (tmp_path / "reg").exists()
+
+@pytest.mark.parametrize(("recipe", "flags", "message"), [
+    ("fast", [], "--label-smoothing 0.1 needs a classification target; this one is a "
+                 "regression; --label-smoothing 0.1 comes from --recipe fast "
+                 "(--label-smoothing 0 to change it)"),
+    ("best", ["--label-smoothing", "0"],
+     "augment 'shift' distorts images; this data has no image shape (a table); --augment "
+     "shift comes from --recipe best (--augment none to change it)"),
+    ("cnn", ["--label-smoothing", "0", "--augment", "none"],
+     "convolutions need images: an input of shape (channels, height, width), got (2,); --arch "
+     "conv32k3,pool2,bn,conv64k3,pool2,bn,dense128 comes from --recipe cnn (--arch LAYERS, e.g. "
+     "dense100, to change it)"),
+])
+def test_an_mnist_recipe_on_a_table_says_which_setting_it_gave(tmp_path, capsys, recipe,
+                                                                flags, message):
+    """A recipe for MNIST named on a regression table: the setting the table cannot take is
+    one line, before anything else is printed, saying it came from the recipe and how to
+    change it (the user never typed it); no run folder."""
+    table = tmp_path / "r.csv"
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{a + 2 * b:.3f}" for a, b in rng.normal(size=(60, 2)))
+    table.write_text("a,b,y\n" + rows + "\n")
+    assert run_cli(["train", "--data", str(table), "--target", "y", "--recipe", recipe, *flags,
+                    "--no-bar", "--out", str(tmp_path / "reg")]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip() == f"nnscratch train: error: {message}"
+    assert "NeuralNetwork" not in out and not (tmp_path / "reg").exists()

@@ -151,18 +151,26 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
         _settle_image_config(config, data.pipeline, len(data.y_train), log,
                              chosen if resume is None else frozenset(config),
                              training=(data.X_train, data.y_train))
+    given = chosen if resume is None else frozenset(config)  # a resumed run's are its own
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
-            given = "label_smoothing" in chosen or resume is not None or not config.get("recipe")
-            origin, off = (("", "") if given else
-                           (f" (from --recipe {config['recipe']})",
-                            "; --label-smoothing 0 turns it off"))
-            raise ValueError(f"--label-smoothing {config['label_smoothing']:g}{origin} needs a "
-                             f"classification target; this one is a regression{off}")
+            raise ValueError(f"--label-smoothing {config['label_smoothing']:g} needs a "
+                             "classification target; this one is a regression"
+                             + _from_recipe(config, given, "label_smoothing", "0"))
         loss = SmoothedCrossEntropyLoss(config["label_smoothing"])
-    model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
-                          head=head, input_shape=image_shape(data))
+    try:  # before anything is printed: a setting the data cannot take is one line
+        augment = build_augmenter(config, data.feature_shape)
+    except ValueError as exc:
+        raise ValueError(f"{exc}{_from_recipe(config, given, 'augment', 'none')}") from None
+    try:
+        model = build_network(config, data.n_features, data.n_classes or data.y_train.shape[1],
+                              head=head, input_shape=image_shape(data))
+    except ValueError as exc:
+        hint = _from_recipe(config, given, "arch", "LAYERS, e.g. dense100,")
+        if not hint:
+            raise
+        raise ValueError(f"{exc}{hint}") from None
     model.pipeline = data.pipeline
     log(f"{data.summary()}\n{model}")
     y_train, y_test = _training_targets(data)
@@ -177,8 +185,7 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
                         optimizer=build_optimizer(config), schedule=build_schedule(config),
                         clip=config["clip"], val_split=config["val_split"],
                         patience=config["patience"], on_epoch=on_epoch,
-                        augment=build_augmenter(config, data.feature_shape),
-                        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        augment=augment, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                         callbacks=[started, *callbacks])
     except Exception as exc:
         history, failure = _history_to_keep(exc, started, work_dir), exc
@@ -211,6 +218,17 @@ def _history_to_keep(exc, started, work_dir):
         raise exc
     loop.history.interrupted = True
     return loop.history
+
+
+def _from_recipe(config, given, key, off):
+    """``"; --KEY VALUE comes from --recipe R (--KEY OFF to change it)"`` when the recipe set
+    ``key`` and the user did not (``given``: the options the user gave), else ``""``: for
+    the message of a setting the data cannot take."""
+    recipe = config.get("recipe")
+    if key in given or key not in RECIPES.get(recipe, {}):
+        return ""
+    name = "--" + key.replace("_", "-")
+    return f"; {name} {config[key]} comes from --recipe {recipe} ({name} {off} to change it)"
 
 
 def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(), *,
