@@ -296,6 +296,13 @@ def test_predict_reports_an_unreadable_file_and_goes_on(shapes_run, tmp_path, ca
     assert re.search(r"error: .*bad.png: not an image Pillow can read", captured.err)
     assert "1 of 2 images could not be read" in captured.err
     assert re.match(r".*good.png: (bar|column|cross)  ", captured.out)
+    # a mistyped name: said as the digit models say it, not as an image Pillow cannot read
+    missing = tmp_path / "godo.png"
+    assert main(["predict", str(out), str(missing), str(tmp_path / "good.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"nnscratch predict: error: image file not found: "
+                                         f"{missing}", "nnscratch predict: 1 of 2 images "
+                                         "could not be read"]
 
 
 def test_evaluate_on_a_folder_and_info(shapes_run, tmp_path, capsys):
