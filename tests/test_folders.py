@@ -326,7 +326,7 @@ def test_evaluate_on_a_folder_and_info(shapes_run, tmp_path, capsys):
         assert unused not in config, config
 
 
-def test_evaluate_refuses_a_folder_for_a_table_model(tmp_path, capsys):
+def test_evaluate_refuses_data_a_model_was_not_trained_on(tmp_path, capsys):
     from nnscratch import NeuralNetwork, save
 
     save(NeuralNetwork.from_sizes([4, 3, 2], seed=0), tmp_path / "m.npz")
@@ -334,6 +334,12 @@ def test_evaluate_refuses_a_folder_for_a_table_model(tmp_path, capsys):
     assert re.search(r"--data .*: a folder of images needs a model trained on images "
                      r"\(nnscratch train --data DIR\); MODEL .* was not",
                      capsys.readouterr().err)
+    (tmp_path / "t.csv").write_text("a,b,c,d,y\n1,2,3,4,0\n")  # and a table for a model of
+    assert main(["evaluate", str(tmp_path / "m.npz"), "--data", str(tmp_path / "t.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (  # neither (MNIST's, digits')
+        f"nnscratch evaluate: error: --data {tmp_path / 't.csv'}: a table needs a model "
+        f"trained on a table (nnscratch train --data FILE); MODEL {tmp_path / 'm.npz'} was "
+        "not (--dataset and --split choose its test set)")
 
 
 def test_train_errors_name_the_folder_and_image_flags(tmp_path, capsys):

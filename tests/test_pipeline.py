@@ -317,6 +317,60 @@ def test_penguins_with_no_flag_reach_97_percent_and_predict_rows_with_gaps(
     assert json.loads(capsys.readouterr().out)["accuracy"] == metrics["test_accuracy"]
 
 
+def test_evaluate_scores_a_labelled_table_of_the_users(penguins_csv, tmp_path, capsys):
+    """`evaluate MODEL --data FILE` on a held-out table with the target column: every row
+    with a target is scored (the same numbers as predict's), rows without one are left out
+    and counted; a label the model never saw, a file without the target and a folder are
+    one line each."""
+    from sklearn.metrics import accuracy_score, r2_score
+
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(penguins_csv), "--target", "species", "--no-bar",
+                 "--epochs", "30", "--out", str(run)]) == 0
+    capsys.readouterr()
+    held = penguins_frame().iloc[::3].copy()  # 115 rows, some with empty cells
+    held.iloc[[1, 4], held.columns.get_loc("species")] = None
+    held.to_csv(tmp_path / "held.csv", index=False)
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "held.csv"), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert captured.err.strip() == (f"--data {tmp_path / 'held.csv'}: 2 row(s) with an empty "
+                                    "target left out")
+    kept = held[held["species"].notna()]
+    predicted = predict_table(load(run / "model.npz"), tmp_path / "held.csv")["species"]
+    assert report["dataset"]["n_test"] == len(kept) == 113
+    assert report["accuracy"] == accuracy_score(kept["species"], predicted[held["species"]
+                                                                           .notna().to_numpy()])
+    assert sum(map(sum, report["confusion_matrix"])) == 113
+    held.iloc[2, held.columns.get_loc("species")] = "Emperor"  # line 4 of the file
+    held.to_csv(tmp_path / "emperor.csv", index=False)
+    held.drop(columns="species").to_csv(tmp_path / "unlabelled.csv", index=False)
+    for data, message in [
+            ("emperor.csv", "emperor.csv: line 4, column 'species': 'Emperor' is not a class of "
+                            "the model (Adelie, Chinstrap, Gentoo)"),
+            ("unlabelled.csv", "unlabelled.csv has no column 'species', the model's target: "
+                               "evaluate compares the model's outputs with it ('nnscratch "
+                               "predict MODEL --csv FILE' predicts without it)"),
+            (".", f"--data {tmp_path / '.'}: a folder of images needs a model trained on "
+                  f"images (nnscratch train --data DIR); MODEL {run} was not")]:
+        assert main(["evaluate", str(run), "--data", str(tmp_path / data)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("nnscratch evaluate: error: ") and err.endswith(message), err
+    # a regression: R^2 in the target's units, as scikit-learn computes it from predict's
+    gen = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": gen.normal(size=80), "b": gen.normal(size=80)})
+    frame["y"] = 100 + 10 * frame["a"] - 5 * frame["b"] + gen.normal(size=80)
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "r.csv"), "--no-bar", "--epochs", "20",
+                 "--out", str(tmp_path / "reg")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "reg"), "--data", str(tmp_path / "r.csv"),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    predicted = predict_table(load(tmp_path / "reg" / "model.npz"), tmp_path / "r.csv")["y"]
+    assert report["r2"] == pytest.approx(r2_score(frame["y"], predicted), abs=1e-6)
+
+
 def test_raw_breast_cancer_trains_with_no_flag(tmp_path):
     """The issue's first table: 30 numeric columns from ~0.001 to ~2,500, which blew up
     before the pipeline standardised them. Median of seeds 0-2 >= 95% (seed 0 alone gets

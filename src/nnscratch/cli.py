@@ -341,6 +341,12 @@ def _table_pipeline(model):
     return TablePipeline.identity(names, target=described.get("target"))
 
 
+def _is_table_model(model):
+    """A model trained on a user's table (``train --data FILE``)."""
+    return (getattr(model.pipeline, "kind", None) != "image"
+            and bool(model.metadata.get("config", {}).get("data")))
+
+
 def _is_image_model(model):
     """A model trained on a folder of images (it carries an image pipeline)."""
     return getattr(model.pipeline, "kind", None) == "image"
@@ -360,16 +366,28 @@ def cmd_evaluate(args):
     if isinstance(model, LanguageModel):
         return _evaluate_language(model, args)
     if args.data is not None:
+        from .data import load_labelled_table
         from .data.folders import load_image_folder
 
-        if not _is_image_model(model):
+        if args.dataset or args.split:
+            raise ValueError("give --data or --dataset/--split, not both")
+        if _is_image_model(model):
+            data = load_image_folder(args.data, pipeline=model.pipeline, all_test=True,
+                                     dtype=model.dtype, bar=sys.stderr.isatty(),
+                                     log=_to_stderr)
+        elif Path(args.data).is_dir():
             raise ValueError(f"--data {args.data}: a folder of images needs a model trained "
                              f"on images (nnscratch train --data DIR); MODEL {args.model} "
                              "was not")
-        if args.dataset or args.split:
-            raise ValueError("give --data DIR or --dataset/--split, not both")
-        data = load_image_folder(args.data, pipeline=model.pipeline, all_test=True,
-                                 dtype=model.dtype, bar=sys.stderr.isatty(), log=_to_stderr)
+        elif _is_table_model(model):
+            data, left_out = load_labelled_table(model, args.data)
+            if left_out:
+                _to_stderr(f"--data {args.data}: {left_out:,} row(s) with an empty target "
+                           "left out")
+        else:
+            raise ValueError(f"--data {args.data}: a table needs a model trained on a table "
+                             f"(nnscratch train --data FILE); MODEL {args.model} was not "
+                             "(--dataset and --split choose its test set)")
     else:
         data = _dataset_for(model, args)
     evaluate = evaluate_classifier if data.n_classes else evaluate_regressor
@@ -930,11 +948,12 @@ def build_parser():
                        "of class folders (--data DIR).")
     p.add_argument("model", metavar="MODEL", help=model_help)
     _add_data_options(p)
-    p.add_argument("--data", metavar="DIR", default=None,
+    p.add_argument("--data", metavar="PATH", default=None,
                    help="a folder of images, one subfolder per class named as the model's "
-                   "classes: evaluate on every image in it (a model trained on images); or, "
-                   "for a language model, a text file split as in training (default: the one "
-                   "it was trained on)")
+                   "classes: evaluate on every image in it (a model trained on images); a "
+                   "table file with the model's columns and its target: evaluate on every "
+                   "row (a model trained on a table); or, for a language model, a text file "
+                   "split as in training (default: the data it was trained on)")
     p.add_argument("--json", action="store_true", help="print JSON (a language model's: "
                    "train_loss, test_loss in nats per character)")
     p.set_defaults(func=cmd_evaluate)

@@ -327,6 +327,93 @@ def table_outputs(model, path):
     return model.predict(X), None, target
 
 
+def load_labelled_table(model, path):
+    """Every row of a table file that has a target value, encoded for a table model and
+    labelled with the model's classes: what ``nnscratch evaluate MODEL --data FILE`` scores
+    (a held-out file of the user's, with the target column the model was trained on).
+
+    Parameters
+    ----------
+    model, path
+        As for :func:`table_outputs`; the file must also hold the model's target column
+        (an ``.npz`` file its ``y``).
+
+    Returns
+    -------
+    data : Dataset
+        No training rows; the test part is every row with a target value, encoded as for
+        ``predict``, its targets as in training (class indices in the model's classes, or
+        values in the target's units).
+    left_out : int
+        Rows whose target cell is empty (not scored).
+
+    Raises
+    ------
+    DataFormatError
+        The errors of :func:`table_outputs`; no target column; a label that is not one of
+        the model's classes (the message names it, its line and the classes).
+    """
+    described = model.metadata.get("metrics", {}).get("dataset", {})
+    pipeline = model.pipeline
+    target = pipeline.target if pipeline else described.get("target")
+    table = read_table(path, keep_empty=True)
+    path = table.path
+    if table.from_npz:
+        if table.y is None:
+            raise DataFormatError(f"{path} has no array 'y' to score the model against; save "
+                                  "one with numpy.savez(path, X=X, y=y)")
+        y_raw, what = table.y, "array 'y'"
+
+        def where(i):
+            return f"y[{i}]"
+    else:
+        header = list(table.frame.columns)
+        if target is None or target not in header:
+            raise DataFormatError(
+                f"{path} has no column {target!r}, the model's target"
+                f"{_did_you_mean(str(target), header)}: evaluate compares the model's "
+                "outputs with it ('nnscratch predict MODEL --csv FILE' predicts without it)")
+        y_raw, what = _target_cells(table.frame[target]), f"column {target!r}"
+
+        def where(i):
+            return f"{table.where(i)}, column {target!r}"
+    kept, n_rows = _rows_with_target(path, y_raw, what), len(y_raw)
+    outputs_X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
+                                 feature_names=None if pipeline else described.get(
+                                     "feature_names"),
+                                 n_features=None if pipeline else model.input_size,
+                                 target=None if pipeline else target)
+    if outputs_X.shape[1] != model.input_size:
+        raise DataFormatError(f"{path}: its rows encode to {outputs_X.shape[1]} features; the "
+                              f"model expects {model.input_size}")
+    X, y_raw = outputs_X[kept], y_raw[kept]
+    if model.is_classifier():
+        classes = tuple(described.get("classes") or range(model.output_size))
+        index = {label: k for k, label in enumerate(classes)}
+        if y_raw.dtype.kind == "f" and np.array_equal(y_raw, np.round(y_raw)):
+            y_raw = y_raw.astype(np.int64)  # as training read its labels (_encode_classes)
+        labels = [v.item() if isinstance(v, np.generic) else v for v in y_raw]
+        if y_raw.dtype.kind == "O":
+            labels = [str(v) for v in labels]
+        unknown = [i for i, label in enumerate(labels) if label not in index]
+        if unknown:
+            i = unknown[0]
+            raise DataFormatError(f"{path}: {where(kept[i])}: {labels[i]!r} is not a class of "
+                                  f"the model ({', '.join(map(str, classes))})"
+                                  + (f"; {len(unknown)} rows hold such labels"
+                                     if len(unknown) > 1 else ""))
+        y = np.array([index[label] for label in labels], dtype=np.int64)
+        n_classes = len(classes)
+    else:
+        y = _regression_targets(path, y_raw, what, lambda i, j=None: where(kept[i]),
+                                np.dtype(model.dtype))
+        classes = n_classes = None
+    data = Dataset(X[:0], y[:0], X, y, name=path.name, split="every row", n_classes=n_classes,
+                   feature_names=pipeline.feature_names if pipeline else None,
+                   classes=classes, target=target, pipeline=pipeline)
+    return data, n_rows - len(kept)
+
+
 def predict_table(model, path):
     """Predict every row of a table file, in the user's own terms.
 
