@@ -944,8 +944,9 @@ def build_parser():
     model_help = "a run folder written by nnscratch train, or its model.npz"
     p = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion matrix",
                        description="Evaluate a saved model on the test part of a data set "
-                       "(default: the one it was trained on), or on every image of a folder "
-                       "of class folders (--data DIR).")
+                       "(default: the one it was trained on), on every image of a folder "
+                       "of class folders (--data DIR), or on every row of a labelled table "
+                       "(--data FILE).")
     p.add_argument("model", metavar="MODEL", help=model_help)
     _add_data_options(p)
     p.add_argument("--data", metavar="PATH", default=None,
