@@ -461,6 +461,21 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
         assert lines == []
 
 
+def test_hidden_sizes_given_for_a_folder_build_the_users_mlp():
+    """--hidden with a folder: the user's dense layers, not the images recipe's convolutions
+    (before, the recipe's layers silently replaced them)."""
+    from nnscratch.experiment import _settle_image_config
+    from nnscratch.recipes import make_config
+
+    pipeline = ImagePipeline(height=12, width=12, color="rgb", classes=("a", "b"))
+    config = {**make_config("images", hidden=[64]), "data": "photos"}
+    _settle_image_config(config, pipeline, 18_000, lambda line: None, chosen={"hidden"})
+    assert config["arch"] is None and config["hidden"] == [64]
+    config = {**make_config("images"), "data": "photos"}
+    _settle_image_config(config, pipeline, 18_000, lambda line: None, chosen=set())
+    assert config["arch"].startswith("center,conv32k3same")
+
+
 def _two_colour_folder(root, rng, per_class=20, size=10):
     """Noise pictures, orange ones in ``warm/`` and blue ones in ``cold/``: the classes
     differ by their colour only."""

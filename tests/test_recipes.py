@@ -60,6 +60,17 @@ def test_cnn_fast_recipe_reaches_99_percent():
     assert result.history.epochs == 2 and result.history.best_epoch is None
 
 
+def test_the_users_hidden_sizes_replace_a_recipes_layers():
+    """--hidden given with a recipe that sets --arch (cnn) builds the user's layers: an
+    option given overrides the recipe (before, the recipe's --arch silently won)."""
+    assert make_config("cnn")["arch"].startswith("conv32k3")
+    config = make_config("cnn", hidden=[64])
+    assert config["arch"] is None and config["hidden"] == [64]
+    assert config["optimizer"] == "adamw"  # the rest of the recipe stays
+    both = make_config("cnn", hidden=[64], arch="conv8k3,dense16")
+    assert both["arch"] == "conv8k3,dense16"  # --arch given: it wins, as documented
+
+
 def test_recipes_use_only_known_options():
     """Every recipe is a valid configuration, and 'blog' is the post's."""
     assert RECIPES["blog"] == {}

@@ -241,7 +241,7 @@ def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(
     config["color"] = pipeline.color
     if config.get("recipe") != "images":
         return
-    if config["arch"] is None:
+    if config["arch"] is None and "hidden" not in chosen:  # (--hidden: the user's MLP)
         center = True
         if training is not None:
             accuracy, majority, p_value = mean_colour_score(*training, pipeline.channels,

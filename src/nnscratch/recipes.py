@@ -298,10 +298,12 @@ def make_config(recipe="blog", *, label=None, **overrides):
     if unknown:
         raise ValueError(f"unknown configuration keys {unknown}; expected some of "
                          f"{sorted(BY_NAME)}")
+    settings = dict(RECIPES[recipe])
+    if "hidden" in given and "arch" not in given:  # the user's layers, not the recipe's
+        settings.pop("arch", None)
     origin = {k: f"--recipe {recipe}" if label else f"recipe {recipe!r}"
-              for k in RECIPES[recipe] if k not in given}
-    config = check_config({**DEFAULTS, **RECIPES[recipe], **given}, label=label,
-                          origin=origin)
+              for k in settings if k not in given}
+    config = check_config({**DEFAULTS, **settings, **given}, label=label, origin=origin)
     return {**config, "recipe": recipe}
 
 
