@@ -512,12 +512,10 @@ def _predict_images(model, args):
     folder = Path(args.save_prepared) if args.save_prepared else None
     for path in find_images(args.images):
         try:
-            if not path.exists():  # as the digit models' path says it
-                raise FileNotFoundError(f"image file not found: {path}")
             pixels = pipeline.image(path)
-        except FileNotFoundError as exc:
+        except FileNotFoundError:  # said as a digit model's path says it (load_image)
             failed += 1
-            print(f"nnscratch predict: error: {exc}", file=sys.stderr)
+            print(f"nnscratch predict: error: image file not found: {path}", file=sys.stderr)
             continue
         except Exception as exc:  # Pillow raises many types on a non-image or damaged file
             failed += 1

@@ -72,10 +72,10 @@ def format_report(report):
         lines.append(f"{name:>{side}} {r['precision']:9.4f} {r['recall']:9.4f} "
                      f"{r['f1-score']:9.4f} {int(r['support']):8d}")
     matrix = report["confusion_matrix"]
-    width = max(len(str(v)) for row in [*matrix, [len(matrix) - 1]] for v in row) + 1
+    digits = len(str(len(matrix) - 1))  # of the largest class number
+    width = max(digits, *(len(str(v)) for row in matrix for v in row)) + 1
     names = list(report["per_class"])
     named = names != [str(i) for i in range(len(matrix))]
-    digits = len(str(len(matrix) - 1))
     # "0 flower" / "1 stripes": the numbers (the columns' headers) in one column, names after
     rows = [f"{i:>{digits}} {name}" if named else str(i) for i, name in enumerate(names)]
     pad = max(4, *(len(r) for r in rows))

@@ -25,6 +25,7 @@ from .recipes import (
     MIN_IMAGE_STEPS,
     RECIPES,
     REGRESSION_RECIPES,
+    from_recipe,
     image_arch,
     make_config,
     mean_colour_score,
@@ -224,11 +225,11 @@ def _from_recipe(config, given, key, off):
     """``"; --KEY VALUE comes from --recipe R (--KEY OFF to change it)"`` when the recipe set
     ``key`` and the user did not (``given``: the options the user gave), else ``""``: for
     the message of a setting the data cannot take."""
-    recipe = config.get("recipe")
-    if key in given or key not in RECIPES.get(recipe, {}):
+    if key not in from_recipe(config.get("recipe"), given):
         return ""
     name = "--" + key.replace("_", "-")
-    return f"; {name} {config[key]} comes from --recipe {recipe} ({name} {off} to change it)"
+    return (f"; {name} {config[key]} comes from --recipe {config['recipe']} ({name} {off} to "
+            "change it)")
 
 
 def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(), *,

@@ -298,13 +298,18 @@ def make_config(recipe="blog", *, label=None, **overrides):
     if unknown:
         raise ValueError(f"unknown configuration keys {unknown}; expected some of "
                          f"{sorted(BY_NAME)}")
-    settings = dict(RECIPES[recipe])
-    if "hidden" in given and "arch" not in given:  # the user's layers, not the recipe's
-        settings.pop("arch", None)
-    origin = {k: f"--recipe {recipe}" if label else f"recipe {recipe!r}"
-              for k in settings if k not in given}
+    settings = from_recipe(recipe, given)
+    origin = {k: f"--recipe {recipe}" if label else f"recipe {recipe!r}" for k in settings}
     config = check_config({**DEFAULTS, **settings, **given}, label=label, origin=origin)
     return {**config, "recipe": recipe}
+
+
+def from_recipe(recipe, given):
+    """The settings ``recipe`` gives that the user's options (the names in ``given``) leave
+    to it: what a configuration takes from the recipe, and what messages say came from it.
+    ``--hidden`` given takes the recipe's ``--arch`` away too (the user's layers)."""
+    return {k: v for k, v in RECIPES.get(recipe, {}).items() if k not in given
+            and not (k == "arch" and "hidden" in given)}
 
 
 def recipe_settings(recipe):

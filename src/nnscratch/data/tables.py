@@ -288,6 +288,27 @@ def load_features(path, *, pipeline=None, feature_names=None, n_features=None, t
     return encode(table, frame, pipeline, dt), tuple(names)
 
 
+def _described(model):
+    """A table model's description of its data set (metadata), and its target column."""
+    described = model.metadata.get("metrics", {}).get("dataset", {})
+    return described, model.pipeline.target if model.pipeline else described.get("target")
+
+
+def _model_inputs(model, path):
+    """Every row of a table file encoded as a table model's inputs: ``load_features`` with
+    the model's pipeline, or the feature names an older model file lists."""
+    pipeline = model.pipeline
+    described, target = _described(model)
+    X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
+                         feature_names=None if pipeline else described.get("feature_names"),
+                         n_features=None if pipeline else model.input_size,
+                         target=None if pipeline else target)
+    if X.shape[1] != model.input_size:
+        raise DataFormatError(f"{path}: its rows encode to {X.shape[1]} features; the model "
+                              f"expects {model.input_size}")
+    return X
+
+
 def table_outputs(model, path):
     """A table model's outputs on every row of a table file, with what naming them needs.
 
@@ -311,16 +332,8 @@ def table_outputs(model, path):
     target : str or None
         The training table's target column.
     """
-    described = model.metadata.get("metrics", {}).get("dataset", {})
-    pipeline = model.pipeline
-    X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
-                         feature_names=None if pipeline else described.get("feature_names"),
-                         n_features=None if pipeline else model.input_size,
-                         target=None if pipeline else described.get("target"))
-    if X.shape[1] != model.input_size:
-        raise DataFormatError(f"{path}: its rows encode to {X.shape[1]} features; the model "
-                              f"expects {model.input_size}")
-    target = pipeline.target if pipeline else described.get("target")
+    X = _model_inputs(model, path)
+    described, target = _described(model)
     if model.is_classifier():
         classes = described.get("classes") or list(range(model.output_size))
         return model.predict_proba(X), list(classes), target
@@ -353,9 +366,7 @@ def load_labelled_table(model, path):
         The errors of :func:`table_outputs`; no target column; a label that is not one of
         the model's classes (the message names it, its line and the classes).
     """
-    described = model.metadata.get("metrics", {}).get("dataset", {})
-    pipeline = model.pipeline
-    target = pipeline.target if pipeline else described.get("target")
+    described, target = _described(model)
     table = read_table(path, keep_empty=True)
     path = table.path
     if table.from_npz:
@@ -378,23 +389,11 @@ def load_labelled_table(model, path):
         def where(i):
             return f"{table.where(i)}, column {target!r}"
     kept, n_rows = _rows_with_target(path, y_raw, what), len(y_raw)
-    outputs_X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
-                                 feature_names=None if pipeline else described.get(
-                                     "feature_names"),
-                                 n_features=None if pipeline else model.input_size,
-                                 target=None if pipeline else target)
-    if outputs_X.shape[1] != model.input_size:
-        raise DataFormatError(f"{path}: its rows encode to {outputs_X.shape[1]} features; the "
-                              f"model expects {model.input_size}")
-    X, y_raw = outputs_X[kept], y_raw[kept]
+    X, y_raw = _model_inputs(model, path)[kept], y_raw[kept]
     if model.is_classifier():
         classes = tuple(described.get("classes") or range(model.output_size))
         index = {label: k for k, label in enumerate(classes)}
-        if y_raw.dtype.kind == "f" and np.array_equal(y_raw, np.round(y_raw)):
-            y_raw = y_raw.astype(np.int64)  # as training read its labels (_encode_classes)
-        labels = [v.item() if isinstance(v, np.generic) else v for v in y_raw]
-        if y_raw.dtype.kind == "O":
-            labels = [str(v) for v in labels]
+        labels = [v.item() for v in _label_values(y_raw)]  # as training read them
         unknown = [i for i, label in enumerate(labels) if label not in index]
         if unknown:
             i = unknown[0]
@@ -409,8 +408,8 @@ def load_labelled_table(model, path):
                                 np.dtype(model.dtype))
         classes = n_classes = None
     data = Dataset(X[:0], y[:0], X, y, name=path.name, split="every row", n_classes=n_classes,
-                   feature_names=pipeline.feature_names if pipeline else None,
-                   classes=classes, target=target, pipeline=pipeline)
+                   feature_names=model.pipeline.feature_names if model.pipeline else None,
+                   classes=classes, target=target, pipeline=model.pipeline)
     return data, n_rows - len(kept)
 
 
@@ -898,16 +897,20 @@ def _encode_classes(path, y, what, where):
         if len(bad):
             raise DataFormatError(f"{path}: {where(bad[0])}: {float(y[bad[0]])!r} is not a "
                                   "valid class label")
-        if np.array_equal(y, np.round(y)):
-            y = y.astype(np.int64)
-    if y.dtype.kind == "O":
-        y = y.astype(str)
-    labels, indices = np.unique(y, return_inverse=True)
+    labels, indices = np.unique(_label_values(y), return_inverse=True)
     if len(labels) < 2:
         raise DataFormatError(f"{path}: the target {what} holds one class only "
                               f"({labels[0].item()!r}); classification needs at least 2")
     # .item() gives plain Python values (str, int, float, bool): printable and JSON-ready
     return indices.reshape(-1).astype(np.int64), tuple(label.item() for label in labels)
+
+
+def _label_values(y):
+    """Class labels as a table's target holds them: whole numbers as int64, text as str
+    (booleans and other numbers as they are)."""
+    if y.dtype.kind == "f" and np.array_equal(y, np.round(y)):
+        return y.astype(np.int64)
+    return y.astype(str) if y.dtype.kind == "O" else y
 
 
 def _regression_targets(path, y, what, where, dtype):
