@@ -354,6 +354,33 @@ def test_colour_images_get_one_draw_for_all_their_channels(kind, digits28):
                                np.repeat(grey[:, :, None], 3, axis=2), rtol=1e-6, atol=1e-7)
 
 
+def test_shift_and_flip_move_whole_colour_pixels():
+    """Colour rows (B, H*W*3) whose channels differ: each image moved (np.roll on a zero
+    border, or mirrored) with its three channels together, as drawn; also in place, on a
+    non-square image, and with shifts larger than the image (all black)."""
+    rng = np.random.default_rng(4)
+    H, W = 5, 7
+    x = np.zeros((60, H + 16, W + 16, 3), np.float32)
+    x[:, 8:-8, 8:-8] = rng.random((60, H, W, 3), dtype=np.float32) + 0.5
+    inner = np.ascontiguousarray(x[:, 8:-8, 8:-8]).reshape(60, -1)
+    for max_shift in (2, 9):
+        shifts = make_augmenter("shift", (H, W, 3), np.random.default_rng(1),
+                                max_shift=max_shift).draw(60)
+        shift = make_augmenter("shift", (H, W, 3), np.random.default_rng(1), max_shift=max_shift)
+        out = inner.copy()
+        assert shift(out, out=out) is out
+        for image, moved, (dy, dx) in zip(x, out.reshape(60, H, W, 3), shifts, strict=True):
+            np.testing.assert_array_equal(
+                moved, np.roll(image, (dy, dx), axis=(0, 1))[8:-8, 8:-8])
+        assert (max_shift == 9) == bool((out.reshape(60, -1).max(axis=1) == 0).any())
+    flip = make_augmenter("flip", (H, W, 3), np.random.default_rng(1))
+    flipped = flip(inner).reshape(60, H, W, 3)
+    drawn = np.random.default_rng(1).random(60) < 0.5
+    images = inner.reshape(60, H, W, 3)
+    np.testing.assert_array_equal(flipped[drawn], images[drawn, :, ::-1])
+    np.testing.assert_array_equal(flipped[~drawn], images[~drawn])
+
+
 def test_flip_mirrors_about_half_the_images(digits28):
     x = digits28.astype(np.float64)
     out = _augment("flip")(x)
