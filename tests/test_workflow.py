@@ -4,6 +4,7 @@ MODEL, a folder of images with a bad one, `info`, a training that blows up, and 
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -113,6 +114,8 @@ def test_run_folder_or_model_file_alike_and_info(tmp_path, capsys):
     assert status == 0
     assert "64-32-32-10" in out and "parameters      3,466" in out
     assert "--epochs 2" in out and "test_accuracy" in out and "numpy" in out
+    # no early stopping restored an epoch's weights: said as a word, not Python's None
+    assert re.search(r"\n  best_epoch +none\n", out) and "None" not in out
     status, _, err = _run(["info", str(tmp_path)], capsys)
     assert status == 2 and "is a folder without a model.npz" in err
 

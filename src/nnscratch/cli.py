@@ -620,7 +620,9 @@ def cmd_info(args):
         elif isinstance(value, float):
             value = f"{value:.4g}"
         elif isinstance(value, (dict, list)):
-            value = json.dumps(_elided(value))
+            value = json.dumps(_elided(value), ensure_ascii=False)
+        elif value is None:  # e.g. best_epoch when no early stopping restored weights
+            value = "none"
         print(f"  {key:<15} {value}")
     if _is_image_model(model):
         print(f"  inputs          {model.pipeline.summary()}")
