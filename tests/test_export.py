@@ -3,6 +3,7 @@ nnscratch's predict_proba / predict to 1e-5 for every layer kind, MNIST and a ta
 the refusals are one line each."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -398,14 +399,20 @@ def test_a_refused_export_writes_nothing(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_export_options(served_models, tmp_path, capsys):
-    """--no-preprocess exports the bare network; --onnx is required; a folder is refused."""
+    """--no-preprocess exports the bare network; without --onnx the file goes beside the
+    model; a folder is refused."""
     model = str(served_models["mlp"])
     assert main(["export", model, "--onnx", str(tmp_path / "b.onnx"), "--no-preprocess"]) == 0
     assert "input input: float32 (N, 784), pixel values scaled into [0, 1]" in \
         capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["export", model])
-    assert "the following arguments are required: --onnx" in capsys.readouterr().err
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(served_models["mlp"] / "model.npz", run / "model.npz")
+    assert main(["export", str(run)]) == 0
+    assert capsys.readouterr().out.startswith(f"Wrote {run / 'model.onnx'} (ONNX opset ")
+    assert sorted(p.name for p in run.iterdir()) == ["model.npz", "model.onnx"]
+    assert main(["export", str(run / "model.npz")]) == 2  # never replaced unasked
+    assert "model.onnx exists; choose another file or add --force" in capsys.readouterr().err
     assert main(["export", model, "--onnx", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (f"nnscratch export: error: --onnx {tmp_path} is a "
                                        f"folder; give a file name such as "

@@ -480,11 +480,13 @@ def cmd_predict(args):
 
 
 def cmd_export(args):
-    """``nnscratch export MODEL --onnx OUT``: the model as an ONNX file."""
+    """``nnscratch export MODEL [--onnx OUT]``: the model as an ONNX file."""
     from .export import build_onnx, describe
     from .files import write_bytes
+    from .runs import model_file
 
-    out = Path(args.onnx)
+    # by default beside the model file: RUN/model.npz -> RUN/model.onnx
+    out = Path(args.onnx) if args.onnx else model_file(args.model).with_suffix(".onnx")
     if out.is_dir():
         raise IsADirectoryError(f"--onnx {out} is a folder; give a file name such as "
                                 f"{out / 'model.onnx'}")
@@ -1010,8 +1012,9 @@ def build_parser():
                        "encoded in the graph, as in training). Needs the onnx package: "
                        "pip install 'nnscratch[onnx]'.")
     p.add_argument("model", metavar="MODEL", help=model_help)
-    p.add_argument("--onnx", metavar="OUT", required=True,
-                   help="the .onnx file to write (written whole or not at all)")
+    p.add_argument("--onnx", metavar="OUT",
+                   help="the .onnx file to write, whole or not at all (default: beside the "
+                   "model file, RUN/model.onnx)")
     p.add_argument("--force", action="store_true", help="replace an existing OUT file")
     p.add_argument("--no-preprocess", action="store_true",
                    help="export the network alone: the graph then takes the rows the network "

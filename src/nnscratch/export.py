@@ -561,7 +561,7 @@ def describe(proto):
             shape = "(" + ", ".join(map(str, d["shape"])) + ")"
             lines.append(f"{kind[:-1]} {d['name']}: {d['dtype']} {shape}, {d['description']}")
     if "classes" in props:
-        lines.append(f"classes: {props['classes']}")
+        lines.append(f"classes: {json.dumps(json.loads(props['classes']), ensure_ascii=False)}")
     double = {i.name for i in proto.graph.initializer if i.data_type == i.DOUBLE}
     if any(node.op_type == "Conv" and node.input[1] in double for node in proto.graph.node):
         lines.append("note: onnxruntime has no float64 Conv; export with dtype float32 "
