@@ -221,7 +221,7 @@ def mean_colour_tells_classes(accuracy, majority, p_value):
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
     "best": "a strong MLP: 784-512-256-10, shifted images, AdamW, dropout 0.1, one-cycle over "
-            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 16-17 s "
+            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 14-17 s "
             "on 2 cores of an AMD EPYC with AVX-512, 2026-12-07; the 20-epoch recipe before it: "
             "98.88% in 43 s)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, batches "
@@ -236,7 +236,7 @@ RECIPE_SUMMARIES = {
            "with AVX-512, 2026-12-07; the dropout network before it: 99.43% in 5 minutes)",
     "cnn-fast": "99% in 20 s: conv16k3,pool2,bn,conv32k3,pool2,bn,dense128, AdamW, label "
                 "smoothing 0.1, one-cycle over 2 epochs of batches of 256 (99.08% median of "
-                "seeds 8-10; 16-21 s on 2 cores of an AMD EPYC with AVX-512, 2026-12-07)",
+                "seeds 8-10; 15-21 s on 2 cores of an AMD EPYC with AVX-512, 2026-12-07)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; seed 0: 99.42% "
                    "in 51 minutes on 2 cores of an AMD EPYC with AVX-512, 2026-12-06)",
