@@ -79,17 +79,20 @@ def test_maxpool_gradients(pool, stride, hw, layout, rng):
 
 @pytest.mark.parametrize("hw", [(8, 8), (7, 9), (2, 3), (3, 2)])
 @pytest.mark.parametrize("chunk_bytes", [1 << 20, 100, 300])
-def test_maxpool_2x2_on_channels_last_maps_equals_the_general_path(hw, chunk_bytes,
+@pytest.mark.parametrize("training", [True, False])
+def test_maxpool_2x2_on_channels_last_maps_equals_the_general_path(hw, chunk_bytes, training,
                                                                    monkeypatch, rng):
     """A convolution's channels-last output takes the two-halvings path: the same maxima,
     the same winner on ties, the same gradients, bit for bit, and the input's memory order;
-    also when the images go a few at a time (chunks of 1, of 2 with a remainder)."""
+    also when the images go a few at a time (chunks of 1, of 2 with a remainder). Out of
+    training the forward pass finds no winners; a backward pass after it finds them then."""
     monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
     x = rng.integers(0, 3, size=(5, 4, *hw)).astype(np.float32)  # many ties
     fast, general = MaxPool2D(2), MaxPool2D(2)
-    out = fast.forward(_channels_last(x))
-    expected = general.forward(x)
+    out = fast.forward(_channels_last(x), training)
+    expected = general.forward(x, training)
     assert fast._argmax is None and general._argmax is not None  # each took its path
+    assert (fast._right is None) == (not training)
     np.testing.assert_array_equal(out, expected)
     assert _axis_order(out) == _axis_order(_channels_last(expected))
     g = rng.normal(size=out.shape).astype(np.float32)

@@ -306,12 +306,20 @@ class MaxPool2D:
         return [(i, j) for i in range(self.pool_size) for j in range(self.pool_size)]
 
     def forward(self, x, training=False):
-        """``(N, C, H, W) -> (N, C, Ho, Wo)``; the output keeps the input's memory order."""
+        """``(N, C, H, W) -> (N, C, Ho, Wo)``; the output keeps the input's memory order.
+
+        A 2x2 pooling of a channels-last map out of training (``training=False``: predict,
+        evaluate) computes the maxima only; which element won each window is worked out
+        from the kept input if a backward pass follows (a gradient check, the blog's
+        ``forward`` then ``backward``).
+        """
         self._input_shape = x.shape
         self._order = _axis_order(x)
         if self.pool_size == self.stride == 2 and x.transpose(0, 2, 3, 1).flags.c_contiguous:
             self._argmax = None
-            return self._forward_2x2(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+            self._unrouted = None if training else x  # see _backward_2x2
+            return self._forward_2x2(x.transpose(0, 2, 3, 1),
+                                     routes=training).transpose(0, 3, 1, 2)
         h, w = x.shape[2:]
         p, s = self.pool_size, self.stride
         ho, wo = (h - p) // s + 1, (w - p) // s + 1
@@ -331,7 +339,7 @@ class MaxPool2D:
         self._argmax = argmax
         return out
 
-    def _forward_2x2(self, x):
+    def _forward_2x2(self, x, routes=True):
         """The 2x2, stride 2 pooling of a channels-last ``(N, H, W, C)`` batch (a
         convolution's output): ``(N, H // 2, W // 2, C)``, in two halvings.
 
@@ -340,23 +348,26 @@ class MaxPool2D:
         order wins ties, as in the general path. A few images at a time (``_CHUNK_BYTES``),
         so the halved map is still in cache for the second halving: 2x faster than the
         general path's 12 strided passes on the images recipe's maps (measured,
-        benchmarks/RESULTS.md).
+        benchmarks/RESULTS.md). ``routes=False`` leaves ``right`` and ``lower`` out: the
+        maxima alone.
         """
         n, h, w, c = x.shape
         ho, wo = h // 2, w // 2
         out = np.empty((n, ho, wo, c), dtype=x.dtype)
-        self._right = np.empty((n, 2 * ho, wo, c), dtype=bool)
-        self._lower = np.empty((n, ho, wo, c), dtype=bool)
+        self._right = np.empty((n, 2 * ho, wo, c), dtype=bool) if routes else None
+        self._lower = np.empty((n, ho, wo, c), dtype=bool) if routes else None
         step = max(1, _CHUNK_BYTES // max(1, x[:1].nbytes))
         rows = np.empty((min(step, n), 2 * ho, wo, c), dtype=x.dtype)
         for a in range(0, n, step):
             b = min(n, a + step)
             pairs = x[a:b, :2 * ho, :2 * wo].reshape(b - a, 2 * ho, wo, 2, c)
             row_max = rows[:b - a]
-            np.greater(pairs[..., 1, :], pairs[..., 0, :], out=self._right[a:b])
+            if routes:
+                np.greater(pairs[..., 1, :], pairs[..., 0, :], out=self._right[a:b])
             np.maximum(pairs[..., 0, :], pairs[..., 1, :], out=row_max)
             above, below = row_max.reshape(b - a, ho, 2, wo, c).transpose(2, 0, 1, 3, 4)
-            np.greater(below, above, out=self._lower[a:b])
+            if routes:
+                np.greater(below, above, out=self._lower[a:b])
             np.maximum(above, below, out=out[a:b])
         return out
 
@@ -389,6 +400,9 @@ class MaxPool2D:
         """:meth:`_forward_2x2` backwards, channels-last: each gradient goes to the row of
         its window that won (``d * lower`` and ``d - d * lower``, exact: one of the two is
         ``d``, the other 0), then to the column that won in that row."""
+        if self._unrouted is not None:  # an evaluation's forward: find the winners now
+            self._forward_2x2(self._unrouted.transpose(0, 2, 3, 1))
+            self._unrouted = None
         n, ho, wo, c = d_output.shape
         h, w = self._input_shape[2:]
         d_x = np.empty((n, h, w, c), dtype=d_output.dtype)
@@ -411,7 +425,8 @@ class MaxPool2D:
     def __getstate__(self):
         """Pickle and copy without the cached argmax."""
         return {key: value for key, value in vars(self).items()
-                if key not in ("_argmax", "_right", "_lower", "_input_shape", "_order")}
+                if key not in ("_argmax", "_right", "_lower", "_input_shape", "_order",
+                               "_unrouted")}
 
     def parameters(self):
         return []
