@@ -58,6 +58,24 @@ def test_a_relu_convolution_pools_before_its_relu_with_the_same_numbers(arch, sh
     assert np.abs(fused[1]).max() > 0
 
 
+def test_evaluation_keeps_no_map_and_a_plain_forward_still_back_propagates(rng):
+    """predict and evaluate leave no convolution output behind in the poolings (they keep
+    none for a backward pass that will not come); the blog's forward then backward, out of
+    training, gives the gradients of a training-mode pass, bit for bit."""
+    arch = "conv4k3same,pool2,conv6k3same,pool2,dense5"
+    X = rng.normal(size=(6, 2 * 8 * 8)).astype(np.float32)
+    y = rng.integers(0, 3, 6)
+    net, twin = _net(arch, (2, 8, 8), dtype=np.float32), _net(arch, (2, 8, 8), dtype=np.float32)
+    pools = [layer for layer in net.layers if type(layer).__name__ == "MaxPool2D"]
+    net.predict(X)
+    net.evaluate(X, y, CrossEntropyLoss)
+    assert [pool._unrouted for pool in pools] == [None, None]
+    net.backprop(CrossEntropyLoss, net.forward(X), y)              # out of training
+    twin.backprop(CrossEntropyLoss, twin._forward(X, training=True), y)
+    for got, expected in zip(net.gradients(), twin.gradients(), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_architecture_text_round_trips():
     """parse_arch and format_arch are inverses; the network prints its architecture."""
     text = "conv32k3,pool2,conv64k3s2p1,conv8k5same,drop0.25,dense128,drop0.5"

@@ -339,6 +339,11 @@ class MaxPool2D:
         self._argmax = argmax
         return out
 
+    def forget_input(self):
+        """Let go of the input an evaluation's forward pass kept for a backward pass (see
+        :meth:`forward`); a backward pass then needs a new forward pass."""
+        self._unrouted = None
+
     def _forward_2x2(self, x, routes=True):
         """The 2x2, stride 2 pooling of a channels-last ``(N, H, W, C)`` batch (a
         convolution's output): ``(N, H // 2, W // 2, C)``, in two halvings.

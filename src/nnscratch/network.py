@@ -528,7 +528,7 @@ class NeuralNetwork:
         chunk = self._chunk
         for i in range(0, len(X), chunk):
             xb, yb = X[i:i + chunk], y[i:i + chunk]
-            out = self._forward(xb)
+            out = self._forward_only(xb, len(self.layers))
             total += self._loss_of(loss_fn, out, yb) * len(xb)
             if isinstance(self.head.activation, Softmax):
                 labels = yb if yb.ndim == 1 else np.argmax(yb, axis=1)
@@ -552,13 +552,21 @@ class NeuralNetwork:
 
     def _forward_in_chunks(self, X, n_layers):
         """The output of the first ``n_layers`` layers, a chunk of rows at a time."""
-        def run(x):
-            return self._run(x, n_layers)
-
         chunk = self._chunk
         if len(X) <= chunk:
-            return run(X)
-        return np.concatenate([run(X[i:i + chunk]) for i in range(0, len(X), chunk)])
+            return self._forward_only(X, n_layers)
+        return np.concatenate([self._forward_only(X[i:i + chunk], n_layers)
+                               for i in range(0, len(X), chunk)])
+
+    def _forward_only(self, x, n_layers):
+        """:meth:`_run` in evaluation mode when no backward pass will follow: a 2x2 max
+        pooling then lets go of the input it keeps in case one does (a convolution's whole
+        output, which would otherwise live on until the next forward pass)."""
+        out = self._run(x, n_layers)
+        for layer in self.layers[:n_layers]:
+            if isinstance(layer, MaxPool2D):
+                layer.forget_input()
+        return out
 
     def representation(self, X, layer=-1):
         """Output of dense layer ``layer`` (after its activation) for ``X``, evaluation mode.
