@@ -147,12 +147,12 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
         work_dir = work_dir_for(out_dir, replace)
     if data is None:
         data = load_data(config, data_dir=data_dir, progress=bar, log=log)
+    # the options the user gave; a resumed run's configuration is its own, settled when it
+    # started
+    given = chosen if resume is None else frozenset(config)
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
-        # a resumed run's configuration is its own, settled when it started
-        _settle_image_config(config, data.pipeline, len(data.y_train), log,
-                             chosen if resume is None else frozenset(config),
+        _settle_image_config(config, data.pipeline, len(data.y_train), log, given,
                              training=(data.X_train, data.y_train))
-    given = chosen if resume is None else frozenset(config)  # a resumed run's are its own
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:

@@ -215,7 +215,7 @@ def encode(table, frame, pipeline, dtype):
 
 
 def load_features(path, *, pipeline=None, feature_names=None, n_features=None, target=None,
-                  dtype="float32"):
+                  dtype="float32", table=None):
     """Read new rows to predict from and encode them as a model's inputs.
 
     Parameters
@@ -234,6 +234,9 @@ def load_features(path, *, pipeline=None, feature_names=None, n_features=None, t
     target : str, optional
         Without ``pipeline``: the model's target column, dropped if present.
     dtype : {"float32", "float64"}, default "float32"
+    table : optional
+        ``path`` as :func:`read_table` read it (``keep_empty=True``), when the caller has
+        already read it for something else: the file is then not read twice.
 
     Returns
     -------
@@ -257,7 +260,7 @@ def load_features(path, *, pipeline=None, feature_names=None, n_features=None, t
         raise ValueError(f"n_features is {n_features} but feature_names has "
                          f"{len(feature_names)} names")
     dt = check_float_dtype(dtype)
-    table = read_table(path, keep_empty=True)
+    table = table if table is not None else read_table(path, keep_empty=True)
     path, header = table.path, list(table.frame.columns)
     if pipeline is None:
         if table.from_npz:
@@ -294,12 +297,13 @@ def _described(model):
     return described, model.pipeline.target if model.pipeline else described.get("target")
 
 
-def _model_inputs(model, path):
+def _model_inputs(model, path, table=None):
     """Every row of a table file encoded as a table model's inputs: ``load_features`` with
-    the model's pipeline, or the feature names an older model file lists."""
+    the model's pipeline, or the feature names an older model file lists (``table``: the
+    file already read)."""
     pipeline = model.pipeline
     described, target = _described(model)
-    X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype,
+    X, _ = load_features(path, pipeline=pipeline, dtype=model.dtype, table=table,
                          feature_names=None if pipeline else described.get("feature_names"),
                          n_features=None if pipeline else model.input_size,
                          target=None if pipeline else target)
@@ -389,7 +393,7 @@ def load_labelled_table(model, path):
         def where(i):
             return f"{table.where(i)}, column {target!r}"
     kept, n_rows = _rows_with_target(path, y_raw, what), len(y_raw)
-    X, y_raw = _model_inputs(model, path)[kept], y_raw[kept]
+    X, y_raw = _model_inputs(model, path, table)[kept], y_raw[kept]
     if model.is_classifier():
         classes = tuple(described.get("classes") or range(model.output_size))
         index = {label: k for k, label in enumerate(classes)}
