@@ -387,6 +387,33 @@ def test_raw_breast_cancer_trains_with_no_flag(tmp_path):
     assert np.median(scores) >= 0.95
 
 
+def test_plot_draws_a_table_runs_figures(penguins_csv, tmp_path, capsys):
+    """`plot` of a table run reads the user's table again (not MNIST) and draws what needs no
+    picture: the losses, and for a classifier the t-SNE maps and the confusion matrix; each
+    image figure is one 'not drawn' line. A regression: the losses alone."""
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(penguins_csv), "--target", "species", "--no-bar",
+                 "--epochs", "5", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(p.name for p in (run / "figures").iterdir()) == [
+        "confusion_matrix.png", "losses.png", "tsne_hidden.png", "tsne_output.png"]
+    for name in ("samples", "misclassified", "first_layer_weights"):
+        assert f"{name}: not drawn: a table's rows are not images" in lines
+    gen = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": gen.normal(size=60), "kind": gen.choice(["x", "y"], 60)})
+    frame["y"] = 3 * frame["a"] + gen.normal(size=60)
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "r.csv"), "--no-bar", "--epochs", "3",
+                 "--out", str(tmp_path / "reg")]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "reg")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [p.name for p in (tmp_path / "reg" / "figures").iterdir()] == ["losses.png"]
+    assert "confusion_matrix: not drawn: a regression has no classes" in lines
+
+
 def test_a_regression_target_is_learnt_standardised_and_predicted_in_its_units(tmp_path):
     """Diabetes on raw scales: the target is standardised for training, and every
     prediction (metrics, predict --csv, a reloaded file) is in the target's own units."""

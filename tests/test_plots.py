@@ -487,12 +487,13 @@ def test_draw_run_figures_maps_a_few_test_points(tmp_path, data, trained, n_test
 
 
 def test_draw_run_figures_rejects_bad_input_before_writing(tmp_path, trained):
-    """Non-image or mismatched data, a bad tsne_points or history: refused, nothing written."""
+    """Rows neither images nor a table's, mismatched data, a bad tsne_points or history:
+    refused, nothing written."""
     model, history = trained
     X, y = np.zeros((4, 64)), np.arange(4)
-    flat = Dataset(X, y, X, y, name="flat", split="blog", n_classes=10)
+    line = Dataset(X, y, X, y, name="line", split="blog", n_classes=10, feature_shape=(64,))
     with pytest.raises(ValueError, match="dataset must be of images"):
-        draw_run_figures(model, history, flat, tmp_path)
+        draw_run_figures(model, history, line, tmp_path)
     wide = Dataset(np.zeros((4, 81)), y, np.zeros((4, 81)), y, name="wide", split="blog",
                    n_classes=10, feature_shape=(9, 9))
     with pytest.raises(ValueError, match="dataset has 81 features; the network expects 64"):

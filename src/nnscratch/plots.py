@@ -850,7 +850,9 @@ def _checked_predict(model, X):
 
 def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed=0,
                      on_skip=None):
-    """Write every figure of a classification run into ``out_dir``.
+    """Write every figure of a run into ``out_dir``: of images (MNIST, a folder), all of
+    them; of a table's rows, those that need no picture (the losses, and for a classifier
+    the t-SNE maps and the confusion matrix); of a regression, the losses.
 
     Parameters
     ----------
@@ -861,7 +863,7 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     dataset : Dataset
         The data it was trained on; samples come from the training split, the t-SNE maps,
         misclassified digits and confusion matrix from the test split. Images have
-        ``dataset.feature_shape`` (28x28 for MNIST, 8x8 for digits).
+        ``dataset.feature_shape`` (28x28 for MNIST, 8x8 for digits); a table has none.
     out_dir : str or os.PathLike
         Folder to write to (created if missing).
     tsne_points : int
@@ -874,8 +876,9 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
         Called as ``on_skip(name, reason)`` for each figure the run cannot make (a
         :class:`~nnscratch.errors.DegenerateDataError`: a t-SNE of a layer whose output is
         the same for every input, the predictions of a network whose forward pass
-        overflows); that figure is not written and the others are. Default: a
-        ``RuntimeWarning`` per skipped figure.
+        overflows; a picture of a table's rows, a class figure of a regression); that
+        figure is not written and the others are. Default: a ``RuntimeWarning`` per
+        skipped figure.
 
     Returns
     -------
@@ -886,18 +889,20 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     Raises
     ------
     ValueError
-        If the data set has no image shape or does not fit the model, ``tsne_points`` is
+        If the data set's rows are neither images nor a table's, or do not fit the model,
+        ``tsne_points`` is
         not an integer >= 2, or ``history`` has no training losses (checked before any
         file is written).
     """
     shape = dataset.feature_shape
-    if shape is None or len(shape) not in (2, 3):
-        raise ValueError(f"dataset must be of images (feature_shape (h, w) or (h, w, c)), got "
-                         f"feature_shape={shape!r} for {dataset.name!r}")
+    if shape is not None and len(shape) not in (2, 3):
+        raise ValueError(f"dataset must be of images (feature_shape (h, w) or (h, w, c)) or a "
+                         f"table's rows (None), got feature_shape={shape!r} for "
+                         f"{dataset.name!r}")
     if dataset.n_features != model.input_size:
         raise ValueError(f"dataset has {dataset.n_features} features; the network expects "
                          f"{model.input_size}")
-    shape = tuple(shape)
+    shape = None if shape is None else tuple(shape)
     names = None if dataset.classes is None else [str(c) for c in dataset.classes]
     tsne_points = check_int(tsne_points, "tsne_points", minimum=2)
     _loss_columns(history)  # refuse a bad history before any file is written
@@ -936,9 +941,19 @@ def draw_run_figures(model, history, dataset, out_dir, *, tsne_points=3000, seed
     else:
         for name in CONV_FIGURES:
             del draw[name]
+    absent = {}  # figures this kind of run has none of: said as skipped ones are
+    if shape is None:
+        absent.update((name, "a table's rows are not images") for name in
+                      ("samples", "misclassified", "first_layer_weights") if name in draw)
+    if not dataset.n_classes:
+        for name in ("tsne_output", "tsne_hidden", "misclassified", "confusion_matrix"):
+            if name in draw:
+                absent.setdefault(name, "a regression has no classes")
     written = {}
     for name, make in draw.items():
         try:
+            if name in absent:
+                raise DegenerateDataError(absent[name])
             fig = make()
         except DegenerateDataError as exc:
             if on_skip is None:

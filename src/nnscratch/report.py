@@ -47,8 +47,8 @@ def plot_run(run_dir, *, data_dir=None, tsne_points=3000, seed=0, on_skip=None):
 
         return {"losses": save_figure(plot_losses(history),
                                       run_dir / "figures" / RUN_FIGURES["losses"])}
-    if config.get("data") and getattr(model.pipeline, "kind", None) == "image":
-        from .experiment import load_data  # a folder of images, read as in training
+    if config.get("data"):
+        from .experiment import load_data  # the user's folder of images or table, as in training
 
         data = load_data(config, pipeline=model.pipeline, progress=False, log=lambda *_: None)
     else:
