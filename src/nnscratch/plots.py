@@ -6,7 +6,7 @@ built with the object-oriented API: no pyplot state, so the figures work the sam
 notebook and on a headless machine (PNG output always goes through Agg). Nothing here does
 the network's math; models are only asked through their public methods (``predict``,
 ``predict_proba``, ``representation``, ``dense_layers``). :func:`save_figure` writes a
-figure atomically; :func:`draw_run_figures` writes every figure of an MNIST run.
+figure atomically; :func:`draw_run_figures` writes every figure of a run (images or a table).
 
 A figure that the data cannot make (a t-SNE of points that are all the same, the predictions
 of a network whose forward pass overflows) is refused with a
