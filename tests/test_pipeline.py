@@ -371,6 +371,24 @@ def test_evaluate_scores_a_labelled_table_of_the_users(penguins_csv, tmp_path, c
     assert report["r2"] == pytest.approx(r2_score(frame["y"], predicted), abs=1e-6)
 
 
+def test_a_table_written_with_pandas_index_trains_and_predicts(tmp_path, capsys):
+    """``DataFrame.to_csv(path)``, pandas' default, writes the row index as an unnamed first
+    column: train and predict leave it out, each with one warning line."""
+    path = tmp_path / "t.csv"
+    mixed_frame().to_csv(path)
+    warning = (f"warning: {path}: column 1 has no name and a different value in each row (0, "
+               "1, 2, ...): pandas' row index (written without index=False), left out")
+    assert main(["train", "--data", str(path), "--epochs", "2", "--no-bar",
+                 "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"nnscratch train: {warning}"
+    assert "7 features" in captured.out  # income, age, city (3 values), member (2)
+    assert main(["predict", str(tmp_path / "run"), "--csv", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"nnscratch predict: {warning}"
+    assert len(pd.read_csv(tmp_path / "t-predictions.csv")) == 60
+
+
 def test_raw_breast_cancer_trains_with_no_flag(tmp_path):
     """The issue's first table: 30 numeric columns from ~0.001 to ~2,500, which blew up
     before the pipeline standardised them. Median of seeds 0-2 >= 95% (seed 0 alone gets

@@ -10,6 +10,7 @@ from nnscratch import CrossEntropyLoss, MeanSquaredErrorLoss, NeuralNetwork, Sof
 from nnscratch.data import (
     MAX_AUTO_CLASSES,
     Dataset,
+    RowIndexWarning,
     load_features,
     load_table,
     write_predictions,
@@ -200,7 +201,7 @@ GOOD = "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20))  # rows that s
 
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("data.txt", "a,b\n1,2\n", r"data.txt: unknown file type '.txt'; expected a table file "
-                               r"\(.csv, .npz, .parquet, .xlsx\)"),
+                               r"\(.csv, .tsv, .npz, .parquet, .xlsx\)"),
     ("data", "a,b\n1,2\n", r"unknown file type '\(no suffix\)'"),
     ("data.csv", "", r"data.csv is empty \(0 bytes\)"),
     ("data.csv", "\n \n\n", r"data.csv is empty: it holds only blank lines"),
@@ -209,7 +210,10 @@ GOOD = "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20))  # rows that s
      r"data.csv: line 22 has 4 cells, but the header has 3"),
     ("data.csv", "a,b,label\n1,2,x,5\n3,4,y,6\n", r"its rows have more cells than the header "
                                                    r"has columns \(3\); name every column"),
-    ("data.csv", ",a,label\n0,1,x\n", r"column 1 of the header has no name.*index=False"),
+    ("data.csv", ",a,label\n0,1,x\n0,2,y\n", r"column 1 of the header has no name.*"
+                                                r"index=False"),
+    ("data.csv", "a,,label\n0,1,x\n1,2,y\n", r"column 2 of the header has no name.*"
+                                               r"index=False"),
     ("data.csv", "a,b,a\n1,2,3\n", r"the header names column 'a' twice \(columns 1 and 3\)"),
     ("data.csv", "label\nx\n", r"single column 'label'; a table needs at least one feature"),
 ])
@@ -228,6 +232,63 @@ def test_separators_commas_semicolons_tabs_and_a_closing_delimiter(tmp_path):
         data = load_table(write(tmp_path, text), scale=False)
         assert data.feature_names == ("a", "b") and data.classes == ("x", "y")
         assert sorted(np.concatenate([data.X_train, data.X_test])[:, 0]) == list(range(20))
+
+
+def test_a_tsv_file_is_read_by_its_tabs(tmp_path):
+    """.tsv: tab-separated, even where a header name holds a comma or a semicolon."""
+    rows = GOOD.splitlines()
+    text = "a, first\tb;second\tlabel\n" + "".join(r.replace(",", "\t") + "\n" for r in rows)
+    data = load_table(write(tmp_path, text, "data.tsv"), scale=False)
+    assert data.feature_names == ("a, first", "b;second") and data.classes == ("x", "y")
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_are_numbers_where_commas_do_not_separate(tmp_path, sep):
+    """European Excel writes ``2,5`` in ``;``-separated files: those columns are numbers (the
+    same features as with points), and a column with one word among them stays text."""
+    rows = [(f"{i},5", f"{-i / 4:.2f}".replace(".", ","), i, "xy"[i % 2]) for i in range(20)]
+    lines = [sep.join(["a", "b", "c", "label"])] + [sep.join(map(str, r)) for r in rows]
+    commas = write(tmp_path, "\n".join(lines) + "\n", "commas.csv")
+    points = write(tmp_path, table(["a", "b", "c", "label"],
+                                   [(r[0].replace(",", "."), r[1].replace(",", "."), *r[2:])
+                                    for r in rows]), "points.csv")
+    got, want = load_table(commas, scale=False), load_table(points, scale=False)
+    assert got.pipeline.describe() == want.pipeline.describe()
+    np.testing.assert_array_equal(got.X_train, want.X_train)
+    assert sorted(got.X_train[:, 0].tolist() + got.X_test[:, 0].tolist()) == \
+        [i + 0.5 for i in range(20)]
+    lines[5] = lines[5].replace("4,5", "four", 1)
+    commas.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"line 6, column 'a': expected a number, got "
+                                              r"'four'"):
+        load_table(commas, scale=False)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_pandas_row_index_is_left_out_with_one_warning(tmp_path, suffix):
+    """``DataFrame.to_csv(path)`` without ``index=False`` writes an unnamed first column of
+    row numbers: read as pandas would (``index_col=0``), with one warning, when training and
+    predicting; the same features as the file without it."""
+    pd = pytest.importorskip("pandas")
+    if suffix == ".xlsx":
+        pytest.importorskip("openpyxl")
+    frame = pd.DataFrame({"a": [i % 7 for i in range(30)], "s": ["uv"[i % 2] for i in range(30)],
+                          "label": ["xyz"[i % 3] for i in range(30)]},
+                         index=range(100, 130))
+    indexed, plain = tmp_path / f"indexed{suffix}", tmp_path / f"plain{suffix}"
+    write_frame = "to_csv" if suffix == ".csv" else "to_excel"
+    getattr(frame, write_frame)(indexed)
+    getattr(frame, write_frame)(plain, index=False)
+    with pytest.warns(RowIndexWarning, match=r"indexed\S*: column 1 has no name and a different "
+                                              r"value in each row \(100, 101, 102, \.\.\.\): "
+                                              r"pandas' row index .*left out"):
+        got = load_table(indexed)
+    want = load_table(plain)
+    assert got.feature_names == want.feature_names == ("a", "s=u", "s=v")
+    np.testing.assert_array_equal(got.X_train, want.X_train)
+    with pytest.warns(RowIndexWarning):
+        X, names = load_features(indexed, pipeline=got.pipeline)
+    assert names == ("a", "s") and X.shape == (30, 3)
 
 
 def test_folder_is_not_a_file(tmp_path):

@@ -221,7 +221,7 @@ PARAMS = (
           "56,000/14,000); 'standard': the published split (MNIST 60,000/10,000)",
           choices=SPLITS),
     Param("data", "text", None, "your own data instead of --dataset: a table (a .csv with a "
-          "header row, or .parquet, .xlsx, or an .npz with arrays X and y; text columns and "
+          "header row, or .tsv, .parquet, .xlsx, or an .npz with arrays X and y; text columns and "
           "empty cells are fine) or a folder of images with one subfolder per class (or "
           "train/ and test/ folders of them); 80/20 split, stratified, by --seed; or a .txt "
           "file, one item a line, for a character-level language model (makemore's split: "

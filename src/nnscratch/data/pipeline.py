@@ -36,6 +36,11 @@ class EmptyRowWarning(UserWarning):
     """A row to predict with no input cells: its prediction is the imputed values' alone."""
 
 
+class RowIndexWarning(UserWarning):
+    """A table's first column is pandas' row index (an unnamed column, no two rows alike, as
+    ``DataFrame.to_csv()`` writes it without ``index=False``): it is left out."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One input column and how it is encoded.

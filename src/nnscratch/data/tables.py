@@ -36,14 +36,15 @@ from ..errors import DataFormatError
 from ..files import write_text
 from ..validation import check_float_dtype
 from .datasets import Dataset
-from .pipeline import EmptyRowWarning, TablePipeline, is_missing, is_numeric
+from .pipeline import EmptyRowWarning, RowIndexWarning, TablePipeline, is_missing, is_numeric
 
 #: Values of ``task`` accepted by :func:`load_table`.
 TASKS = ("auto", "classification", "regression")
 
 #: File types read by :func:`load_table` and :func:`load_features`, and the package pandas
 #: needs to read each (None: pandas or NumPy alone).
-ENGINES = {".csv": None, ".npz": None, ".parquet": "pyarrow", ".xlsx": "openpyxl"}
+ENGINES = {".csv": None, ".tsv": None, ".npz": None, ".parquet": "pyarrow",
+           ".xlsx": "openpyxl"}
 SUFFIXES = tuple(ENGINES)
 
 #: ``task="auto"`` treats whole-number targets with at most this many distinct values as class
@@ -100,7 +101,8 @@ def load_table(path, *, target=None, task="auto", test_fraction=0.2, seed=0,
     ----------
     path : str or os.PathLike
         A ``.csv`` file (UTF-8; a header row naming every column; comma-separated, or ``;``
-        or tab), a ``.parquet`` or ``.xlsx`` file (first sheet), or an ``.npz`` archive with
+        or tab, where numbers may take a decimal comma: ``2,5``), a ``.tsv`` file (tabs), a
+        ``.parquet`` or ``.xlsx`` file (first sheet), or an ``.npz`` archive with
         arrays ``X`` (n_samples, n_features) and ``y`` (n_samples,) or (n_samples, k).
         Cells may be empty; columns may hold text.
     target : str, optional
@@ -518,13 +520,21 @@ def read_table(path, *, keep_empty=False):
     path, suffix = _check_path(path)
     if suffix == ".npz":
         return _read_npz(path)
-    if suffix == ".csv":
-        frame, lines = _read_csv(path)
+    if suffix in (".csv", ".tsv"):
+        frame, lines = _read_csv(path, tabs=suffix == ".tsv")
     else:
         frame, lines = _read_with_engine(path, suffix), None
     header = [str(c) for c in frame.columns]
+    if header and _unnamed(header[0]) and len(frame.columns) > 1:
+        index = frame.iloc[:, 0]
+        if index.notna().all() and index.nunique() == len(index):
+            shown = ", ".join(map(str, index.iloc[:3]))
+            warnings.warn(f"{path}: column 1 has no name and a different value in each row "
+                          f"({shown}, ...): pandas' row index (written without "
+                          "index=False), left out", RowIndexWarning, stacklevel=2)
+            frame, header = frame.iloc[:, 1:], header[1:]
     for j, name in enumerate(header):
-        if not name.strip() or name.startswith("Unnamed: "):
+        if _unnamed(name):
             raise DataFormatError(f"{path}: column {j + 1} of the header has no name; every "
                                   "column needs one (from pandas, write with index=False)")
     frame.columns = [name.strip() for name in header]
@@ -539,6 +549,11 @@ def read_table(path, *, keep_empty=False):
         if not is_numeric(frame[name]) and frame[name].dtype.kind in "OUT":
             frame[name] = frame[name].map(lambda v: v.strip() if isinstance(v, str) else v)
     return _Table(path, frame, lines)
+
+
+def _unnamed(name):
+    """A header cell with no name, as read (pandas names it ``Unnamed: J``)."""
+    return not name.strip() or name.startswith("Unnamed: ")
 
 
 def _check_path(path):
@@ -565,8 +580,10 @@ MISSING_TEXT = ("", "?", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN
                 "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
 
 
-def _read_csv(path):
-    """A CSV as a DataFrame (every row, blank lines left out) and each row's line number."""
+def _read_csv(path, *, tabs=False):
+    """A CSV (``tabs``: a TSV) as a DataFrame (every row, blank lines left out) and each
+    row's line number. In a file separated by ``;`` or tabs, a column of numbers written
+    with a decimal comma (``2,5``; European Excel) is read as numbers."""
     import pandas as pd
 
     try:
@@ -578,9 +595,9 @@ def _read_csv(path):
     lines = np.array([i + 1 for i, line in enumerate(text.splitlines()) if line.strip()])
     if not len(lines):
         raise DataFormatError(f"{path} is empty: it holds only blank lines")
-    header = next(csv.reader([text.splitlines()[lines[0] - 1]]))
-    sep = ","
-    if len(header) == 1:
+    first = text.splitlines()[lines[0] - 1]
+    sep, header = ("\t", first.split("\t")) if tabs else (",", next(csv.reader([first])))
+    if len(header) == 1 and not tabs:
         sep = next((s for s in (";", "\t") if s in header[0]), ",")
         header = header[0].split(sep)
     for j, name in enumerate(header):
@@ -606,7 +623,27 @@ def _read_csv(path):
             raise DataFormatError(f"{path}: line {line} has {saw} cells, but the header has "
                                   f"{expected}") from None
         raise DataFormatError(f"{path} is not a readable CSV ({exc})") from None
+    if sep != ",":
+        for name in frame.columns:
+            frame[name] = _decimal_commas(frame[name])
     return frame, lines[1:len(frame) + 1]
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,?\d+([eE][+-]?\d+)?")
+
+
+def _decimal_commas(column):
+    """``column`` with each cell that is a number with a decimal comma (``2,5``, ``-0,25``,
+    ``1``) as that number, if most of its cells are and some have a comma; else unchanged
+    (a text cell left among the numbers is then reported as one)."""
+    if column.dtype.kind != "O":
+        return column
+    present = column.dropna()
+    numbers = [v for v in present if isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v.strip())]
+    if len(numbers) <= len(present) / 2 or not any("," in v for v in numbers):
+        return column
+    return column.map(lambda v: float(v.strip().replace(",", "."))
+                      if isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v.strip()) else v)
 
 
 def _read_with_engine(path, suffix):
