@@ -424,17 +424,20 @@ def test_a_folder_run_stopped_by_ctrl_c_resumes_to_the_same_weights(ctrl_c_at_ba
     (1_000, {}, (32, None, 0.0)),          # 16 steps an epoch: 400 steps in 25 epochs
     (96, {"val_split": 0.2}, (250, None, 0.2)),  # the user's split is kept (77 images)
     (96, {"val_split": 0.1}, (250, None, 0.1)),  # even when it is the recipe's own
-    (96, {"epochs": 30}, (30, 4, 0.1)),    # the user's epochs are kept
-    (96, {"patience": 2}, (25, 2, 0.1)),   # and so is the user's patience
-    (96, {"epochs": 25}, (25, 4, 0.1)),    # even when they are the recipe's own
-    (96, {"patience": 4}, (25, 4, 0.1)),
+    (96, {"epochs": 30}, (30, None, 0.0)),  # the user's epochs, still no early stopping
+    (96, {"epochs": 25}, (25, None, 0.0)),  # even when they are the recipe's own
+    (96, {"epochs": 30, "val_split": 0.2}, (30, None, 0.2)),
+    (96, {"patience": 2}, (25, 2, 0.1)),   # the user's early stopping is kept
+    (96, {"patience": 4}, (25, 4, 0.1)),   # even when it is the recipe's own
+    (96, {"epochs": 30, "patience": 4}, (30, 4, 0.1)),
 ])
 def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, expected):
     """25 epochs of a small folder are a few dozen steps, and early stopping on its handful
     of validation images ended them at chance (a 2-class photo folder: 50%, and 91.7% with
     500 steps): such a folder gets MIN_IMAGE_STEPS steps, without early stopping, and says
     so in one line. Its validation images would then choose nothing, so they are trained on
-    too, unless the user gave --val-split."""
+    too, unless the user gave --val-split. --epochs sets the epochs, not the early
+    stopping: only --patience brings that back."""
     from nnscratch.experiment import _settle_image_config
     from nnscratch.recipes import MIN_IMAGE_STEPS, make_config
 
@@ -444,19 +447,24 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
     _settle_image_config(config, pipeline, n_train, lines.append, chosen=set(given))
     assert (config["epochs"], config["patience"], config["val_split"]) == expected
     if expected[1] is None:
+        split = "val_split" in given
         val = round(given.get("val_split", 0.1) * n_train)
-        steps = -(-(n_train - (val if given else 0)) // 64)
-        assert config["epochs"] * steps >= MIN_IMAGE_STEPS > (config["epochs"] - 1) * steps
+        steps = -(-(n_train - (val if split else 0)) // 64)
+        if "epochs" in given:
+            what, flags = f"the {given['epochs']} epochs asked for", "--patience"
+        else:
+            assert config["epochs"] * steps >= MIN_IMAGE_STEPS > (config["epochs"] - 1) * steps
+            what = f"{config['epochs']} epochs, for at least {MIN_IMAGE_STEPS} steps"
+            flags = "--epochs and --patience" if split else "--epochs, --patience"
         head = (f"The images recipe on {n_train:,} training images ({steps} step"
-                f"{'s' if steps > 1 else ''} an epoch): {config['epochs']} epochs, for at "
-                f"least {MIN_IMAGE_STEPS} steps, ")
-        if given:
+                f"{'s' if steps > 1 else ''} an epoch): {what}, ")
+        if split:
             assert lines == [head + f"without early stopping ({val} validation images are "
-                             "too few to choose an epoch); --epochs and --patience to choose"]
+                             f"too few to choose an epoch); {flags} to choose"]
         else:
             assert lines == [head + "on every training image: no validation split nor early "
                              f"stopping ({val} validation images would be too few to choose "
-                             "an epoch); --epochs, --patience and --val-split to choose"]
+                             f"an epoch); {flags} and --val-split to choose"]
     else:
         assert lines == []
 
@@ -539,20 +547,26 @@ def test_the_images_recipe_keeps_the_mean_colour_of_classes_that_differ_by_it(tm
 
 
 def test_the_recipe_epochs_typed_on_the_command_line_are_kept(tmp_path, capsys):
-    """``--epochs 25``, the images recipe's own number, typed by the user: 25 epochs, with
-    the recipe's early stopping, and no line saying the epochs were raised."""
+    """``--epochs 25``, the images recipe's own number, typed by the user on a small folder:
+    exactly 25 epochs, on every training image, with no early stopping on the 4 validation
+    images there would be; the line says so."""
     root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
     out = tmp_path / "run"
     assert main(["train", "--data", str(root), "--epochs", "25", "--no-bar", "--out",
                  str(out)]) == 0
-    config = json.loads((out / "metrics.json").read_text())["config"]
-    assert (config["epochs"], config["patience"]) == (25, 4)
-    assert "for at least" not in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = metrics["config"]
+    assert (config["epochs"], config["patience"], config["val_split"]) == (25, None, 0.0)
+    assert metrics["epochs"] == 25
+    assert ("The images recipe on 39 training images (1 step an epoch): the 25 epochs asked "
+            "for, on every training image: no validation split nor early stopping (4 "
+            "validation images would be too few to choose an epoch); --patience and "
+            "--val-split to choose") in capsys.readouterr().out
 
 
 def test_the_typed_epochs_hold_through_a_resume(ctrl_c_at_batch, tmp_path):
     """A run of ``--epochs 25`` on a small folder, stopped and resumed, still trains 25
-    epochs with early stopping: the resumed run's configuration is its own, final."""
+    epochs without early stopping: the resumed run's configuration is its own, final."""
     root = _shapes_folder(tmp_path / "shapes", np.random.default_rng(1), per_class=16)
     out = tmp_path / "run"
     ctrl_c_at_batch(3)  # 1 batch an epoch (43 training images): in the third epoch
@@ -560,8 +574,9 @@ def test_the_typed_epochs_hold_through_a_resume(ctrl_c_at_batch, tmp_path):
                  str(out)]) == 130
     ctrl_c_at_batch(10 ** 9)
     assert main(["train", "--resume", str(out), "--no-bar"]) == 0
-    config = json.loads((out / "metrics.json").read_text())["config"]
-    assert (config["epochs"], config["patience"]) == (25, 4)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["config"]["epochs"], metrics["config"]["patience"]) == (25, None)
+    assert metrics["epochs"] == 25
 
 
 def test_a_small_folder_trains_with_no_flag(tmp_path):

@@ -255,29 +255,35 @@ def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(
                     "class); --arch to choose")
         config["arch"] = image_arch(pipeline.height, pipeline.width, center=center)
     recipe = RECIPES["images"]
-    if (not chosen & {"epochs", "patience"}
-            and (config["epochs"], config["patience"]) == (recipe["epochs"], recipe["patience"])):
-        # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000
-        # steps. A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS
-        # steps, and no early stopping: its validation images are too few to choose an epoch.
-        # Then they would choose nothing, so they are trained on too (unless --val-split).
-        n_val = held_out_count(n_train, config["val_split"])
-        keep_split = "val_split" in chosen
-        steps = math.ceil((n_train - (n_val if keep_split else 0)) / config["batch_size"])
-        epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
-        if epochs > config["epochs"]:
-            config["epochs"], config["patience"] = epochs, None
-            if keep_split:
-                how = (f"without early stopping ({n_val} validation images are too few to "
-                       "choose an epoch); --epochs and --patience to choose")
-            else:
-                config["val_split"] = 0.0
-                how = (f"on every training image: no validation split nor early stopping "
-                       f"({n_val} validation images would be too few to choose an epoch); "
-                       "--epochs, --patience and --val-split to choose")
-            log(f"The images recipe on {n_train:,} training images ({steps} step"
-                f"{'s' if steps != 1 else ''} an epoch): {epochs} epochs, for at least "
-                f"{MIN_IMAGE_STEPS} steps, {how}")
+    if "patience" in chosen or config["patience"] != recipe["patience"]:
+        return  # the user's early stopping (or a resumed run's, settled when it started)
+    # The recipe's 25 epochs (patience 4) were chosen on 18,000 training images: 7,000 steps.
+    # A small folder (a few steps an epoch) gets enough epochs for MIN_IMAGE_STEPS steps, or
+    # the epochs the user asked for, and no early stopping: its validation images are too
+    # few to choose an epoch. Then they would choose nothing, so they are trained on too
+    # (unless --val-split).
+    n_val = held_out_count(n_train, config["val_split"])
+    keep_split = "val_split" in chosen
+    steps = math.ceil((n_train - (n_val if keep_split else 0)) / config["batch_size"])
+    epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
+    if epochs <= recipe["epochs"]:
+        return  # a folder large enough for the recipe as it is
+    typed = "epochs" in chosen
+    config["patience"] = None
+    if not typed:
+        config["epochs"] = epochs
+    if keep_split:
+        how = (f"without early stopping ({n_val} validation images are too few to choose an "
+               f"epoch); {'--patience' if typed else '--epochs and --patience'} to choose")
+    else:
+        config["val_split"] = 0.0
+        how = (f"on every training image: no validation split nor early stopping ({n_val} "
+               f"validation images would be too few to choose an epoch); "
+               f"{'--patience' if typed else '--epochs, --patience'} and --val-split to choose")
+    what = (f"the {config['epochs']} epochs asked for" if typed
+            else f"{epochs} epochs, for at least {MIN_IMAGE_STEPS} steps")
+    log(f"The images recipe on {n_train:,} training images ({steps} step"
+        f"{'s' if steps != 1 else ''} an epoch): {what}, {how}")
 
 
 def image_shape(data):
