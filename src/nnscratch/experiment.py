@@ -350,22 +350,22 @@ def describe_data(data):
 
 def evaluate_metrics(model, data):
     """Accuracy and mean cross-entropy on both parts of ``data`` (mean squared error and
-    R^2 for regression)."""
+    R^2 for regression), from one pass over each part."""
     metrics = {}
+    loss_fn = CrossEntropyLoss if data.n_classes else MeanSquaredErrorLoss
     for part in ("train", "test"):
         X, y = getattr(data, f"X_{part}"), getattr(data, f"y_{part}")
+        loss, score = model.evaluate(*_checked(model, X, y, loss_fn), loss_fn)
         if data.n_classes:
-            metrics[f"{part}_accuracy"] = model.score(X, y)
-            metrics[f"{part}_loss"] = model.loss(X, y, CrossEntropyLoss)
+            metrics[f"{part}_accuracy"], metrics[f"{part}_loss"] = score, loss
         else:
-            metrics[f"{part}_loss"], metrics[f"{part}_r2"] = model.evaluate(
-                *_checked(model, X, y), MeanSquaredErrorLoss)
+            metrics[f"{part}_loss"], metrics[f"{part}_r2"] = loss, score
     return metrics
 
 
-def _checked(model, X, y):
-    """``X, y`` validated for ``model`` (for :meth:`NeuralNetwork.evaluate`)."""
+def _checked(model, X, y, loss_fn):
+    """``X, y`` validated for ``model`` and ``loss_fn`` (for :meth:`NeuralNetwork.evaluate`)."""
     from .validation import check_features, check_targets
 
     X = check_features(X, model)
-    return X, check_targets(y, model, MeanSquaredErrorLoss, len(X))
+    return X, check_targets(y, model, loss_fn, len(X))
