@@ -146,6 +146,35 @@ def test_1x1_convolution_is_a_dense_layer_per_pixel(rng):
     np.testing.assert_allclose(conv.grad_bias, dense.grad_bias[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c_out, stride, padding", [(256, 16, 1, "valid"), (7, 32, 1, "same"),
+                                                       (64, 8, 2, 1)])
+def test_one_channel_columns_built_transposed_give_the_row_layouts_numbers(
+        n, c_out, stride, padding, dtype, rng):
+    """One input channel: the im2col matrix is built as its transpose (a row per kernel
+    offset), which the products read as it is; the output and the weight and bias gradients
+    are the row layout's (one row per output pixel, as for several channels), bit for bit."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    conv = Conv2D(1, c_out, 3, stride=stride, padding=padding, rng=rng, dtype=dtype)
+    conv.bias[...] = rng.normal(size=c_out)
+    x = rng.random((n, 1, 28, 28)).astype(dtype)
+    z = conv.forward_z(x)
+    g = rng.normal(size=z.shape).astype(dtype)
+    conv.backward_z(g, input_grad=False)
+    pad = conv.pads[0]
+    padded = np.pad(x[:, 0], ((0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(padded, (3, 3), axis=(1, 2))[:, ::stride, ::stride]
+    rows = np.concatenate([windows.reshape(-1, 9), np.ones((windows[..., 0, 0].size, 1),
+                                                           dtype)], axis=1)
+    w_b = np.concatenate([conv.weights.reshape(c_out, 9), conv.bias[:, None]], axis=1)
+    assert rows.flags.c_contiguous and not conv._cols.flags.c_contiguous
+    np.testing.assert_array_equal(z.transpose(0, 2, 3, 1).reshape(-1, c_out), rows @ w_b.T)
+    d_w_b = g.transpose(0, 2, 3, 1).reshape(-1, c_out).T @ rows
+    np.testing.assert_array_equal(conv.grad_weights.reshape(c_out, 9), d_w_b[:, :-1])
+    np.testing.assert_array_equal(conv.grad_bias, d_w_b[:, -1])
+
+
 TORCH_CONV_CASES = [  # in, out, kernel, stride, padding, (H, W)
     (1, 4, 3, 1, "valid", (28, 28)),
     (3, 5, 3, 2, 1, (7, 9)),

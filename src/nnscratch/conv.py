@@ -167,6 +167,19 @@ class Conv2D:
             setattr(self, name, buf)
         return buf
 
+    def _columns(self, rows, width, dtype, *, transposed=False):
+        """The reusable im2col matrix, ``(rows, width)``, its last column ones (the bias's,
+        set once, when the array is allocated); ``transposed``: a view of a ``(width,
+        rows)`` array."""
+        name = "_cols_t" if transposed else "_cols_rows"
+        shape = (width, rows) if transposed else (rows, width)
+        buf = self.__dict__.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.empty(shape, dtype=dtype)
+            setattr(self, name, buf)
+            (buf.T if transposed else buf)[:, -1] = 1
+        return buf.T if transposed else buf
+
     def forward(self, x, training=False):
         """``(N, C, H, W) -> (N, out_channels, H_out, W_out)``; ``training`` is unused.
 
@@ -192,17 +205,22 @@ class Conv2D:
         # im2col: one row per output pixel, columns (ki, kj, c), and a last column of ones
         # that carries the bias: the forward product then adds it and the weight-gradient
         # product returns its gradient, which saves two passes over the output.
-        cols = self.__dict__.get("_cols")
-        if cols is None or cols.shape != (n * ho * wo, k * k * c + 1) or cols.dtype != dtype:
-            cols = self._cols = np.empty((n * ho * wo, k * k * c + 1), dtype=dtype)
-            cols[:, -1] = 1
-        windows = cols[:, :-1].reshape(n, ho, wo, k, k, c)  # a view
-        if c == 1:  # k*k copies of whole images beat N*Ho*Wo*k copies of k numbers (measured)
+        rows, width = n * ho * wo, k * k * c + 1
+        if c == 1:
+            # One input channel: the columns are built as their transpose, a row per kernel
+            # offset, so that each offset's pixels are one contiguous copy of the shifted
+            # images (28x28 digits, batches of 256: 0.4 ms against 2.7 ms for writing each
+            # pixel's k*k numbers). The products read the transpose as it is, with the same
+            # numbers: BLAS only packs it differently.
+            cols = self._cols = self._columns(rows, width, dtype, transposed=True)
+            offsets = cols.T[:-1].reshape(k, k, n, ho, wo)
             for i in range(k):
                 for j in range(k):
-                    windows[:, :, :, i, j] = x[:, i:i + s * ho:s, j:j + s * wo:s]
+                    offsets[i, j] = x[:, i:i + s * ho:s, j:j + s * wo:s, 0]
         else:
-            np.copyto(windows, sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]
+            cols = self._cols = self._columns(rows, width, dtype)
+            np.copyto(cols[:, :-1].reshape(n, ho, wo, k, k, c),
+                      sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]
                       .transpose(0, 1, 2, 4, 5, 3))  # (N, Ho, Wo, C, k, k) -> (.., k, k, C)
         w_b = self._scratch("_w_b", (self.out_channels, k * k * c + 1), dtype)
         w_b[:, :-1] = self.weights.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
@@ -252,7 +270,8 @@ class Conv2D:
     def __getstate__(self):
         """Pickle and copy without the cached forward arrays and work buffers."""
         return {key: value for key, value in vars(self).items()
-                if key not in ("_padded", "_cols", "_w_b", "_block", "_input_shape")}
+                if key not in ("_padded", "_cols", "_cols_t", "_cols_rows", "_w_b", "_block",
+                               "_input_shape")}
 
     def parameters(self):
         """The learned arrays, ``[weights, bias]``; optimizers update them in place."""
