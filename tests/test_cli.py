@@ -327,18 +327,24 @@ def test_label_smoothing_trains_and_is_refused_on_a_regression(tmp_path, capsys)
                  "regression; --label-smoothing 0.1 comes from --recipe fast "
                  "(--label-smoothing 0 to change it)"),
     ("best", ["--label-smoothing", "0"],
-     "augment 'shift' distorts images; this data has no image shape (a table); --augment "
-     "shift comes from --recipe best (--augment none to change it)"),
+     "--recipe best is made for images: --augment shift distorts images; this data is a "
+     "table. Leave --recipe out (a table gets the 'table' recipe), or keep --recipe best with "
+     "--augment none"),
+    ("cnn", ["--label-smoothing", "0"],
+     "--recipe cnn is made for images: --augment shift distorts images and --arch "
+     "conv32k3,pool2,bn,conv64k3,pool2,bn,dense128 convolves them; this data is a table. Leave "
+     "--recipe out (a table gets the 'table' recipe), or keep --recipe cnn with --augment none "
+     "--arch LAYERS (e.g. dense100)"),
     ("cnn", ["--label-smoothing", "0", "--augment", "none"],
-     "convolutions need images: an input of shape (channels, height, width), got (2,); --arch "
-     "conv32k3,pool2,bn,conv64k3,pool2,bn,dense128 comes from --recipe cnn (--arch LAYERS, e.g. "
-     "dense100, to change it)"),
+     "--recipe cnn is made for images: --arch conv32k3,pool2,bn,conv64k3,pool2,bn,dense128 "
+     "convolves them; this data is a table. Leave --recipe out (a table gets the 'table' "
+     "recipe), or keep --recipe cnn with --arch LAYERS (e.g. dense100)"),
 ])
 def test_an_mnist_recipe_on_a_table_says_which_setting_it_gave(tmp_path, capsys, recipe,
                                                                 flags, message):
-    """A recipe for MNIST named on a regression table: the setting the table cannot take is
-    one line, before anything else is printed, saying it came from the recipe and how to
-    change it (the user never typed it); no run folder."""
+    """A recipe for MNIST named on a regression table: the settings the table cannot take
+    are one line, before anything else is printed, all of them at once, saying they came
+    from the recipe and how to change them (the user never typed them); no run folder."""
     table = tmp_path / "r.csv"
     rng = np.random.default_rng(0)
     rows = "\n".join(f"{a:.3f},{b:.3f},{a + 2 * b:.3f}" for a, b in rng.normal(size=(60, 2)))

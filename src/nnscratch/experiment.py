@@ -153,6 +153,8 @@ def _run_training(config, held, *, data_dir, out_dir, bar, data, log, replace, o
     if data.pipeline is not None and getattr(data.pipeline, "kind", None) == "image":
         _settle_image_config(config, data.pipeline, len(data.y_train), log, given,
                              training=(data.X_train, data.y_train))
+    if data.feature_shape is None:
+        _check_recipe_fits_a_table(config, given)
     head, loss = ("softmax", CrossEntropyLoss) if data.n_classes else (None, MeanSquaredErrorLoss)
     if config.get("label_smoothing"):
         if not data.n_classes:
@@ -219,6 +221,25 @@ def _history_to_keep(exc, started, work_dir):
         raise exc
     loop.history.interrupted = True
     return loop.history
+
+
+def _check_recipe_fits_a_table(config, given):
+    """One line for a recipe made for images (its distortions, its convolutions) run on a
+    table, instead of one error for each of its settings in turn."""
+    from .architecture import is_convolutional, parse_arch
+
+    recipe, taken = config.get("recipe"), from_recipe(config.get("recipe"), given)
+    needs, fixes = [], []
+    if taken.get("augment", "none") != "none":
+        needs.append(f"--augment {taken['augment']} distorts images")
+        fixes.append("--augment none")
+    if taken.get("arch") and is_convolutional(parse_arch(taken["arch"])):
+        needs.append(f"--arch {taken['arch']} convolves them")
+        fixes.append("--arch LAYERS (e.g. dense100)")
+    if needs:
+        raise ValueError(f"--recipe {recipe} is made for images: {' and '.join(needs)}; this "
+                         "data is a table. Leave --recipe out (a table gets the 'table' "
+                         f"recipe), or keep --recipe {recipe} with {' '.join(fixes)}")
 
 
 def _from_recipe(config, given, key, off):
