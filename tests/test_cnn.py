@@ -76,6 +76,32 @@ def test_evaluation_keeps_no_map_and_a_plain_forward_still_back_propagates(rng):
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("arch, shape, largest", [
+    # the cnn recipe's network: its second convolution's im2col rows, 11*11 of 9*32 + 1
+    ("conv32k3,pool2,bn,conv64k3,pool2,bn,dense128", (1, 28, 28), 11 * 11 * 289),
+    # a 1x1 convolution's output, 28*28*64, is larger than its im2col rows, 28*28*2
+    ("conv64k1,pool2,dense10", (1, 28, 28), 28 * 28 * 64),
+    ("conv16k3same,pool2", (3, 700, 700), 700 * 700 * 28),  # one photo fills the budget
+])
+def test_evaluation_chunks_keep_the_largest_array_within_the_budget(arch, shape, largest, rng):
+    """predict and evaluate run as many rows at a time as keep a chunk's largest array (a
+    layer's output or a convolution's im2col matrix) within _CHUNK_BYTES, at least one; the
+    outputs are those of a single pass over every row (to float32 rounding: BLAS may split
+    products of other sizes differently)."""
+    from nnscratch import network
+
+    net = _net(arch, shape, dtype=np.float32)
+    chunk = net._chunk
+    assert chunk == max(1, network._CHUNK_BYTES // (largest * 4))
+    if chunk > 1:
+        assert chunk * largest * 4 <= network._CHUNK_BYTES < (chunk + 1) * largest * 4
+    if np.prod(shape) < 10_000:
+        X = rng.normal(size=(2 * chunk + 3, int(np.prod(shape)))).astype(np.float32)
+        chunked, whole = net.predict_proba(X), net._run(X, len(net.layers))
+        np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(chunked.argmax(axis=1), whole.argmax(axis=1))
+
+
 def test_architecture_text_round_trips():
     """parse_arch and format_arch are inverses; the network prints its architecture."""
     text = "conv32k3,pool2,conv64k3s2p1,conv8k5same,drop0.25,dense128,drop0.5"
