@@ -843,7 +843,7 @@ def _add_train_parser(sub):
         description="Train a network and write model.npz, metrics.json and history.csv into a "
         "run folder (and a checkpoint after every epoch, from which --resume continues a "
         "killed run exactly). Without options it runs the blog's experiment (784-32-32-10, "
-        "96.66%); --recipe best reaches 98.80% (14-17 s on 2 cores), and 'nnscratch recipes' "
+        "96.66%); --recipe best reaches 98.80% (12-17 s on 2 cores), and 'nnscratch recipes' "
         "lists the others with what each reaches. Options override the recipe; 'nnscratch "
         "recipes NAME' lists what a recipe sets. With --data FILE.txt (one item a line) it "
         "trains a character-level language model (--arch transformer by default); 'nnscratch "

@@ -221,22 +221,24 @@ def mean_colour_tells_classes(accuracy, majority, p_value):
 RECIPE_SUMMARIES = {
     "blog": "the blog's experiment: 784-32-32-10, plain SGD at 0.05, 40 epochs (96.66%)",
     "best": "a strong MLP: 784-512-256-10, shifted images, AdamW, dropout 0.1, one-cycle over "
-            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 14-17 s "
-            "on 2 cores of an AMD EPYC with AVX-512, 2026-12-07; the 20-epoch recipe before it: "
-            "98.88% in 43 s)",
+            "12 epochs of batches of 1,024, early stopping (98.80% median of seeds 8-10; 12-17 s "
+            "on 2 cores of an Intel Xeon and of an AMD EPYC with AVX-512, 2026-12-07; the "
+            "20-epoch recipe before it: 98.88% in 43 s)",
     "fast": "98% in seconds: 784-512-10, AdamW, cosine decay, label smoothing 0.1, batches "
-            "of 256, 3 epochs (98.26% median of seeds 8-10; 2.8-3.5 s on 2 cores of an AMD "
-            "EPYC with AVX-512, 2026-12-06)",
+            "of 256, 3 epochs (98.26% median of seeds 8-10; 2.4-3.5 s on 2 cores of an Intel "
+            "Xeon and of an AMD EPYC with AVX-512, 2026-12-06/07)",
     "elastic": "Simard's 784-800-10 with elastic distortions, 300 epochs (99.40% median of 3 "
                "seeds: 0.60% error against Simard's 0.7%; 14 minutes at seed 0 on 2 cores of an "
                "AMD EPYC with AVX-512, 2026-12-06)",
     "cnn": "a convolutional network: conv32k3,pool2,bn,conv64k3,pool2,bn,dense128, shifted "
            "images, AdamW, label smoothing 0.1, one-cycle over 12 epochs of batches of 256, "
-           "early stopping (99.58% median of seeds 8-10; 4 minutes on 2 cores of an AMD EPYC "
-           "with AVX-512, 2026-12-07; the dropout network before it: 99.43% in 5 minutes)",
+           "early stopping (99.58% median of seeds 8-10; 3-4 minutes on 2 cores of an Intel "
+           "Xeon and of an AMD EPYC with AVX-512, 2026-12-07; the dropout network before it: "
+           "99.43% in 5 minutes)",
     "cnn-fast": "the fastest 99% here: conv16k3,pool2,bn,conv32k3,pool2,bn,dense128, AdamW, label "
                 "smoothing 0.1, one-cycle over 2 epochs of batches of 256 (99.08% median of "
-                "seeds 8-10; 15-21 s on 2 cores of an AMD EPYC with AVX-512, 2026-12-07)",
+                "seeds 8-10; 15-21 s on 2 cores of an Intel Xeon and of an AMD EPYC with "
+                "AVX-512, 2026-12-07)",
     "cnn-elastic": "conv32k3same,pool2,conv64k3same,pool2,conv128k3same,pool2,dense256 on "
                    "elastic distortions, 60 epochs (99.52% median of 3 seeds; seed 0: 99.42% "
                    "in 51 minutes on 2 cores of an AMD EPYC with AVX-512, 2026-12-06)",
@@ -246,7 +248,8 @@ RECIPE_SUMMARIES = {
               "dense128, shifted images, AdamW, warm-up + cosine, 25 epochs with early "
               "stopping; a small folder gets 500 steps without, on all its training images "
               "(95.36% on the tinted digits in "
-              "6.3-6.5 minutes of training on 2 cores of an AMD EPYC with AVX-512, 2026-12-06/07; "
+              "4.5 minutes of training on 2 cores of an Intel Xeon, 6.3-6.5 on an AMD EPYC "
+              "with AVX-512, 2026-12-06/07; "
               "95.90% on a slower EPYC that morning)",
     "text": "the default for a --data text file: a character-level transformer (--arch), "
             "AdamW, dropout 0.1, warm-up + cosine from 1e-3, 30 epochs with a 10% validation "
