@@ -469,6 +469,20 @@ def test_the_images_recipe_takes_enough_steps_on_a_small_folder(n_train, given, 
         assert lines == []
 
 
+def test_epochs_set_in_a_configuration_from_python_are_kept_on_a_small_folder():
+    """From Python, a configuration whose epochs differ from the recipe's is the caller's
+    choice even when ``chosen`` does not name them: kept, without early stopping."""
+    from nnscratch.experiment import _settle_image_config
+    from nnscratch.recipes import make_config
+
+    config = {**make_config("images", epochs=30), "data": "photos"}
+    pipeline = ImagePipeline(height=12, width=12, color="rgb", classes=("a", "b"))
+    lines = []
+    _settle_image_config(config, pipeline, 96, lines.append)
+    assert (config["epochs"], config["patience"], config["val_split"]) == (30, None, 0.0)
+    assert "the 30 epochs asked for" in lines[0]
+
+
 def test_hidden_sizes_given_for_a_folder_build_the_users_mlp():
     """--hidden with a folder: the user's dense layers, not the images recipe's convolutions
     (before, the recipe's layers silently replaced them)."""

@@ -289,7 +289,7 @@ def _settle_image_config(config, pipeline, n_train, log=print, chosen=frozenset(
     epochs = math.ceil(MIN_IMAGE_STEPS / max(1, steps))
     if epochs <= recipe["epochs"]:
         return  # a folder large enough for the recipe as it is
-    typed = "epochs" in chosen
+    typed = "epochs" in chosen or config["epochs"] != recipe["epochs"]  # (from Python: set)
     config["patience"] = None
     if not typed:
         config["epochs"] = epochs
