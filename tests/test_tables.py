@@ -10,6 +10,7 @@ from nnscratch import CrossEntropyLoss, MeanSquaredErrorLoss, NeuralNetwork, Sof
 from nnscratch.data import (
     MAX_AUTO_CLASSES,
     Dataset,
+    NotUTF8Warning,
     RowIndexWarning,
     load_features,
     load_table,
@@ -298,12 +299,30 @@ def test_folder_is_not_a_file(tmp_path):
         load_table(tmp_path / "d.csv")
 
 
-def test_not_utf8(tmp_path):
-    """A binary or Latin-1 file says it is not UTF-8."""
+def test_not_utf8_is_read_as_excels_windows_1252_with_a_warning(tmp_path):
+    """European Excel's CSV: Windows-1252 text, ';' separators and decimal commas. Read, with
+    one warning that shows the first line that is not UTF-8 as it was decoded."""
     path = tmp_path / "data.csv"
-    path.write_bytes("a,b,label\n1,2,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(DataFormatError, match=r"data.csv is not UTF-8 text .*0xe9"):
-        load_table(path)
+    words = ("th\xe9", "caf\xe9")
+    rows = "".join(f"{i},5;{words[i % 2]};{'xy'[i % 2]}\n" for i in range(20))
+    path.write_bytes(("a;b;label\n" + rows).encode("cp1252"))
+    with pytest.warns(NotUTF8Warning, match=r"data.csv is not UTF-8 text \(byte 0xe9, line 2\); "
+                                            r"read as Windows-1252, .*: line 2 reads "
+                                            r"'0,5;th\xe9;x'"):
+        data = load_table(path, scale=False)
+    assert data.feature_names == ("a", "b=caf\xe9", "b=th\xe9")
+    assert sorted(np.concatenate([data.X_train, data.X_test])[:, 0]) == [i + 0.5
+                                                                         for i in range(20)]
+
+
+def test_a_binary_file_is_not_a_table(tmp_path):
+    """Bytes that no text holds (a NUL, or none of Windows-1252's characters): one line."""
+    path = tmp_path / "data.csv"
+    for raw in (b"a,b\n\x00\xff\x81\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xe9"):
+        path.write_bytes(raw)
+        with pytest.raises(DataFormatError, match=r"data.csv is not UTF-8 text \(cannot decode "
+                                                  r"byte 0x[0-9a-f]{2}\); save it as UTF-8 CSV"):
+            load_table(path)
 
 
 # --- errors: the cells --------------------------------------------------------------------------

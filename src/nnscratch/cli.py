@@ -13,7 +13,12 @@ import warnings
 from pathlib import Path
 
 from ._version import __version__
-from .data.pipeline import EmptyRowWarning, RowIndexWarning, UnseenCategoryWarning
+from .data.pipeline import (
+    EmptyRowWarning,
+    NotUTF8Warning,
+    RowIndexWarning,
+    UnseenCategoryWarning,
+)
 from .errors import CheckpointWarning, DivergenceWarning, NNScratchError
 from .params import BY_NAME, PARAMS, TEXT_ROWS, flag
 from .validation import check_number
@@ -1124,6 +1129,7 @@ def main(argv=None):
             warnings.simplefilter("always", UnseenCategoryWarning)  # once each, by the pipeline
             warnings.simplefilter("always", EmptyRowWarning)
             warnings.simplefilter("always", RowIndexWarning)
+            warnings.simplefilter("always", NotUTF8Warning)
             warnings.showwarning = _one_line_warnings(args.command)
             return args.func(args)
     except BrokenPipeError:  # e.g. `nnscratch evaluate m.npz | head`: the reader left

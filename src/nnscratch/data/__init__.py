@@ -22,7 +22,13 @@ from .mnist import (
     load_mnist,
     mnist_cache_dir,
 )
-from .pipeline import EmptyRowWarning, RowIndexWarning, TablePipeline, UnseenCategoryWarning
+from .pipeline import (
+    EmptyRowWarning,
+    NotUTF8Warning,
+    RowIndexWarning,
+    TablePipeline,
+    UnseenCategoryWarning,
+)
 from .regression import REGRESSION_FUNCTIONS, regression_data
 from .tables import (
     MAX_AUTO_CLASSES,
@@ -49,6 +55,7 @@ __all__ = [
     "TASKS",
     "Dataset",
     "EmptyRowWarning",
+    "NotUTF8Warning",
     "RowIndexWarning",
     "TablePipeline",
     "UnseenCategoryWarning",

@@ -36,6 +36,10 @@ class EmptyRowWarning(UserWarning):
     """A row to predict with no input cells: its prediction is the imputed values' alone."""
 
 
+class NotUTF8Warning(UserWarning):
+    """A table file that is not UTF-8 text, read as Windows-1252 (Excel's CSV on Windows)."""
+
+
 class RowIndexWarning(UserWarning):
     """A table's first column is pandas' row index (an unnamed column, no two rows alike, as
     ``DataFrame.to_csv()`` writes it without ``index=False``): it is left out."""

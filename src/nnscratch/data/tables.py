@@ -36,7 +36,14 @@ from ..errors import DataFormatError
 from ..files import write_text
 from ..validation import check_float_dtype
 from .datasets import Dataset
-from .pipeline import EmptyRowWarning, RowIndexWarning, TablePipeline, is_missing, is_numeric
+from .pipeline import (
+    EmptyRowWarning,
+    NotUTF8Warning,
+    RowIndexWarning,
+    TablePipeline,
+    is_missing,
+    is_numeric,
+)
 
 #: Values of ``task`` accepted by :func:`load_table`.
 TASKS = ("auto", "classification", "regression")
@@ -586,11 +593,24 @@ def _read_csv(path, *, tabs=False):
     with a decimal comma (``2,5``; European Excel) is read as numbers."""
     import pandas as pd
 
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: Excel's byte-order mark
+        text = raw.decode("utf-8-sig")  # -sig: Excel's byte-order mark
     except UnicodeDecodeError as exc:
-        raise DataFormatError(f"{path} is not UTF-8 text (cannot decode byte "
-                              f"{exc.object[exc.start]:#04x}); save it as UTF-8 CSV") from None
+        byte = exc.object[exc.start]
+        try:  # Excel's "CSV" on Windows: its code page, Windows-1252
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            text = "\0"
+        if "\0" in text:  # bytes no text holds: a binary file
+            raise DataFormatError(f"{path} is not UTF-8 text (cannot decode byte {byte:#04x}); "
+                                  "save it as UTF-8 CSV") from None
+        line = text.count("\n", 0, exc.start) + 1
+        shown = text.splitlines()[line - 1].strip()
+        warnings.warn(f"{path} is not UTF-8 text (byte {byte:#04x}, line {line}); read as "
+                      f"Windows-1252, the encoding of Excel's CSV files: line {line} reads "
+                      f"{shown[:60] + ('...' if len(shown) > 60 else '')!r} (if that is "
+                      "wrong, save the file as UTF-8 CSV)", NotUTF8Warning, stacklevel=3)
     # pandas skips blank lines: each row's line is the n-th non-blank line after the header
     lines = np.array([i + 1 for i, line in enumerate(text.splitlines()) if line.strip()])
     if not len(lines):
