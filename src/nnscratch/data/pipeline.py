@@ -86,7 +86,7 @@ class Column:
 
     def describe(self, scaled):
         """How the column is encoded, in words (``nnscratch info``)."""
-        missing = f"; {self.missing} missing in training" if self.missing else ""
+        missing = f"; {self.missing:,} missing in training" if self.missing else ""
         if self.kind == NUMERIC:
             how = (f"standardised (mean {self.mean:.4g}, scale {self.scale:.4g})" if scaled
                    else "as it is")
@@ -298,14 +298,14 @@ class TablePipeline:
         if numeric:
             missing = sum(c.missing for c in numeric)
             how = ["standardised" if self.scale else "not scaled"] + (
-                [f"{missing} missing value{_s(missing)} imputed with the median"]
+                [f"{missing:,} missing value{_s(missing)} imputed with the median"]
                 if missing else [])
             parts.append(f"{len(numeric)} numeric column{_s(len(numeric))} ({'; '.join(how)})")
         if text:
             missing = sum(c.missing for c in text)
             width = sum(c.width for c in text)
-            how = [f"one-hot: {width} feature{_s(width)}"] + (
-                [f"{missing} missing value{_s(missing)} set to the most frequent"]
+            how = [f"one-hot: {width:,} feature{_s(width)}"] + (
+                [f"{missing:,} missing value{_s(missing)} set to the most frequent"]
                 if missing else [])
             parts.append(f"{len(text)} text column{_s(len(text))} ({'; '.join(how)})")
         if self.target_mean and self.scale:
@@ -314,7 +314,7 @@ class TablePipeline:
             parts.append(f"left out: {', '.join(map(repr, self.dropped))}")
         if self.rows_without_target:
             n = self.rows_without_target
-            parts.append(f"{n} row{_s(n)} without a target dropped")
+            parts.append(f"{n:,} row{_s(n)} without a target dropped")
         return ", ".join(parts) or "no input columns"
 
     def describe(self):
