@@ -85,6 +85,41 @@ def test_train_test_layout_gives_the_split(tmp_path):
     assert data.y_test.tolist() == [1, 1]
 
 
+def test_a_val_folder_without_test_is_the_test_split(tmp_path):
+    """DIR/train and DIR/val (many data sets' layout): val/ is the held-out part, the
+    counts line names it; before, train and val were taken for two classes."""
+    root = tmp_path / "d"
+    _folder(root / "train", {"x": 3, "y": 4})
+    _folder(root / "val", {"x": 1, "y": 2})
+    lines = []
+    data = load_image_folder(root, bar=False, log=lines.append)
+    assert data.classes == ("x", "y")
+    assert data.split == "train/val folders" and data.sizes == {"train": 7, "test": 3}
+    assert lines[0] == f"--data {root}: 10 files in 2 class folders (train 7, val 3)"
+
+
+def test_with_test_and_val_folders_val_is_not_read_and_says_so(tmp_path):
+    """Train/, Test/ and Validation/ (any case): test/ is the test split; one line says that
+    the validation folder is not read."""
+    root = tmp_path / "d"
+    _folder(root / "Training", {"x": 3, "y": 4})
+    _folder(root / "Testing", {"x": 1, "y": 1})
+    _folder(root / "Validation", {"x": 2, "y": 2})
+    lines = []
+    data = load_image_folder(root, bar=False, log=lines.append)
+    assert data.split == "Training/Testing folders" and data.sizes == {"train": 7, "test": 2}
+    assert lines[0] == (f"--data {root}: Validation/ is not read: Testing/ is the test split, "
+                        "and the validation images come from Training/ (--val-split)")
+
+
+def test_classes_named_like_splits_are_classes_when_they_hold_images(tmp_path):
+    """A class folder called "valid" (valid against invalid documents) holds images, not
+    class folders: the folder is the flat layout."""
+    data = load_image_folder(_folder(tmp_path / "d", {"valid": 5, "invalid": 5}), bar=False,
+                             log=_quiet)
+    assert data.classes == ("invalid", "valid") and data.split == "80/20"
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda r: (r / "loose.png").parent.mkdir() or Image.new("L", (4, 4)).save(r / "loose.png"),
      r"holds no class folders; expected one subfolder per class"),
@@ -94,6 +129,9 @@ def test_train_test_layout_gives_the_split(tmp_path):
      r"the class folder .*b is empty; add its images or remove it"),
     (lambda r: _folder(r / "train", {"a": 2, "b": 2}) and _folder(r / "test", {"c": 1}),
      r"test/ has class folders that train/ lacks: c"),
+    (lambda r: _folder(r / "train", {"a": 2, "b": 2}),
+     r"train/ looks like a split folder, not a class; give train/ with test/ \(or val/\) "
+     r"beside it"),
 ])
 def test_layout_errors_are_one_line(tmp_path, make, match):
     """No class folders, one class, an empty class, a test class unknown to train."""

@@ -223,8 +223,8 @@ PARAMS = (
     Param("data", "text", None, "your own data instead of --dataset: a table (a .csv with a "
           "header row, or .tsv, .parquet, .xlsx, or an .npz with arrays X and y; text columns and "
           "empty cells are fine) or a folder of images with one subfolder per class (or "
-          "train/ and test/ folders of them); 80/20 split, stratified, by --seed; or a .txt "
-          "file, one item a line, for a character-level language model (makemore's split: "
+          "train/ and test/ or val/ folders of them); 80/20 split, stratified, by --seed; or "
+          "a .txt file, one item a line, for a character-level language model (makemore's split: "
           "the last 10% of a permutation by --seed, at most 1,000 items, are the test set)",
           optional=True),
     Param("image_size", "text", None, "size images of a --data folder are resized to, HxW or "

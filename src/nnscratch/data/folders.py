@@ -215,32 +215,74 @@ def _class_folders(root, part, name):
     return found
 
 
-def scan_folder(root, *, name="--data"):
+#: Folder names that hold a split of the images, not a class (any case): a training part,
+#: and the held-out part that gives the test split (test/, or val/ when there is no test/).
+SPLIT_NAMES = {"train": ("train", "training"), "test": ("test", "testing"),
+               "val": ("val", "valid", "validation")}
+
+
+def _split_folders(root):
+    """``{"train": Path, "test": Path, "val": Path}`` for the split folders ``root`` holds:
+    a folder of such a name that holds folders and no file (a class folder named "valid"
+    holds images)."""
+    found = {}
+    for d in sorted(root.iterdir()):
+        kind = next((k for k, names in SPLIT_NAMES.items() if d.name.lower() in names), None)
+        if kind is None or not d.is_dir():
+            continue
+        inside = [c for c in d.iterdir() if not c.name.startswith(".")]
+        if any(c.is_dir() for c in inside) and not any(c.is_file() for c in inside):
+            found.setdefault(kind, d)
+    return found
+
+
+def scan_folder(root, *, name="--data", log=None):
     """The files of an image folder, by part and class.
+
+    ``DIR/<class>/...`` is split 80/20 later. ``DIR/train/<class>/...`` with ``DIR/test/``
+    gives the split; with ``DIR/val/`` and no ``test/``, ``val/`` is the test part (the
+    layout of many data sets, and torchvision's evaluation); with both, ``val/`` is not
+    read, and ``log`` gets one line saying so. (Names of any case; also ``training``,
+    ``testing``, ``valid``, ``validation``.)
 
     Returns
     -------
     (classes, {part: {class: [paths]}}, split)
-        ``classes`` sorted; ``part`` is ``"train"``/``"test"`` (the ``train/`` and ``test/``
-        layout, ``split="train/test folders"``) or ``"all"`` (``split="80/20"``).
+        ``classes`` sorted; ``part`` is ``"train"``/``"test"`` (split folders,
+        ``split="train/test folders"``, with the folders' own names) or ``"all"``
+        (``split="80/20"``).
 
     Raises
     ------
     DataFormatError
-        No class folders, one class only, an empty class folder, or test classes that the
-        training folder lacks.
+        No class folders, one class only, an empty class folder, test classes that the
+        training folder lacks, or a held-out folder without a training one.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataFormatError(f"{name} {root}: expected a folder of class folders, got "
                               f"{'a file' if root.exists() else 'nothing'}")
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        parts = {p: _class_folders(root, root / p, name) for p in ("train", "test")}
-        split = "train/test folders"
+    splits = _split_folders(root)
+    held = splits.get("test", splits.get("val"))
+    if "train" in splits and held is not None:
+        train = splits["train"]
+        parts = {"train": _class_folders(root, train, name),
+                 "test": _class_folders(root, held, name)}
+        split = f"{train.name}/{held.name} folders"
         extra = sorted(set(parts["test"]) - set(parts["train"]))
         if extra:
-            raise DataFormatError(f"{name} {root}: test/ has class folders that train/ lacks: "
-                                  f"{', '.join(extra)}")
+            raise DataFormatError(f"{name} {root}: {held.name}/ has class folders that "
+                                  f"{train.name}/ lacks: {', '.join(extra)}")
+        if "test" in splits and "val" in splits and log is not None:
+            log(f"{name} {root}: {splits['val'].name}/ is not read: {held.name}/ is the test "
+                f"split, and the validation images come from {train.name}/ (--val-split)")
+    elif held is not None or "train" in splits:
+        present = [d.name + "/" for d in splits.values()]
+        one = len(present) == 1
+        raise DataFormatError(f"{name} {root}: {' and '.join(present)} "
+                              f"{'looks like a split folder' if one else 'look like split folders'}"
+                              ", not a class; give train/ with test/ (or val/) beside it, each "
+                              "holding one folder per class, or one folder per class alone")
     else:
         parts, split = {"all": _class_folders(root, root, name)}, "80/20"
     classes = sorted(parts.get("train", parts.get("all")))
@@ -360,10 +402,13 @@ def load_image_folder(path, *, image_size=None, color="auto", test_fraction=0.2,
     root = Path(path)
     if color not in COLORS:
         raise ValueError(f"color must be one of {list(COLORS)}, got {color!r}")
-    classes, parts, split = scan_folder(root, name=name)
+    classes, parts, split = scan_folder(root, name=name, log=log)
     n_files = sum(len(f) for by_class in parts.values() for f in by_class.values())
-    counts = ", ".join(f"{part} {sum(map(len, by_class.values())):,}"
-                       for part, by_class in parts.items() if part != "all")
+    counts = ""
+    if "all" not in parts:  # split folders: each part's count, by its folder's name
+        names = split.removesuffix(" folders").split("/")  # e.g. "train/val folders"
+        counts = ", ".join(f"{folder} {sum(map(len, parts[part].values())):,}"
+                           for part, folder in zip(("train", "test"), names, strict=True))
     log(f"{name} {root}: {n_files:,} files in {len(classes)} class folders"
         + (f" ({counts})" if counts else ""))
     if pipeline is not None:
