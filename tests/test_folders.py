@@ -76,10 +76,12 @@ def test_flat_layout_splits_each_class_80_20(tmp_path):
 
 
 def test_train_test_layout_gives_the_split(tmp_path):
-    """DIR/train and DIR/test: the split is theirs; test may lack a class."""
+    """DIR/train and DIR/test: the split is theirs; test may lack a class; a file that is no
+    image beside the class folders (Windows' Thumbs.db) changes nothing."""
     root = tmp_path / "d"
     _folder(root / "train", {"x": 3, "y": 4})
     _folder(root / "test", {"y": 2})
+    (root / "train" / "Thumbs.db").write_bytes(b"\0" * 16)
     data = load_image_folder(root, bar=False, log=_quiet)
     assert data.split == "train/test folders" and data.sizes == {"train": 7, "test": 2}
     assert data.y_test.tolist() == [1, 1]

@@ -223,15 +223,19 @@ SPLIT_NAMES = {"train": ("train", "training"), "test": ("test", "testing"),
 
 def _split_folders(root):
     """``{"train": Path, "test": Path, "val": Path}`` for the split folders ``root`` holds:
-    a folder of such a name that holds folders and no file (a class folder named "valid"
-    holds images)."""
+    a folder of such a name that holds folders and no image file of its own (a class folder
+    named "valid" holds images; Windows' Thumbs.db beside class folders is no image)."""
+    from PIL import Image
+
+    image_suffixes = set(Image.registered_extensions())
     found = {}
     for d in sorted(root.iterdir()):
         kind = next((k for k, names in SPLIT_NAMES.items() if d.name.lower() in names), None)
         if kind is None or not d.is_dir():
             continue
         inside = [c for c in d.iterdir() if not c.name.startswith(".")]
-        if any(c.is_dir() for c in inside) and not any(c.is_file() for c in inside):
+        if any(c.is_dir() for c in inside) and not any(
+                c.is_file() and c.suffix.lower() in image_suffixes for c in inside):
             found.setdefault(kind, d)
     return found
 
