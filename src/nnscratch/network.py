@@ -644,16 +644,22 @@ class NeuralNetwork:
         return float(np.mean(predictions == y))
 
 
+def _shape_after(layer, shape):
+    """The per-sample shape ``layer`` gives for an input of ``shape`` (a layer without
+    ``output_shape``, e.g. dropout, keeps it)."""
+    if isinstance(layer, Layer):
+        return (layer.output_size,)
+    if hasattr(layer, "output_shape"):
+        return layer.output_shape(shape)
+    return shape
+
+
 def _largest_array_per_row(layers, input_size):
     """The most numbers one input row makes a layer hold at once: a layer's output, or a
     convolution's im2col rows (one per output pixel, ``k*k*C + 1`` numbers each)."""
     shape, largest = (input_size,), input_size
     for layer in layers:
-        before = shape
-        if isinstance(layer, Layer):
-            shape = (layer.output_size,)
-        elif hasattr(layer, "output_shape"):
-            shape = layer.output_shape(shape)
+        before, shape = shape, _shape_after(layer, shape)
         largest = max(largest, int(np.prod(shape)))
         if isinstance(layer, Conv2D):
             k = layer.kernel_size
@@ -672,10 +678,7 @@ def _layers_of(architecture, input_shape, n_outputs, hidden, head, init, network
 
     def add(layer):
         nonlocal shape
-        if isinstance(layer, Layer):
-            shape = (layer.output_size,)
-        elif hasattr(layer, "output_shape"):
-            shape = layer.output_shape(shape)
+        shape = _shape_after(layer, shape)
         layers.append(layer)
 
     def flat():
